@@ -1,0 +1,108 @@
+"""The Dataset every generator and the CSV loader return, and DataError for bad input.
+
+`data` never imports `lstm` or streamlit: it only produces arrays and their description.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+class DataError(ValueError):
+    """Bad input data or options, with a message that says what is wrong and what to do."""
+
+
+@dataclass
+class Dataset:
+    """Train and validation sequences, batch-first.
+
+    x_*: float (N, T, D). Regression targets: float (N, O) for target="last" or (N, T, O) for
+    "each". Classification targets: integer class ids (N,) or (N, T). Masks: optional (N, T) 0/1
+    weights for target="each", saying which steps count in the loss and the metrics.
+    """
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    task: str  # "regression" or "classification"
+    target: str  # "last" or "each"
+    output_size: int  # outputs per target, or the number of classes
+    feature_names: list[str]
+    description: str  # what the task is and what it tests
+    baseline_loss: float  # validation loss of the trivial predictor: the line to get below
+    baseline_name: str = "predict the training mean"  # what the trivial predictor does
+    solved: str = ""  # what a solved model scores, in words
+    mask_train: np.ndarray | None = None
+    mask_val: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)  # what loading did
+    target_names: list[str] = field(default_factory=list)  # one per output (regression)
+    class_names: list[str] = field(default_factory=list)  # one per class (classification)
+    # undo normalisation of regression outputs: original = y * y_std + y_mean, shapes (O,)
+    y_mean: np.ndarray | None = None
+    y_std: np.ndarray | None = None
+    # same for the input features, shapes (D,)
+    x_mean: np.ndarray | None = None
+    x_std: np.ndarray | None = None
+    # time-series layout only: the whole normalised series (L, D), the row where validation
+    # starts, the window and horizon, and which series columns are targets (for forecasting)
+    series: np.ndarray | None = None
+    series_index: list[str] | None = None  # the time/date labels of the rows, when known
+    series_split: int | None = None
+    window: int | None = None
+    horizon: int | None = None
+    target_columns: list[int] | None = None
+    # task-specific metrics from validation outputs: metrics(y_hat_val) -> {name: value}
+    metrics: Callable[[np.ndarray], dict[str, float]] | None = None
+    spec: dict = field(default_factory=dict)  # how to rebuild it: {"name": ..., "options": {...}}
+
+    def __post_init__(self) -> None:
+        for split in ("train", "val"):
+            x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
+            if x.ndim != 3:
+                raise DataError(f"x_{split} must be (N, T, D), got shape {x.shape}")
+            if len(y) != len(x):
+                raise DataError(f"x_{split} has {len(x)} sequences but y_{split} has {len(y)}")
+            mask = getattr(self, f"mask_{split}")
+            if mask is not None and mask.shape != x.shape[:2]:
+                raise DataError(f"mask_{split} must be (N, T) = {x.shape[:2]}, got {mask.shape}")
+
+    @property
+    def input_size(self) -> int:
+        return int(self.x_train.shape[2])
+
+    @property
+    def seq_len(self) -> int:
+        return int(self.x_train.shape[1])
+
+    def denormalize_y(self, y: np.ndarray) -> np.ndarray:
+        """Regression outputs or targets in original units (identity if not normalised)."""
+        if self.y_mean is None or self.y_std is None:
+            return np.asarray(y)
+        return np.asarray(y) * self.y_std + self.y_mean
+
+    def denormalize_x(self, x: np.ndarray) -> np.ndarray:
+        """Input features in original units (identity if not normalised)."""
+        if self.x_mean is None or self.x_std is None:
+            return np.asarray(x)
+        return np.asarray(x) * self.x_std + self.x_mean
+
+    def summary(self) -> dict:
+        """Shapes and split sizes, for display and for run.json."""
+        return {
+            "name": self.name,
+            "task": self.task,
+            "target": self.target,
+            "output_size": self.output_size,
+            "train_sequences": int(len(self.x_train)),
+            "val_sequences": int(len(self.x_val)),
+            "seq_len": self.seq_len,
+            "input_size": self.input_size,
+            "x_train_shape": list(self.x_train.shape),
+            "y_train_shape": list(np.shape(self.y_train)),
+            "baseline_loss": float(self.baseline_loss),
+        }
