@@ -1,0 +1,86 @@
+"""A run's weights and history in formats other tools read.
+
+- `npz`: the canonical parameters (`l0.W_x`, ..., `head.b`), `numpy.load(f, allow_pickle=False)`.
+- `pt`: `torch.save` of `lstm.params.to_torch_state_dict`, for a stock PyTorch model::
+
+      sd = torch.load("run.pt", weights_only=True)
+      lstm = torch.nn.LSTM(input_size, hidden_size, num_layers, batch_first=True)
+      head = torch.nn.Linear(hidden_size, output_size)
+      lstm.load_state_dict({k: v for k, v in sd.items() if not k.startswith("head.")})
+      head.load_state_dict({k[5:]: v for k, v in sd.items() if k.startswith("head.")})
+      out, _ = lstm(x)              # x: (N, T, input_size)
+      y = head(out[:, -1])          # target="last"; head(out) for target="each"
+
+  The tensors are in the run's dtype; call `.double()` on both modules first to keep float64.
+  (`lstm.params.split_state_dict(sd)` does the split.)
+- `csv`: the history, one row per finished epoch.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+
+FORMATS = ("npz", "pt", "csv")
+PT_HELP = __doc__.split("- `pt`: ")[1].split("- `csv`")[0]
+
+
+def params_npz(params: dict[str, np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **params)
+    return buffer.getvalue()
+
+
+def state_dict_pt(params: dict[str, np.ndarray], model_cfg) -> bytes:
+    try:
+        import torch
+    except ImportError as exc:
+        raise ValueError(f"exporting a .pt file needs PyTorch: {exc}") from None
+    from lstm.params import to_torch_state_dict
+
+    buffer = io.BytesIO()
+    torch.save(to_torch_state_dict(params, model_cfg), buffer)
+    return buffer.getvalue()
+
+
+def history_csv(history: list[dict], classification: bool) -> bytes:
+    """One row per epoch: epoch, losses, (accuracy), grad_norm, seconds, samples_per_sec, and
+    a `metrics.<name>` column per dataset metric."""
+    columns = ["epoch", "train_loss", "val_loss"]
+    if classification:
+        columns.append("val_accuracy")
+    columns += ["grad_norm", "seconds", "samples_per_sec"]
+    metric_names = []
+    for entry in history:
+        for name in entry.get("metrics") or {}:
+            if name not in metric_names:
+                metric_names.append(name)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(columns + [f"metrics.{name}" for name in metric_names])
+    for entry in history:
+        metrics = entry.get("metrics") or {}
+        row = [_cell(entry.get(c)) for c in columns] + [_cell(metrics.get(n)) for n in metric_names]
+        writer.writerow(row)
+    return text.getvalue().encode("utf-8")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)  # round-trips exactly
+    return str(value)
+
+
+def export_bytes(run, fmt: str) -> bytes:
+    """`run` (a lstm.train.Run) as `fmt` in FORMATS."""
+    if fmt == "npz":
+        return params_npz(run.params)
+    if fmt == "pt":
+        return state_dict_pt(run.params, run.model_cfg)
+    if fmt == "csv":
+        return history_csv(run.history, run.model_cfg.task == "classification")
+    raise ValueError(f"format={fmt!r} is invalid: must be one of {', '.join(FORMATS)}")

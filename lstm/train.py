@@ -1,0 +1,420 @@
+"""The training loop every front end shares: the dashboard, the command line and the tests.
+
+`train(dataset, model_cfg, train_cfg, backend="numpy", ...) -> Run` owns everything random about
+training: the initial parameters (`init_params(model_cfg, train_cfg.seed)`) and, per epoch, one
+permutation of the training set from a single `numpy.random.default_rng(train_cfg.seed)`, cut
+into batches (the last one may be smaller). A backend only does arithmetic, so two backends fed
+the same batches follow the same path, and the same seed gives a bitwise-identical NumPy run.
+
+Progress is reported through `on_event(event)` (a dict, see `_Trainer.emit`), never printed.
+`should_stop()` is polled before every step. A non-finite loss, gradient or parameter ends the run
+as "diverged" with the last finite parameters; an error from the backend or the data ends it as
+"failed" with the error's message. With `store=RunStore(...)` the run is saved when it starts and
+after its epochs (at most once a second, and always at the end), so a killed process leaves a
+run with the epochs it finished.
+
+The module is callable (`lstm.train(...)` works even after `import lstm.train`, which binds the
+package attribute `lstm.train` to this module).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import platform
+import sys
+import time
+import traceback
+import types
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+
+from lstm import backends
+from lstm.config import ModelConfig, TrainConfig
+from lstm.params import check_params, init_params
+from lstm.snapshots import DEFAULT_PROBES, SnapshotRecorder, plan_snapshots, saturation
+
+STATUSES = ("running", "completed", "stopped", "diverged", "failed")
+SAVE_INTERVAL_SECONDS = 1.0  # the store rewrites run.json (whole history): not every fast epoch
+# errors a user's data, settings or machine can cause: the run ends "failed" with the message
+TRAINING_ERRORS = (ValueError, ArithmeticError, MemoryError, RuntimeError)
+
+
+@dataclass
+class Run:
+    """One training run: its settings, its progress, and its result. See docs/CONTRACTS.md."""
+
+    model_cfg: ModelConfig
+    train_cfg: TrainConfig
+    dataset: dict = field(default_factory=dict)  # Dataset.spec plus {"summary": summary()}
+    backend: str = "numpy"
+    device: str = "cpu"
+    status: str = "running"
+    message: str = ""
+    history: list[dict] = field(default_factory=list)  # one dict per finished epoch
+    params: dict[str, np.ndarray] = field(default_factory=dict)  # latest finite parameters
+    initial_params: dict[str, np.ndarray] = field(default_factory=dict)
+    snapshots: dict | None = None  # lstm.snapshots.SnapshotRecorder.as_dict()
+    saturation: dict = field(default_factory=dict)  # {"l0.i": {"low": (H,), "high": (H,)}}
+    baseline_loss: float | None = None  # the dataset's trivial predictor, on validation
+    timings: dict = field(default_factory=dict)  # seconds: setup, train, eval, snapshots, total
+    versions: dict = field(default_factory=dict)  # python, numpy, torch (when loaded)
+    id: str | None = None  # assigned by RunStore.save
+    label: str = ""  # free text from the user, stored as data only
+    created: str = ""  # ISO 8601, UTC
+    error: str = ""  # for "failed": the traceback, kept out of `message`
+
+    @property
+    def dtype(self) -> str:
+        return self.train_cfg.dtype
+
+    @property
+    def epochs_done(self) -> int:
+        return len(self.history)
+
+    @property
+    def final(self) -> dict:
+        """The last finished epoch's history entry ({} before the first)."""
+        return self.history[-1] if self.history else {}
+
+
+def model_config_for(dataset, **overrides) -> ModelConfig:
+    """A ModelConfig whose input_size, output_size, task and target come from the dataset."""
+    fixed = dict(input_size=dataset.input_size, output_size=dataset.output_size,
+                 task=dataset.task, target=dataset.target)  # fmt: skip
+    clash = {k: v for k, v in overrides.items() if k in fixed and v != fixed[k]}
+    if clash:
+        name, value = next(iter(clash.items()))
+        raise ValueError(
+            f"{name}={value!r} does not fit the dataset {dataset.name!r}, which has "
+            f"{name}={fixed[name]!r}"
+        )
+    return ModelConfig(**{**overrides, **fixed})
+
+
+def versions() -> dict:
+    found = {"python": platform.python_version(), "numpy": np.__version__}
+    if "torch" in sys.modules:  # never import torch just to report its version
+        found["torch"] = sys.modules["torch"].__version__
+    return found
+
+
+def train(dataset, model_cfg: ModelConfig, train_cfg: TrainConfig, backend: str = "numpy",
+          on_event: Callable[[dict], None] | None = None,
+          should_stop: Callable[[], bool] | None = None, store=None,
+          params: dict | None = None, label: str = "", device: str = "auto",
+          probes: int = DEFAULT_PROBES) -> Run:  # fmt: skip
+    """Train a model on `dataset` and return the Run (also saved to `store` as it goes).
+
+    dataset: a `data.Dataset` (x_train (N, T, D), y_train, x_val, y_val, optional masks).
+    params: initial canonical params (default `init_params(model_cfg, train_cfg.seed, dtype)`).
+    probes: validation sequences whose gates are snapshotted (fewer if the memory bound asks).
+    Raises ValueError before training if the configs do not fit the dataset, the backend or
+    device is unknown, or `params` do not fit the model; after that, problems end the run.
+    """
+    start = time.perf_counter()
+    _check_fits(dataset, model_cfg)
+    if params is None:
+        params = init_params(model_cfg, train_cfg.seed, train_cfg.dtype)
+    else:
+        check_params(params, model_cfg)
+    initial = {k: np.array(v, dtype=train_cfg.dtype) for k, v in params.items()}
+    engine = _create_backend(backend, model_cfg, train_cfg, initial, device)
+    run = Run(
+        model_cfg=model_cfg,
+        train_cfg=train_cfg,
+        dataset={"name": dataset.name, "options": {}, **dataset.spec, "summary": dataset.summary()},
+        backend=backend,
+        device=str(getattr(engine, "device", device)),
+        params={k: v.copy() for k, v in initial.items()},
+        initial_params=initial,
+        baseline_loss=float(dataset.baseline_loss),
+        label=str(label),
+        created=datetime.now(UTC).isoformat(timespec="microseconds"),
+        versions=versions(),
+    )
+    run.timings = {"setup": 0.0, "train": 0.0, "eval": 0.0, "snapshots": 0.0, "total": 0.0}
+    trainer = _Trainer(dataset, engine, run, store, on_event, should_stop, probes, start)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        # non-finite numbers are handled below as divergence, not as warnings
+        trainer.run_all()
+    return run
+
+
+def _check_fits(dataset, model_cfg: ModelConfig) -> None:
+    for name in ("input_size", "output_size", "task", "target"):
+        want, have = getattr(dataset, name), getattr(model_cfg, name)
+        if want != have:
+            raise ValueError(
+                f"model_cfg.{name}={have!r} does not fit the dataset {dataset.name!r}, which has "
+                f"{name}={want!r} (build the config with lstm.train.model_config_for(dataset))"
+            )
+    if len(dataset.x_train) == 0 or len(dataset.x_val) == 0:
+        raise ValueError(f"the dataset {dataset.name!r} needs training and validation sequences")
+
+
+def _create_backend(name, model_cfg, train_cfg, params, device):
+    try:
+        return backends.create(name, model_cfg, train_cfg, params, device=device)
+    except ImportError as exc:
+        raise ValueError(f"the {name} backend is not available here: {exc}") from None
+
+
+class _Stop(Exception):
+    """Ends the epoch loop early. `reached` labels the parameters the run ends with: the epoch in
+    progress when they include some of its steps, else the last finished epoch."""
+
+    def __init__(self, status: str, message: str, reached: int):
+        super().__init__(message)
+        self.status, self.message, self.reached = status, message, reached
+
+
+class _Trainer:
+    def __init__(self, dataset, engine, run: Run, store, on_event, should_stop, probes, start):
+        self.data, self.engine, self.run, self.store = dataset, engine, run, store
+        self.on_event, self.should_stop = on_event, should_stop
+        self.start = start
+        self.cfg: TrainConfig = run.train_cfg
+        self.rng = np.random.default_rng(self.cfg.seed)  # every shuffle of the run
+        n = len(dataset.x_train)
+        self.steps = math.ceil(n / self.cfg.batch_size)
+        model = run.model_cfg
+        plan = plan_snapshots(self.cfg.epochs, len(dataset.x_val), dataset.seq_len,
+                              model.hidden_size, model.num_layers, probes)  # fmt: skip
+        self.recorder = SnapshotRecorder(plan, dataset.x_val, dataset.y_val, dataset.mask_val)
+        self.last_save = -math.inf
+        self.save_error = ""
+        self.step_no = 0  # the step in progress, for messages
+
+    # ------------------------------------------------------------------ events and saving
+
+    def emit(self, kind: str, epoch: int, step: int = 0, **values) -> None:
+        """Event keys: kind ("start", "step", "epoch", "end"), epoch (1-based; 0 at start),
+        epochs, step (1-based within the epoch), steps (per epoch), train_loss, val_loss,
+        val_accuracy, grad_norm, seconds, samples_per_sec, run; "end" adds status, message."""
+        if self.on_event is None:
+            return
+        event = dict(kind=kind, epoch=epoch, epochs=self.cfg.epochs, step=step, steps=self.steps,
+                     train_loss=None, val_loss=None, val_accuracy=None, grad_norm=None,
+                     seconds=None, samples_per_sec=None)  # fmt: skip
+        event.update(values)
+        event["run"] = self.run
+        self.on_event(event)
+
+    def save(self, force: bool = False) -> None:
+        if self.store is None or self.save_error:
+            return
+        now = time.perf_counter()
+        if not force and now - self.last_save < SAVE_INTERVAL_SECONDS:
+            return
+        self.run.timings["total"] = now - self.start
+        self.run.snapshots = self.recorder.as_dict()
+        try:
+            self.store.save(self.run)
+        except (OSError, ValueError) as exc:  # keep training; say so at the end
+            self.save_error = f"The run could not be saved: {exc}"
+        self.last_save = time.perf_counter()
+
+    # ------------------------------------------------------------------ the loop
+
+    def run_all(self) -> None:
+        self.save(force=True)
+        epoch = 0
+        try:
+            t = time.perf_counter()
+            self.snapshot(0)
+            first = self.evaluate()
+            self.run.timings["eval"] += time.perf_counter() - t
+            self.run.timings["setup"] = time.perf_counter() - self.start
+            self.emit("start", 0, val_loss=first["loss"], val_accuracy=first.get("accuracy"),
+                      seconds=0.0)  # fmt: skip
+            for epoch in range(1, self.cfg.epochs + 1):
+                self.epoch(epoch)
+        except _Stop as stop:
+            self.finish(stop)
+        except TRAINING_ERRORS as exc:
+            self.finish(self.failure(exc, epoch))
+        except Exception as exc:  # a bug: record it, then let it propagate
+            self.finish(self.failure(exc, epoch), quiet=True)
+            raise
+        except BaseException:  # Ctrl-C, or a front end unwinding (e.g. Streamlit's rerun)
+            self.finish(self.stopped(epoch, self.step_no, "Interrupted"), quiet=True)
+            raise
+        else:
+            self.finish(None)
+
+    def failure(self, exc: BaseException, epoch: int) -> _Stop:
+        lines = str(exc).strip().splitlines()
+        text = lines[0] if lines else type(exc).__name__
+        self.run.error = "".join(traceback.format_exception(exc))
+        message = f"Training failed at epoch {epoch} step {self.step_no}: {text}"
+        return _Stop("failed", message, len(self.run.history))
+
+    def epoch(self, epoch: int) -> None:
+        data, run, B = self.data, self.run, self.cfg.batch_size
+        t0 = time.perf_counter()
+        order = self.rng.permutation(len(data.x_train))
+        loss_sum = grad_sum = 0.0
+        seen = 0
+        for step in range(1, self.steps + 1):
+            self.step_no = step
+            if self.should_stop is not None and self.should_stop():
+                raise self.stopped(epoch, step, "Stopped by request")
+            idx = order[(step - 1) * B : step * B]
+            mask = None if data.mask_train is None else data.mask_train[idx]
+            loss, grad_norm = self.engine.train_step(data.x_train[idx], data.y_train[idx], mask)
+            loss, grad_norm = float(loss), float(grad_norm)
+            if not math.isfinite(loss):
+                raise self.diverged(epoch, step, f"the training loss became {loss}")
+            if not math.isfinite(grad_norm):
+                raise self.diverged(epoch, step, f"the gradient norm became {grad_norm}")
+            loss_sum += loss * len(idx)
+            grad_sum += grad_norm
+            seen += len(idx)
+            elapsed = time.perf_counter() - t0
+            self.emit("step", epoch, step, train_loss=loss, grad_norm=grad_norm, seconds=elapsed,
+                      samples_per_sec=seen / elapsed if elapsed > 0 else None)  # fmt: skip
+        train_seconds = time.perf_counter() - t0
+        run.timings["train"] += train_seconds
+        self.step_no = self.steps
+        params = self.engine.params()
+        if not all(np.all(np.isfinite(p)) for p in params.values()):
+            raise self.diverged(epoch, self.steps, "the parameters became inf or nan", params)
+        run.params = params
+        t1 = time.perf_counter()
+        result = self.evaluate()
+        run.timings["eval"] += time.perf_counter() - t1
+        entry = {
+            "epoch": epoch,
+            "train_loss": loss_sum / seen,
+            "val_loss": result["loss"],
+            "val_accuracy": result.get("accuracy"),
+            "grad_norm": grad_sum / self.steps,
+            "seconds": 0.0,
+            "samples_per_sec": seen / train_seconds if train_seconds > 0 else None,
+        }
+        if "metrics" in result:
+            entry["metrics"] = result["metrics"]
+        self.snapshot(epoch)
+        entry["seconds"] = time.perf_counter() - t0
+        run.history.append(entry)
+        self.save()
+        self.emit("epoch", epoch, self.steps, **{k: v for k, v in entry.items() if k != "epoch"})
+        if not math.isfinite(entry["val_loss"]):
+            raise self.diverged(epoch, self.steps, f"the validation loss became {result['loss']}")
+
+    def evaluate(self) -> dict:
+        data, engine = self.data, self.engine
+        result = engine.evaluate(data.x_val, data.y_val, data.mask_val)
+        out = {"loss": float(result["loss"])}
+        if "accuracy" in result:
+            out["accuracy"] = float(result["accuracy"])
+        if getattr(data, "metrics", None) is not None:
+            metrics = data.metrics(engine.predict(data.x_val))
+            out["metrics"] = {str(k): float(v) for k, v in metrics.items()}
+        return out
+
+    def snapshot(self, epoch: int) -> None:
+        if self.recorder.wants(epoch):
+            t = time.perf_counter()
+            self.recorder.add(epoch, self.engine.trace(self.recorder.x))
+            self.run.timings["snapshots"] += time.perf_counter() - t
+
+    # ------------------------------------------------------------------ how a run ends
+
+    def stopped(self, epoch: int, step: int, how: str) -> _Stop:
+        """Stopped before `step` of `epoch`: the run keeps the parameters it has now."""
+        done = len(self.run.history)
+        if epoch == 0:
+            where = "before training"
+        elif step <= 1:
+            where = f"before epoch {epoch}"
+        else:
+            where = f"during epoch {epoch} (after step {step - 1} of {self.steps})"
+        params = self.engine.params()
+        reached = done
+        if step > 1 and all(np.all(np.isfinite(p)) for p in params.values()):
+            self.run.params, reached = params, epoch
+        return _Stop("stopped", f"{how} {where}. The {done} finished epochs are kept.", reached)
+
+    def diverged(self, epoch: int, step: int, what: str, bad_params=None) -> _Stop:
+        cfg = self.cfg
+        # the backend skips an update whose loss or gradient is not finite, so its parameters
+        # are the last finite ones, unless an update itself overflowed
+        params = self.engine.params() if bad_params is None else bad_params
+        reached = len(self.run.history)
+        if all(np.all(np.isfinite(p)) for p in params.values()):
+            self.run.params = params
+            kept = "The last finite parameters are kept."
+            if step > 1 or reached < epoch:
+                reached = epoch
+        else:
+            kept = f"The parameters after epoch {reached} are kept."
+        advice = f"Try a lower learning rate (now {cfg.lr:g})"
+        if cfg.clipping:
+            advice += f" or a smaller gradient clipping norm (now {cfg.clip_norm:g})."
+        else:
+            advice += " or turn on gradient clipping (clip_norm, e.g. 1.0)."
+        message = f"Training diverged at epoch {epoch} step {step}: {what}. {kept} {advice}"
+        return _Stop("diverged", message, reached)
+
+    def finish(self, outcome: _Stop | None, quiet: bool = False) -> None:
+        """Record how the run ended, its last snapshot and saturation; save; emit "end"
+        (unless `quiet`: the front end is unwinding and must not be called again)."""
+        run = self.run
+        if outcome is None:
+            run.status = "completed"
+            run.message = f"Completed {len(run.history)} epochs."
+        else:
+            run.status, run.message = outcome.status, outcome.message
+        if outcome is not None and outcome.status in ("stopped", "diverged"):
+            self.snapshot_params(outcome.reached, run.params)
+        self.final_saturation(run.params)
+        run.versions = versions()
+        run.timings["total"] = time.perf_counter() - self.start
+        if self.save_error:
+            run.message += " " + self.save_error
+        self.save(force=True)
+        if quiet:
+            return
+        last = run.final
+        self.emit("end", len(run.history), 0, train_loss=last.get("train_loss"),
+                  val_loss=last.get("val_loss"), val_accuracy=last.get("val_accuracy"),
+                  grad_norm=last.get("grad_norm"), seconds=run.timings["total"],
+                  status=run.status, message=run.message)  # fmt: skip
+
+    def snapshot_params(self, epoch: int, params: dict) -> None:
+        if not self.recorder.wants(epoch, final=True):
+            return
+        # a run that ends badly still ends; it only lacks this picture
+        with contextlib.suppress(*TRAINING_ERRORS):
+            self.recorder.add(epoch, self._trace(params))
+
+    def final_saturation(self, params: dict) -> None:
+        try:
+            trace = self._trace(params)
+        except TRAINING_ERRORS:
+            return
+        cfg = self.run.model_cfg
+        self.run.saturation = saturation(trace, cfg.num_layers, self.recorder.mask)
+
+    def _trace(self, params: dict) -> dict:
+        """The probe's trace under `params`, in the backend's own arithmetic when it holds
+        exactly these parameters, else in the NumPy reference."""
+        current = self.engine.params()
+        if all(np.array_equal(current[k], params[k]) for k in params):
+            return self.engine.trace(self.recorder.x)
+        from lstm.numpy_backend import trace
+
+        return trace(params, self.recorder.x, self.run.model_cfg)
+
+
+class _CallableModule(types.ModuleType):
+    def __call__(self, *args, **kwargs) -> Run:
+        return train(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
