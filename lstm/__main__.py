@@ -1,0 +1,5 @@
+"""`python -m lstm`: see lstm/cli.py."""
+
+from lstm.cli import main
+
+raise SystemExit(main())
