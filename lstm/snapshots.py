@@ -48,9 +48,11 @@ class SnapshotPlan:
 
 
 def plan_snapshots(epochs: int, num_val: int, seq_len: int, hidden_size: int, num_layers: int,
-                   probes: int = DEFAULT_PROBES, budget: int = SNAPSHOT_BUDGET_BYTES,
+                   probes: int = DEFAULT_PROBES, budget: int | None = None,
                    max_epochs: int = MAX_SNAPSHOT_EPOCHS) -> SnapshotPlan:  # fmt: skip
-    """Which probes, epochs and units to keep so that `max_bytes <= budget`."""
+    """Which probes, epochs and units to keep so that `max_bytes <= budget` (default
+    SNAPSHOT_BUDGET_BYTES)."""
+    budget = SNAPSHOT_BUDGET_BYTES if budget is None else budget
     per_value = len(TRACE_PARTS) * num_layers * 4  # bytes per (probe, step, unit)
 
     def cost(p: int, n: int, u: int) -> int:

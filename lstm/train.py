@@ -211,7 +211,6 @@ class _Trainer:
         if not force and now - self.last_save < SAVE_INTERVAL_SECONDS:
             return
         self.run.timings["total"] = now - self.start
-        self.run.snapshots = self.recorder.as_dict()
         try:
             self.store.save(self.run)
         except (OSError, ValueError) as exc:  # keep training; say so at the end
@@ -321,6 +320,7 @@ class _Trainer:
         if self.recorder.wants(epoch):
             t = time.perf_counter()
             self.recorder.add(epoch, self.engine.trace(self.recorder.x))
+            self.run.snapshots = self.recorder.as_dict()
             self.run.timings["snapshots"] += time.perf_counter() - t
 
     # ------------------------------------------------------------------ how a run ends
@@ -373,6 +373,7 @@ class _Trainer:
         if outcome is not None and outcome.status in ("stopped", "diverged"):
             self.snapshot_params(outcome.reached, run.params)
         self.final_saturation(run.params)
+        run.snapshots = self.recorder.as_dict()
         run.versions = versions()
         run.timings["total"] = time.perf_counter() - self.start
         if self.save_error:
@@ -392,6 +393,7 @@ class _Trainer:
         # a run that ends badly still ends; it only lacks this picture
         with contextlib.suppress(*TRAINING_ERRORS):
             self.recorder.add(epoch, self._trace(params))
+        self.run.snapshots = self.recorder.as_dict()
 
     def final_saturation(self, params: dict) -> None:
         try:
