@@ -1,8 +1,41 @@
 """Datasets for LSTM Lab: generated classic tasks, shipped real series, and CSV upload.
 
 Never imports `lstm` or streamlit: it produces arrays and a `Dataset` describing them.
+
+    list_datasets() -> list[str]
+    load_dataset(name, **options) -> Dataset
+    dataset_options(name) -> dict[str, OptionSpec]
+    describe_dataset(name) -> str
+    dataset_from_csv(source, **options) -> Dataset      (path, bytes or binary file object)
+    csv_options() -> dict[str, OptionSpec]
+    get_preset(name) -> {"model": {...}, "train": {...}}
+
+Bad input of any kind raises DataError (a ValueError) with a message a person can act on.
 """
 
+from data.csv_loader import LIMITS, csv_options, dataset_from_csv
 from data.dataset import DataError, Dataset
+from data.options import OptionSpec
+from data.presets import get_preset
+from data.registry import (
+    dataset_options,
+    describe_dataset,
+    list_datasets,
+    load_dataset,
+    sample_path,
+)
 
-__all__ = ["DataError", "Dataset"]
+__all__ = [
+    "LIMITS",
+    "DataError",
+    "Dataset",
+    "OptionSpec",
+    "csv_options",
+    "dataset_from_csv",
+    "dataset_options",
+    "describe_dataset",
+    "get_preset",
+    "list_datasets",
+    "load_dataset",
+    "sample_path",
+]

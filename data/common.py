@@ -1,0 +1,97 @@
+"""Helpers the generators and the CSV loader share: trivial baselines, one-hot codes, metrics.
+
+The baselines are computed in exactly the loss the model trains on (lstm.losses):
+- regression: MSE over all outputs (and over counted steps when masked) of predicting the
+  training targets' mean, per output;
+- classification: mean cross-entropy over counted targets of predicting the training class
+  frequencies at every step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from data.dataset import DataError
+
+
+def one_hot(ids: np.ndarray, n: int) -> np.ndarray:
+    """Integer ids (...,) to float64 one-hot codes (..., n)."""
+    return np.eye(n, dtype=np.float64)[ids]
+
+
+def _counted(values: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """The target entries that count, one row per counted target: regression (N, O) stays,
+    (N, T, O) becomes (counted steps, O); class ids become a flat vector."""
+    if mask is not None:
+        values = values[np.asarray(mask) > 0]
+    elif values.ndim == 3:
+        values = values.reshape(-1, values.shape[-1])
+    return values
+
+
+def mean_baseline(
+    y_train: np.ndarray,
+    y_val: np.ndarray,
+    mask_train: np.ndarray | None = None,
+    mask_val: np.ndarray | None = None,
+) -> float:
+    """Validation MSE of predicting the training mean of each output.
+
+    y: (N, O) or (N, T, O); masks (N, T) select the counted steps for (N, T, O) targets.
+    """
+    train = _counted(np.asarray(y_train, dtype=np.float64), mask_train)
+    val = _counted(np.asarray(y_val, dtype=np.float64), mask_val)
+    if len(train) == 0 or len(val) == 0:
+        raise DataError("no counted training or validation target: cannot compute a baseline")
+    return float(np.mean((val - train.mean(axis=0)) ** 2))
+
+
+def class_frequencies(y_train: np.ndarray, n_classes: int, mask_train=None) -> np.ndarray:
+    """Training class frequencies with add-half smoothing, so an unseen class costs a finite
+    amount; with thousands of targets the smoothing moves no frequency by more than ~1e-4."""
+    ids = _counted(np.asarray(y_train), mask_train).astype(np.int64).ravel()
+    counts = np.bincount(ids, minlength=n_classes).astype(np.float64) + 0.5
+    return counts / counts.sum()
+
+
+def frequency_baseline(
+    y_train: np.ndarray,
+    y_val: np.ndarray,
+    n_classes: int,
+    mask_train: np.ndarray | None = None,
+    mask_val: np.ndarray | None = None,
+) -> float:
+    """Validation cross-entropy of predicting the training class frequencies at every step."""
+    p = class_frequencies(y_train, n_classes, mask_train)
+    ids = _counted(np.asarray(y_val), mask_val).astype(np.int64).ravel()
+    if len(ids) == 0:
+        raise DataError("no counted validation target: cannot compute a baseline")
+    return float(-np.mean(np.log(p[ids])))
+
+
+def argmax_accuracy(y_hat: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """Fraction of counted targets whose argmax logit is the target class."""
+    hits = np.argmax(np.asarray(y_hat), axis=-1) == np.asarray(y)
+    if mask is None:
+        return float(np.mean(hits))
+    weights = np.asarray(mask, dtype=np.float64)
+    return float(np.sum(hits * weights) / np.sum(weights))
+
+
+def check_outputs(y_hat: np.ndarray, shape: tuple, what: str) -> np.ndarray:
+    """Validation outputs as an array of the expected shape, or a DataError saying so."""
+    y_hat = np.asarray(y_hat, dtype=np.float64)
+    if y_hat.shape != tuple(shape):
+        raise DataError(
+            f"{what} metrics need validation outputs of shape {shape}, got {y_hat.shape}"
+        )
+    return y_hat
+
+
+def rng_for(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def doc_paragraph(fn) -> str:
+    """A generator's docstring as one paragraph of prose."""
+    return " ".join((fn.__doc__ or "").split())

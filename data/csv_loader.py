@@ -1,0 +1,131 @@
+"""`dataset_from_csv`: a CSV file (path, bytes or file object) to a Dataset.
+
+Layouts (detected automatically, or set with layout=):
+- "timeseries": rows are time steps, columns variables. Windows of `window` rows predict the
+  next `horizon` values of the target columns (default: the last numeric column). A date or
+  time column orders the rows and is never a feature. Split by time: validation windows are
+  those whose targets lie in the last `val_fraction` of the rows, training windows never see a
+  validation target, and normalisation statistics come from the training rows only.
+- "rows": one sequence per row, the numeric columns in time order (one feature per step), and
+  an optional label column (classification or regression, many-to-one). Without a label the
+  last numeric column is the target, predicted from the columns before it.
+- "long": an id column, an optional order column (date/time, or one named step, t, order,
+  position, index), value columns; one sequence per id, shorter sequences padded at the start.
+  The target is a label column (one value per id) or, without one, the last step's value of
+  the target columns predicted from the steps before it.
+Rows and long files are split by a seeded shuffle of whole sequences.
+
+Auto-detection: "long" if a column named like an id (id, *_id, series, sequence, sample,
+group, unit, subject, name) repeats its values; else "timeseries" if there is a date or time
+column; else "rows" if there is a label column (label, target, class, y, category, outcome) or
+the numeric columns are named like steps (t1, t2, ... or 1, 2, ...) or there are 8 or more
+numeric columns without a header; else "timeseries".
+
+Cleaning: text columns are ignored (named in the notes); infinities count as missing; a column
+more than half missing is dropped (noted); remaining gaps are filled by linear interpolation
+along time (counted in the notes).
+
+Limits (bad input beyond them is a DataError saying what to change): 50 MB per file
+(MAX_BYTES), 1,000,000 rows (MAX_ROWS), 2,000 columns in the file (MAX_COLUMNS), 256 features
+per time step (MAX_FEATURES), 2,000 steps per sequence (MAX_SEQ_LEN), 100 label classes
+(MAX_CLASSES), 20,000,000 input values in all (MAX_VALUES; a time series beyond it is thinned
+by a larger window stride, with a note).
+"""
+
+from __future__ import annotations
+
+import os
+
+from data.csv_build import build
+from data.csv_columns import MAX_CLASSES
+from data.csv_common import MAX_FEATURES, MAX_SEQ_LEN, MAX_VALUES
+from data.csv_read import MAX_BYTES, MAX_COLUMNS, MAX_ROWS, Table, read_table
+from data.dataset import DataError, Dataset
+from data.options import OptionSpec, float_option, int_option, resolve_options, specs_of
+
+LIMITS = {
+    "bytes": MAX_BYTES,
+    "rows": MAX_ROWS,
+    "columns": MAX_COLUMNS,
+    "features": MAX_FEATURES,
+    "seq_len": MAX_SEQ_LEN,
+    "classes": MAX_CLASSES,
+    "values": MAX_VALUES,
+}
+SEPARATORS = {"auto": "auto", "comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}
+SEPARATORS["whitespace"] = r"\s+"
+
+CSV_OPTIONS = specs_of(
+    OptionSpec(
+        "layout",
+        "choice",
+        "auto",
+        choices=("auto", "timeseries", "rows", "long"),
+        help="timeseries: rows are time steps; rows: one sequence per row; long: id, time, values",
+    ),
+    OptionSpec("target_columns", "columns", None, help="columns to predict (default: detected)"),
+    OptionSpec("feature_columns", "columns", None, help="input columns (default: all numeric)"),
+    OptionSpec("date_column", "column", None, help="date/time column, for ordering only"),
+    OptionSpec("label_column", "column", None, help="rows/long: the label of each sequence"),
+    OptionSpec("id_column", "column", None, help="long: the column naming each sequence"),
+    OptionSpec(
+        "task",
+        "choice",
+        "auto",
+        choices=("auto", "regression", "classification"),
+        help="for a label column: predict a number or a class",
+    ),
+    int_option("window", 20, 2, MAX_SEQ_LEN, "timeseries: input steps per sequence"),
+    int_option("horizon", 1, 1, 100, "timeseries: future steps to predict"),
+    int_option("stride", 1, 1, 10_000, "timeseries: steps between window starts"),
+    float_option("val_fraction", 0.2, 0.05, 0.5, "share of the data held out for validation"),
+    OptionSpec("normalize", "bool", True, help="z-score inputs and regression targets"),
+    int_option("seed", 0, 0, 2**32 - 1, "rows/long: seeds the train/validation shuffle"),
+    OptionSpec("sep", "choice", "auto", choices=tuple(SEPARATORS), help="field separator"),
+    OptionSpec("decimal", "choice", "auto", choices=("auto", ".", ","), help="decimal mark"),
+    OptionSpec("header", "choice", "auto", choices=("auto", "yes", "no"), help="header line"),
+)
+
+
+def csv_options() -> dict[str, OptionSpec]:
+    """The options of `dataset_from_csv`, with defaults, ranges and help."""
+    return dict(CSV_OPTIONS)
+
+
+def dataset_from_csv(source, **options) -> Dataset:
+    """A Dataset from a CSV file: a path, bytes, or a binary file object (e.g. an upload).
+
+    See the module docstring for layouts, detection, cleaning and limits. Every problem with
+    the file or the options is a `DataError` saying what to change; nothing else escapes.
+    The Dataset's spec is {"name": "csv", "options": {... as used ...}, "filename": ...}.
+    """
+    opts = resolve_options(CSV_OPTIONS, options, "dataset_from_csv")
+    try:
+        table, filename = read_table(
+            source, sep=SEPARATORS[opts["sep"]], header=opts["header"], decimal=opts["decimal"]
+        )
+        dataset, detected = build(table, opts, filename)
+    except DataError:
+        raise
+    except MemoryError:
+        raise DataError("the file needs more memory than this machine has: upload less") from None
+    except Exception as err:  # the promise to callers: only DataError leaves this function
+        raise DataError(
+            f"could not turn the file into sequences ({type(err).__name__}: {err}); check that "
+            "it is a CSV table of numbers, or set layout= and the column options"
+        ) from None
+    dataset.spec = {"name": "csv", "options": _used(opts, table, detected), "filename": filename}
+    return dataset
+
+
+def _used(opts: dict, table: Table, detected: dict) -> dict:
+    """The options with auto values replaced by what was detected, so the spec reproduces."""
+    used = dict(opts)
+    used.update(detected)
+    sep = {v: k for k, v in SEPARATORS.items()}.get(table.sep, "auto")
+    used.update(sep=sep, decimal=table.decimal, header="yes" if table.header else "no")
+    return used
+
+
+def filename_stem(filename: str) -> str:
+    return os.path.splitext(os.path.basename(filename))[0] or "upload"

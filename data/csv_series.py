@@ -1,0 +1,143 @@
+"""The "timeseries" layout: rows are time steps; windows forecast the next values.
+
+No leakage: rows [0, split) are the training part and [split, L) the validation part. Training
+windows have all their targets before `split`; validation windows have all their targets at or
+after it (their inputs may reach back into the training rows, which is what a forecaster sees in
+use). Windows whose targets straddle the split are left out. Normalisation statistics come from
+the training rows only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from data.common import check_outputs
+from data.csv_columns import Columns, as_float, clean_numeric, interpolate
+from data.csv_common import MAX_FEATURES, MAX_VALUES, dataset_fields, zscore
+from data.dataset import DataError, Dataset
+
+
+def timeseries(frame: pd.DataFrame, cols: Columns, features, opts: dict, notes: list[str]):
+    """(Dataset, detected options) for a file whose rows are time steps."""
+    features = list(features)
+    explicit = list(opts["target_columns"] or [])
+    if cols.label in cols.numeric and cols.label not in features and not opts["feature_columns"]:
+        features.append(cols.label)  # in a series, a numeric "y" or "target" is one more series
+    targets = explicit or [cols.label if cols.label in features else features[-1]]
+    for name in targets:
+        if name not in cols.numeric:
+            raise DataError(f"target column {name!r} is not numeric: choose a column of numbers")
+        if name not in features:
+            features.append(name)
+            notes.append(f"target {name!r} is also used as an input")
+
+    order, labels = _time_order(cols, len(frame), notes)
+    values = np.stack([as_float(frame[c])[order] for c in features], axis=1)
+    protect = set(explicit) | set(opts["feature_columns"] or [])
+    values, kept = clean_numeric(values, features, notes, protect=protect)
+    if explicit:
+        targets = [t for t in targets if t in kept]
+    elif kept:
+        targets = [cols.label if cols.label in kept else kept[-1]]
+    if not targets or not kept:
+        raise DataError("every column is mostly missing: the file holds too few numbers")
+    if len(kept) > MAX_FEATURES:
+        raise DataError(
+            f"{len(kept)} feature columns, more than the limit of {MAX_FEATURES}: "
+            "choose fewer with feature_columns"
+        )
+    values, filled = interpolate(values)
+    if filled:
+        notes.append(f"filled {filled} missing or infinite value(s) by linear interpolation")
+
+    length, window, horizon = len(values), opts["window"], opts["horizon"]
+    split = length - max(horizon, round(opts["val_fraction"] * length))
+    n_train = split - window - horizon + 1
+    if n_train < 1:
+        most = split - horizon
+        hint = f"lower window to at most {most}" if most >= 2 else "add rows"
+        raise DataError(
+            f"too few rows for window={window} and horizon={horizon}: {length} rows leave "
+            f"{split} for training, which needs at least {window + horizon}; {hint}"
+        )
+    mean, std = zscore(values[:split], opts["normalize"], notes, kept)
+    z = (values - mean) / std
+    stride = opts["stride"]
+    starts_train = np.arange(0, n_train, stride)
+    starts_val = np.arange(split - window, length - window - horizon + 1, stride)
+    count = (len(starts_train) + len(starts_val)) * window * len(kept)
+    if count > MAX_VALUES:
+        stride *= math.ceil(count / MAX_VALUES)
+        starts_train = np.arange(0, n_train, stride)
+        starts_val = np.arange(split - window, length - window - horizon + 1, stride)
+        notes.append(f"window stride raised to {stride} to stay under {MAX_VALUES:,} values")
+
+    columns = [kept.index(t) for t in targets]
+    windows = np.lib.stride_tricks.sliding_window_view(z, window, axis=0)  # (L-W+1, D, W)
+
+    def cut(starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = windows[starts].transpose(0, 2, 1).copy()  # (N, W, D)
+        rows = starts[:, None] + window + np.arange(horizon)  # (N, H)
+        y = z[rows][:, :, columns].reshape(len(starts), -1)  # (N, H * K), step-major
+        return x, y
+
+    x_train, y_train = cut(starts_train)
+    x_val, y_val = cut(starts_val)
+    last_seen = np.tile(x_val[:, -1, columns], horizon)
+    persistence = float(np.mean((last_seen - y_val) ** 2))
+    names = [f"{t} t+{h}" for h in range(1, horizon + 1) for t in targets]
+    extra = dict(
+        feature_names=kept,
+        x_mean=mean,
+        x_std=std,
+        y_mean=np.tile(mean[columns], horizon),
+        y_std=np.tile(std[columns], horizon),
+        series=z,
+        series_index=labels,
+        series_split=int(split),
+        window=window,
+        horizon=horizon,
+        target_columns=columns,
+    )
+    fields = dataset_fields("regression", x_train, y_train, x_val, y_val, 0, names, notes, extra)
+    fields["solved"] = (
+        f"validation MSE well below the baseline; repeating the last value scores {persistence:.4f}"
+    )
+    y_std = extra["y_std"]
+
+    def metrics(y_hat: np.ndarray) -> dict[str, float]:
+        y_hat = check_outputs(y_hat, y_val.shape, "timeseries")
+        mse = float(np.mean((y_hat - y_val) ** 2))
+        return {
+            "mae_original_units": float(np.mean(np.abs(y_hat - y_val) * y_std)),
+            "persistence_mse": persistence,
+            "skill_vs_persistence": 1.0 - mse / persistence if persistence > 0 else 0.0,
+        }
+
+    fields["metrics"] = metrics
+    description = (
+        f"Time series of {length} rows: windows of {window} steps of {len(kept)} feature(s) "
+        f"predict the next {horizon} value(s) of {', '.join(targets)}; validation is the last "
+        f"{length - split} rows."
+    )
+    detected = {"target_columns": targets, "stride": stride}
+    return Dataset(name="csv", description=description, **fields), detected
+
+
+def _time_order(cols: Columns, n: int, notes: list[str]) -> tuple[np.ndarray, list | None]:
+    """Row order (by the date column when there is one) and the rows' time labels."""
+    if cols.date is None:
+        return np.arange(n), None
+    key = cols.order_key
+    valid = key.notna().to_numpy()
+    if (~valid).any():
+        notes.append(f"dropped {int((~valid).sum())} row(s) whose {cols.date!r} is unreadable")
+    rows = np.flatnonzero(valid)
+    keys = key.to_numpy()[rows]
+    order = rows[np.argsort(keys, kind="stable")]
+    if not np.array_equal(order, rows):
+        notes.append(f"sorted the rows by {cols.date!r}")
+    return order, [str(v) for v in cols.order_labels.to_numpy()[order]]

@@ -1,0 +1,120 @@
+"""Every dataset by name: the generated tasks, then the shipped samples (`sample:<stem>`).
+
+`load_dataset(name, **options)` checks the options against `dataset_options(name)`, builds the
+data, and records `spec = {"name": name, "options": {all options, defaults filled in}}` so
+`load_dataset(spec["name"], **spec["options"])` rebuilds the same arrays.
+Samples are CSV files in data/samples/, read by `dataset_from_csv` exactly like an upload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from data import memory, reber, tasks
+from data.common import doc_paragraph
+from data.csv_loader import CSV_OPTIONS, dataset_from_csv
+from data.dataset import DataError, Dataset
+from data.options import OptionSpec, resolve_options
+
+GENERATORS: dict[str, tuple[Callable[..., Dataset], dict[str, OptionSpec]]] = {
+    "sine": (tasks.sine, tasks.SINE_OPTIONS),
+    "adding": (tasks.adding, tasks.ADDING_OPTIONS),
+    "copy": (memory.copy, memory.COPY_OPTIONS),
+    "temporal_order": (memory.temporal_order, memory.TEMPORAL_ORDER_OPTIONS),
+    "reber": (reber.reber, reber.REBER_OPTIONS),
+    "parity": (tasks.parity, tasks.PARITY_OPTIONS),
+    "statquest": (tasks.statquest, tasks.STATQUEST_OPTIONS),
+}
+
+SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
+SAMPLE_PREFIX = "sample:"
+# per-sample description and default window; a CSV dropped into samples/ without an entry
+# here still loads, with the generic defaults
+SAMPLE_INFO = {
+    "sunspots": (
+        "Yearly mean sunspot numbers, 1700-2008 (309 values; NOAA National Geophysical Data "
+        "Center, public domain, via statsmodels). The roughly 11-year solar cycle with varying "
+        "peaks makes it a classic forecasting benchmark: 22 years of history predict the next.",
+        22,
+    ),
+    "nile": (
+        "Annual flow of the Nile at Aswan, 1871-1970 (100 values, in 10^8 m^3; Cobb 1978, "
+        "public domain, via statsmodels). Short and noisy with a drop near 1898: a lesson in "
+        "how little 100 points can teach and how hard it is to beat predicting the mean.",
+        10,
+    ),
+    "co2": (
+        "Weekly atmospheric CO2 at Mauna Loa, March 1958 - December 2001 (2284 weeks, ppmv; "
+        "Keeling & Whorf, public domain, via statsmodels), with 59 missing weeks that are "
+        "interpolated. A seasonal cycle on a rising trend: validation values lie above anything "
+        "in training, so it shows what extrapolation does to a model.",
+        52,
+    ),
+}
+SAMPLE_OPTION_NAMES = ("window", "horizon", "stride", "val_fraction", "normalize")
+
+
+def list_datasets() -> list[str]:
+    """Generated tasks first, then the shipped samples as `sample:<file stem>`."""
+    samples = sorted(p.stem for p in SAMPLES_DIR.glob("*.csv"))
+    return list(GENERATORS) + [SAMPLE_PREFIX + stem for stem in samples]
+
+
+def sample_path(name: str) -> Path:
+    """The CSV file behind `sample:<stem>` (for a download button, or to read it yourself)."""
+    stem = name[len(SAMPLE_PREFIX) :] if name.startswith(SAMPLE_PREFIX) else name
+    path = SAMPLES_DIR / f"{stem}.csv"
+    if "/" in stem or "\\" in stem or not path.is_file():
+        raise DataError(_unknown(name))
+    return path
+
+
+def dataset_options(name: str) -> dict[str, OptionSpec]:
+    """Each option's default, range or choices, and help."""
+    if name in GENERATORS:
+        return dict(GENERATORS[name][1])
+    if name.startswith(SAMPLE_PREFIX):
+        path = sample_path(name)
+        specs = {k: CSV_OPTIONS[k] for k in SAMPLE_OPTION_NAMES}
+        window = SAMPLE_INFO.get(path.stem, ("", None))[1]
+        if window is not None:
+            specs["window"] = replace(specs["window"], default=window)
+        return specs
+    if name == "csv":
+        return dict(CSV_OPTIONS)
+    raise DataError(_unknown(name))
+
+
+def describe_dataset(name: str) -> str:
+    """One paragraph: what the dataset is, what it tests, and what solved looks like."""
+    if name in GENERATORS:
+        return doc_paragraph(GENERATORS[name][0])
+    if name.startswith(SAMPLE_PREFIX):
+        path = sample_path(name)
+        info = SAMPLE_INFO.get(path.stem)
+        return info[0] if info else f"A real series shipped as {path.name}."
+    raise DataError(_unknown(name))
+
+
+def load_dataset(name: str, **options) -> Dataset:
+    """Build a dataset by name; unknown names or options, or bad values, raise DataError."""
+    if not isinstance(name, str):
+        raise DataError(f"a dataset name must be text, got {type(name).__name__}")
+    if name == "csv":
+        raise DataError("a CSV dataset needs its file: use dataset_from_csv(file, **options)")
+    specs = dataset_options(name)
+    resolved = resolve_options(specs, options, f"dataset {name!r}")
+    if name in GENERATORS:
+        dataset = GENERATORS[name][0](**resolved)
+    else:
+        dataset = dataset_from_csv(sample_path(name), **resolved)
+        dataset.description = describe_dataset(name) + " " + dataset.description
+    dataset.name = name
+    dataset.spec = {"name": name, "options": resolved}
+    return dataset
+
+
+def _unknown(name) -> str:
+    return f"unknown dataset {name!r}: choose one of {', '.join(list_datasets())}"
