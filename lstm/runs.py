@@ -372,8 +372,8 @@ def _read_params(path: Path, model_cfg: ModelConfig, required: bool) -> dict | N
         if required:
             raise RunStoreError(f"{path.name} is missing")
         return None
+    _check_npz_shapes(path, param_shapes(model_cfg))  # the same reasons as list() gives
     params = _load_npz(path)
-    _compare_shapes(path.name, {k: v.shape for k, v in params.items()}, param_shapes(model_cfg))
     for name, value in params.items():
         if value.dtype not in (np.float32, np.float64):
             raise RunStoreError(f"{path.name}: {name} has dtype {value.dtype}, not float32/64")
