@@ -1,0 +1,87 @@
+"""LSTM Lab's dashboard: `streamlit run dashboard/app.py` from the repository root.
+
+`main()` only dispatches: the sidebar returns the experiment, the context loads its dataset, the
+training controls start or stop a background job, and each tab renders itself only when open.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `streamlit run dashboard/app.py` puts dashboard/ on sys.path, not the repository root
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from dashboard import (  # noqa: E402
+    sidebar,
+    state,
+    tab_cell,
+    tab_compare,
+    tab_data,
+    tab_gates,
+    tab_predictions,
+    tab_runs,
+    tab_training,
+)
+
+TABS = {
+    "Data": tab_data.render,
+    "Training": tab_training.render,
+    "Gates": tab_gates.render,
+    "Predictions": tab_predictions.render,
+    "Compare backends": tab_compare.render,
+    "Cell walkthrough": tab_cell.render,
+    "Runs": tab_runs.render,
+}
+
+
+def build_context(experiment) -> state.Context:
+    """The experiment's dataset (or why it failed) and the run store."""
+    ctx = state.Context(experiment=experiment, store=None, upload=experiment.upload)
+    try:
+        from lstm.runs import RunStore
+
+        ctx.store = RunStore()
+    except (OSError, ValueError) as exc:
+        ctx.store_error = f"The run store cannot be opened: {exc}"
+    if experiment.errors:
+        ctx.dataset_error = " ".join(experiment.errors)
+    elif experiment.dataset == state.UPLOAD:
+        if experiment.upload is None:
+            ctx.dataset_error = "Upload a CSV file in the sidebar to use your own data."
+        else:
+            try:
+                ctx.dataset = state.load_upload(
+                    experiment.upload, tab_data.csv_choices(experiment.upload)
+                )
+            except ValueError as exc:
+                ctx.dataset_error = str(exc)
+    else:
+        try:
+            ctx.dataset = state.load_dataset(experiment.dataset, experiment.dataset_options)
+        except ValueError as exc:
+            ctx.dataset_error = str(exc)
+    return ctx
+
+
+def main() -> None:
+    st.set_page_config(page_title="LSTM Lab", page_icon=":material/memory:", layout="wide")
+    state.collect_finished_job()
+    st.sidebar.title("LSTM Lab")
+    controls = st.sidebar.container()
+    experiment = sidebar.render(controls)
+    ctx = build_context(experiment)
+    with controls:
+        tab_training.controls(ctx)
+    tabs = st.tabs(list(TABS), key="tab", on_change="rerun")
+    for tab, render in zip(tabs, TABS.values(), strict=True):
+        if tab.open:
+            with tab:
+                state.guard(render, ctx)
+
+
+main()

@@ -1,0 +1,187 @@
+"""The sidebar: the experiment's settings in, an `Experiment` out. Nothing here trains.
+
+Every widget's limits, default and help come from the configs (`lstm.config.field_spec`) or the
+dataset's options (`data.dataset_options`); the defaults of the model and training fields are
+the chosen dataset's preset (`data.get_preset`). Every setting is bound to the URL's query
+parameters (`bind="query-params"`), so an experiment is a link: a widget left at its preset
+default stays out of the URL, so a link says only what differs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+import data
+from dashboard import state
+from dashboard.widgets import spec_widget
+from lstm.backends import BACKENDS
+from lstm.config import ModelConfig, TrainConfig, field_spec
+
+MODEL_FIELDS = ("hidden_size", "num_layers", "forget_bias")
+TRAIN_FIELDS = ("epochs", "batch_size", "lr", "optimizer", "momentum", "clip_norm", "seed", "dtype")
+LABELS = {
+    "hidden_size": "hidden units",
+    "num_layers": "layers",
+    "forget_bias": "forget-gate bias",
+    "epochs": "epochs",
+    "batch_size": "batch size",
+    "lr": "learning rate",
+    "optimizer": "optimizer",
+    "momentum": "momentum",
+    "clip_norm": "gradient clipping norm",
+    "seed": "seed",
+    "dtype": "float precision",
+}
+BACKEND_HELP = (
+    "numpy: the LSTM written from scratch in NumPy. torch: the same model in PyTorch "
+    "(nn.LSTM); PyTorch is loaded the first time you train with it."
+)
+DEFAULT_DATASET = "sine"
+
+
+@dataclass
+class Experiment:
+    """What the sidebar says to train: dataset, its options, backend, model and train fields."""
+
+    dataset: str  # a name from data.list_datasets(), or state.UPLOAD
+    dataset_options: dict
+    backend: str
+    model: dict  # ModelConfig fields besides those the dataset fixes
+    train: dict  # TrainConfig fields
+    upload: dict | None = None  # {"name", "bytes", "digest"} when dataset == UPLOAD
+    train_clicked: bool = False
+    errors: list[str] = field(default_factory=list)
+
+    def train_config(self) -> TrainConfig:
+        values = dict(self.train)
+        if not values.get("clip_norm"):
+            values["clip_norm"] = None  # 0 means "off"
+        return TrainConfig(**values)
+
+    def model_config(self, dataset) -> ModelConfig:
+        from lstm.train import model_config_for
+
+        return model_config_for(dataset, **self.model)
+
+    @property
+    def label(self) -> str:
+        name = self.upload["name"] if self.upload else self.dataset
+        return f"{name} · {self.backend} · {self.model['hidden_size']}×{self.model['num_layers']}"
+
+
+def dataset_label(name: str) -> str:
+    if name == state.UPLOAD:
+        return "Upload CSV…"
+    if name.startswith("sample:"):
+        return f"{name.split(':', 1)[1]} (real series)"
+    return name
+
+
+def option_key(dataset: str, option: str) -> str:
+    """Widget (and URL parameter) name of a dataset option, scoped to the dataset so that two
+    datasets' options with one name but different ranges never share a value."""
+    return f"{re.sub(r'[^a-z0-9]+', '_', dataset.lower()).strip('_')}.{option}"
+
+
+def preset_defaults(dataset: str) -> dict:
+    """Model and train field defaults for `dataset`: its preset over the config defaults."""
+    preset = data.get_preset("csv" if dataset == state.UPLOAD else dataset)
+    values = {}
+    for cls, names, part in (
+        (ModelConfig, MODEL_FIELDS, "model"),
+        (TrainConfig, TRAIN_FIELDS, "train"),
+    ):
+        for name in names:
+            value = (preset.get(part) or {}).get(name, field_spec(cls, name).default)
+            if name == "clip_norm" and value is None:
+                value = 0.0
+            values[name] = value
+    return values
+
+
+def _apply_preset() -> None:
+    """Dataset changed: its preset becomes every model and train field's value."""
+    dataset = st.session_state.get("dataset")
+    if dataset is None:
+        return
+    try:
+        defaults = preset_defaults(dataset)
+    except ValueError:
+        return
+    for name, value in defaults.items():
+        st.session_state[name] = value
+
+
+def _field(cls, name: str, default, container, **kwargs):
+    return spec_widget(
+        field_spec(cls, name),
+        name,
+        default=default,
+        label=LABELS[name],
+        container=container,
+        **kwargs,
+    )
+
+
+def render(controls) -> Experiment:
+    """Draw the settings in the sidebar; `controls` is a sidebar container drawn above them,
+    where the app puts Train, Stop and the progress (they need the experiment first)."""
+    sb = st.sidebar
+    sb.markdown("#### Data")
+    names = data.list_datasets() + [state.UPLOAD]
+    dataset = sb.selectbox(
+        "dataset",
+        names,
+        index=names.index(DEFAULT_DATASET) if DEFAULT_DATASET in names else 0,
+        format_func=dataset_label,
+        key="dataset",
+        on_change=_apply_preset,
+        bind="query-params",
+        help="A generated task, a real series shipped with the app, or your own CSV file.",
+    )
+    upload, options, errors = None, {}, []
+    if dataset == state.UPLOAD:
+        uploaded = sb.file_uploader(
+            "CSV file",
+            type=["csv", "tsv", "txt"],
+            key="upload",
+            help="One time series per column (rows are time steps), or one sequence per row. "
+            "The Data tab shows what was detected and lets you choose the columns.",
+        )
+        upload = state.upload_info(uploaded)
+    else:
+        try:
+            specs = data.dataset_options(dataset)
+        except ValueError as exc:
+            specs, errors = {}, [str(exc)]
+        if specs:
+            with sb.expander("dataset options", expanded=False):
+                for name, spec in specs.items():
+                    options[name] = spec_widget(spec, option_key(dataset, name))
+    defaults = preset_defaults(dataset)
+
+    sb.markdown("#### Model")
+    backend = sb.selectbox(
+        "backend", list(BACKENDS), key="backend", help=BACKEND_HELP, bind="query-params"
+    )
+    model = {name: _field(ModelConfig, name, defaults[name], sb) for name in MODEL_FIELDS}
+
+    sb.markdown("#### Training")
+    train = {}
+    for name in TRAIN_FIELDS:
+        if name == "momentum" and train.get("optimizer") != "momentum":
+            train[name] = defaults[name]
+            continue
+        train[name] = _field(TrainConfig, name, defaults[name], sb)
+    return Experiment(
+        dataset=dataset,
+        dataset_options=options,
+        backend=backend,
+        model=model,
+        train=train,
+        upload=upload,
+        errors=errors,
+    )

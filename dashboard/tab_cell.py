@@ -1,0 +1,279 @@
+"""Cell walkthrough: one LSTM unit with twelve scalar weights, stage by stage.
+
+Teaches from `lstm.cell`: the inputs and weights are controls (defaulting to the worked example),
+every stage is said in plain words with its value, and the same numbers are drawn as a flow. A
+sequence mode runs the unit over the two four-day company sequences, and a button trains a real
+one-unit LSTM on the `statquest` dataset to show the twelve numbers it learns.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, state
+from lstm.cell import EXAMPLE_INPUTS, EXAMPLE_WEIGHTS, GATE_NAMES, cell_sequence, cell_step
+
+# the two four-day sequences of the worked example: same last three days, different first day,
+# different day 5 (company A -> 0, company B -> 1)
+SEQUENCES = {"company A": [0.0, 0.5, 0.25, 1.0], "company B": [1.0, 0.5, 0.25, 1.0]}
+TARGETS = {"company A": 0.0, "company B": 1.0}
+WEIGHT_ROLES = (("h", "× previous h"), ("x", "× input x"), ("b", "bias"))
+GATE_COLOR = {"forget": "f", "candidate": "g", "input": "i", "output": "o"}
+INPUT_LABELS = {
+    "x": "input x",
+    "h_prev": "previous h (short-term)",
+    "c_prev": "previous c (long-term)",
+}
+
+
+def _weight_key(name: str) -> str:
+    return f"cell_w_{name}"
+
+
+def _set_weights(weights: dict) -> None:
+    # a callback: runs before the widgets are drawn, so setting their state is allowed
+    for name, value in weights.items():
+        st.session_state[_weight_key(name)] = float(value)
+
+
+def _reset_example() -> None:
+    _set_weights(EXAMPLE_WEIGHTS)
+    for name, value in EXAMPLE_INPUTS.items():
+        st.session_state[f"cell_{name}"] = float(value)
+
+
+def _weights_controls() -> dict[str, float]:
+    st.markdown("**Weights and biases** (the example's values until you change them)")
+    header = st.columns([1.2, 1, 1, 1])
+    header[0].caption("gate")
+    for col, (_, role) in zip(header[1:], WEIGHT_ROLES, strict=True):
+        col.caption(role)
+    weights = {}
+    for gate in GATE_NAMES:
+        cols = st.columns([1.2, 1, 1, 1])
+        color = charts.GATE_COLORS[GATE_COLOR[gate]]
+        cols[0].markdown(
+            f"<span style='color:{color};font-weight:600'>{gate}</span>", unsafe_allow_html=True
+        )
+        for col, (suffix, role) in zip(cols[1:], WEIGHT_ROLES, strict=True):
+            name = f"{gate}_{suffix}"
+            weights[name] = col.number_input(
+                f"{gate} {role}",
+                value=float(EXAMPLE_WEIGHTS[name]),
+                step=0.01,
+                format="%.3f",
+                key=_weight_key(name),
+                label_visibility="collapsed",
+                persist_state="session",
+            )
+    return weights
+
+
+def _inputs_controls() -> dict[str, float]:
+    cols = st.columns(3)
+    return {
+        name: col.number_input(
+            INPUT_LABELS[name],
+            value=float(EXAMPLE_INPUTS[name]),
+            step=0.1,
+            format="%.3f",
+            key=f"cell_{name}",
+            persist_state="session",
+        )
+        for col, name in zip(cols, ("x", "h_prev", "c_prev"), strict=True)
+    }
+
+
+def stage_sentences(step: dict, x: float, h_prev: float, c_prev: float) -> list[tuple[str, str]]:
+    """(title, plain-words explanation) for each stage of one step, in the order it happens."""
+    f, g, i, o = step["forget"], step["candidate"], step["input"], step["output"]
+    return [
+        (
+            "1 · forget gate",
+            f"f = σ({step['forget_pre']:.2f}) = **{f:.3f}**: the cell keeps "
+            f"{f:.1%} of its long-term memory, {c_prev:.2f} → **{step['kept']:.3f}**.",
+        ),
+        (
+            "2 · candidate",
+            f"g = tanh({step['candidate_pre']:.2f}) = **{g:.3f}**: a possible new "
+            "memory, between -1 and 1, built from the input and the short-term memory.",
+        ),
+        (
+            "3 · input gate",
+            f"i = σ({step['input_pre']:.2f}) = **{i:.3f}**: {i:.1%} of the "
+            f"candidate is added, i × g = **{step['added']:.3f}**.",
+        ),
+        (
+            "4 · new long-term memory",
+            f"c = kept + added = {step['kept']:.3f} + "
+            f"{step['added']:.3f} = **{step['c']:.3f}**. This is the new cell state.",
+        ),
+        (
+            "5 · output gate",
+            f"o = σ({step['output_pre']:.2f}) = **{o:.3f}**: {o:.1%} of "
+            f"tanh(c) = {step['tanh_c']:.3f} goes out.",
+        ),
+        (
+            "6 · new short-term memory",
+            f"h = o × tanh(c) = **{step['h']:.3f}**: the new hidden "
+            "state, the unit's output and the next step's previous h.",
+        ),
+    ]
+
+
+def _one_step(weights: dict, inputs: dict) -> None:
+    x, h_prev, c_prev = inputs["x"], inputs["h_prev"], inputs["c_prev"]
+    step = cell_step(x, h_prev, c_prev, weights)
+    left, right = st.columns([1, 1.3], gap="large")
+    with left:
+        for title, text in stage_sentences(step, x, h_prev, c_prev):
+            st.markdown(f"**{title}**  \n{text}")
+        m1, m2 = st.columns(2)
+        m1.metric(
+            "new cell state c (long-term)",
+            f"{step['c']:.2f}",
+            delta=f"{step['c'] - c_prev:+.2f} vs previous c",
+            delta_color="off",
+        )
+        m2.metric(
+            "new hidden state h (short-term)",
+            f"{step['h']:.2f}",
+            delta=f"{step['h'] - h_prev:+.2f} vs previous h",
+            delta_color="off",
+        )
+    with right:
+        st.graphviz_chart(charts.cell_flow_dot(step, x, h_prev, c_prev), width="stretch")
+    st.warning(
+        f'The original example printed tanh(c) = {step["tanh_c"]:.2f} as "the final cell '
+        f'state". That is wrong: the new cell state is c = {step["c"]:.2f}. tanh(c) is only '
+        f"squashed into (-1, 1) on its way to the hidden state h = o × tanh(c) = {step['h']:.2f}.",
+        icon=":material/report:",
+    )
+
+
+def _sequence_mode(weights: dict, head: tuple[float, float] | None = None) -> None:
+    st.markdown(
+        "The unit starts with h = c = 0 and reads one day at a time; each step's new h and c are "
+        "the next step's previous ones. The final h is the prediction for day 5."
+        + (
+            " Here the trained model's head turns it into a prediction: ŷ = W·h + b."
+            if head
+            else ""
+        )
+    )
+    results = {label: cell_sequence(xs, weights) for label, xs in SEQUENCES.items()}
+    cols = st.columns(len(results))
+    for col, (label, steps) in zip(cols, results.items(), strict=True):
+        with col:
+            st.markdown(f"**{label}**: {SEQUENCES[label]} → day 5 should be {TARGETS[label]:g}")
+            table = pd.DataFrame(
+                [
+                    {
+                        "day": k + 1,
+                        "x": s["x"],
+                        "forget": s["forget"],
+                        "candidate": s["candidate"],
+                        "input": s["input"],
+                        "output": s["output"],
+                        "c": s["c"],
+                        "h": s["h"],
+                    }
+                    for k, s in enumerate(steps)
+                ]
+            )
+            st.dataframe(table.style.format(precision=3), hide_index=True, width="stretch")
+            final_h = steps[-1]["h"]
+            if head:
+                st.metric(
+                    "prediction for day 5",
+                    f"{head[0] * final_h + head[1]:.3f}",
+                    help="head.W × h + head.b",
+                )
+            else:
+                st.metric("final h", f"{final_h:.3f}")
+    st.altair_chart(charts.cell_sequence_chart(results), width="stretch")
+
+
+def _weights_table(weights: dict) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            role: [weights[f"{gate}_{suffix}"] for gate in GATE_NAMES]
+            for suffix, role in WEIGHT_ROLES
+        },
+        index=list(GATE_NAMES),
+    )
+
+
+def _train_statquest(ctx: state.Context) -> None:
+    from lstm.cell import weights_from_params
+
+    with st.spinner("Training a one-unit LSTM on statquest…"):
+        run, dataset = state.train_statquest(store=ctx.store)
+    st.session_state["cell_learned"] = {
+        "weights": weights_from_params(run.params),
+        "head": (float(run.params["head.W"][0, 0]), float(run.params["head.b"][0])),
+        "status": run.status,
+        "message": run.message,
+        "epochs": len(run.history),
+        "val_loss": run.history[-1]["val_loss"] if run.history else None,
+        "baseline": dataset.baseline_loss,
+        "run_id": run.id,
+    }
+
+
+def _learned_section(ctx: state.Context) -> None:
+    st.subheader("What a trained unit learns")
+    st.markdown(
+        "Train a real one-unit LSTM (same equations, one input, one hidden unit and a linear "
+        "head) on the `statquest` dataset: the two sequences plus noisy copies. Its twelve "
+        "numbers will not be the example's (many weight settings solve this task), but they "
+        "do the same job: remember whether day 1 was 0 or 1."
+    )
+    if st.button("Train a one-unit LSTM on statquest", key="cell_train", icon=":material/school:"):
+        state.guard(_train_statquest, ctx)
+    learned = st.session_state.get("cell_learned")
+    if not learned:
+        return
+    note = f"{learned['epochs']} epochs, status {learned['status']}"
+    if learned["val_loss"] is not None:
+        note += f", validation MSE {learned['val_loss']:.4g} (baseline {learned['baseline']:.3g})"
+    if learned.get("run_id"):
+        note += f"; saved as run `{learned['run_id']}`"
+    st.caption(note)
+    left, right = st.columns([1, 1.6], gap="large")
+    with left:
+        st.dataframe(_weights_table(learned["weights"]).style.format(precision=3), width="stretch")
+        st.button(
+            "Put these weights in the controls above",
+            key="cell_use_learned",
+            on_click=_set_weights,
+            args=(learned["weights"],),
+        )
+    with right:
+        _sequence_mode(learned["weights"], head=learned["head"])
+
+
+def render(ctx: state.Context) -> None:
+    st.markdown(
+        "One LSTM unit with one input: four gates, each a weighted sum of the input x and the "
+        "previous short-term memory h, plus a bias. Change any number and watch it flow through."
+    )
+    mode = st.segmented_control(
+        "mode",
+        ["One step", "Sequence"],
+        default="One step",
+        key="cell_mode",
+        label_visibility="collapsed",
+        persist_state="session",
+    )
+    with st.expander("Inputs, weights and biases", expanded=True):
+        inputs = _inputs_controls() if mode != "Sequence" else None
+        weights = _weights_controls()
+        st.button("Reset to the worked example", key="cell_reset", on_click=_reset_example)
+    if mode == "Sequence":
+        _sequence_mode(weights)
+    else:
+        _one_step(weights, inputs)
+    st.divider()
+    _learned_section(ctx)

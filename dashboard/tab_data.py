@@ -1,0 +1,236 @@
+"""Data: what the task is, what solving it looks like, its shapes, and a few sequences; for an
+uploaded CSV, what was detected, a preview, the loader's notes, and the column controls.
+
+The CSV controls live here, next to the preview they change; their values persist for the
+session (`persist_state="session"`), so the upload loads the same way while another tab is open.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import data
+from dashboard import charts, state
+from dashboard.widgets import spec_widget
+
+CSV_PREFIX = "csv."  # widget keys of the CSV options
+MAIN_CSV_OPTIONS = ("layout", "target_columns", "feature_columns", "window", "horizon")
+
+
+# ----------------------------------------------------------------------------- CSV options
+
+
+def _forget_csv_choices_if_new_file(upload: dict | None) -> None:
+    # a new file has other columns: choices made for the previous one no longer apply
+    digest = upload["digest"] if upload else None
+    if st.session_state.get("csv_digest") != digest:
+        for key in [k for k in st.session_state if str(k).startswith(CSV_PREFIX)]:
+            del st.session_state[key]
+        st.session_state["csv_digest"] = digest
+
+
+def csv_choices(upload: dict | None = None) -> dict:
+    """The CSV options the user changed (others stay at their defaults / auto-detection)."""
+    _forget_csv_choices_if_new_file(upload)
+    chosen = {}
+    for name, spec in data.csv_options().items():
+        key = CSV_PREFIX + name
+        if key in st.session_state:
+            value = st.session_state[key]
+            if value in ([], ""):
+                value = None
+            if value != spec.default:
+                chosen[name] = value
+    return chosen
+
+
+def _file_columns(upload: dict) -> list[str]:
+    from data.csv_read import read_table
+
+    def read():
+        table, _ = read_table(upload["bytes"])
+        return [str(c) for c in table.frame.columns]
+
+    try:
+        return state._remember("columns:" + upload["digest"], read)
+    except ValueError:
+        return []
+
+
+def _preview(upload: dict) -> pd.DataFrame | None:
+    from data.csv_read import read_table
+
+    try:
+        table, _ = read_table(upload["bytes"])
+    except ValueError:
+        return None
+    return table.frame.head(12)
+
+
+def _csv_controls(upload: dict, dataset) -> None:
+    columns = _file_columns(upload)
+    specs = data.csv_options()
+    used = ((dataset.spec or {}).get("options") or {}) if dataset is not None else {}
+
+    def draw(name):
+        return spec_widget(
+            specs[name], CSV_PREFIX + name, columns=columns, bind=False, persist_state="session"
+        )
+
+    st.markdown("**How to read the file** (auto-detected; change what is wrong)")
+    cols = st.columns(len(MAIN_CSV_OPTIONS))
+    for col, name in zip(cols, MAIN_CSV_OPTIONS, strict=True):
+        with col:
+            draw(name)
+            if name in used and st.session_state.get(CSV_PREFIX + name) in (None, [], "auto"):
+                st.caption(f"detected: {_short(used[name])}")
+    with st.expander("more options"):
+        rest = [n for n in specs if n not in MAIN_CSV_OPTIONS]
+        cols = st.columns(3)
+        for k, name in enumerate(rest):
+            with cols[k % 3]:
+                draw(name)
+
+
+def _short(value) -> str:
+    if isinstance(value, list | tuple):
+        text = ", ".join(map(str, value[:6])) + (" …" if len(value) > 6 else "")
+        return text or "none"
+    return str(value)
+
+
+# ----------------------------------------------------------------------------- the tab
+
+
+def _shapes(dataset) -> None:
+    s = dataset.summary()
+    cols = st.columns(5)
+    cols[0].metric("training sequences", f"{s['train_sequences']:,}")
+    cols[1].metric("validation sequences", f"{s['val_sequences']:,}")
+    cols[2].metric("steps per sequence", s["seq_len"])
+    cols[3].metric("features per step", s["input_size"])
+    what = (
+        f"{dataset.output_size} classes"
+        if dataset.task == "classification"
+        else f"{dataset.output_size} output(s)"
+    )
+    cols[4].metric(
+        "task",
+        dataset.task,
+        help=f"{what}; target at the "
+        + ("last step" if dataset.target == "last" else "every step"),
+    )
+    st.caption(
+        f"x_train {tuple(dataset.x_train.shape)} · y_train {tuple(np.shape(dataset.y_train))} · "
+        f"x_val {tuple(dataset.x_val.shape)} · y_val {tuple(np.shape(dataset.y_val))}"
+        + (" · masked: only some steps count" if dataset.mask_train is not None else "")
+    )
+
+
+def _series_chart(dataset) -> None:
+    series = dataset.denormalize_x(np.asarray(dataset.series))
+    names = list(dataset.feature_names)
+    split = int(dataset.series_split or 0)
+    frame = pd.DataFrame(series[:, : min(series.shape[1], 6)], columns=names[:6])
+    frame["row"] = np.arange(len(frame))
+    long = frame.melt("row", var_name="target", value_name="value")
+    long["kind"] = "truth"
+    chart = charts.prediction_chart(long, x="row", x_title="row of the series")
+    rule = pd.DataFrame({"row": [split]})
+    import altair as alt
+
+    marker = alt.Chart(rule).mark_rule(color="#F58518", strokeDash=[4, 3]).encode(x="row:Q")
+    if long["target"].nunique() == 1:
+        chart = alt.layer(chart, marker)
+    st.altair_chart(chart, width="stretch")
+    st.caption(
+        f"Training rows 0–{split - 1}; validation (dashed line onwards) {split}–{len(series) - 1}."
+    )
+
+
+def render(ctx: state.Context) -> None:
+    exp = ctx.experiment
+    upload = ctx.upload
+    if exp.dataset == state.UPLOAD and upload is None:
+        st.info(
+            "Upload a CSV file in the sidebar: one time series per column (rows are time "
+            "steps), one sequence per row, or long format (id, time, value).",
+            icon=":material/upload_file:",
+        )
+        _sample_downloads()
+        return
+    if exp.dataset == state.UPLOAD:
+        st.subheader(f"Uploaded file: {upload['name']}")
+        if ctx.dataset_error:
+            st.error(ctx.dataset_error, icon=":material/error:")
+        _csv_controls(upload, ctx.dataset)
+        preview = _preview(upload)
+        if preview is not None:
+            st.markdown("**Preview** (first rows as read)")
+            st.dataframe(preview, width="stretch")
+    elif ctx.dataset_error:
+        st.error(ctx.dataset_error, icon=":material/error:")
+    dataset = ctx.dataset
+    if dataset is None:
+        return
+    st.markdown(dataset.description)
+    if dataset.solved:
+        st.markdown(f"**What solved looks like:** {dataset.solved}.")
+    st.markdown(
+        f"**Baseline to beat:** {dataset.baseline_name}, validation loss "
+        f"{dataset.baseline_loss:.4g}."
+    )
+    _shapes(dataset)
+    if exp.dataset == state.UPLOAD or dataset.series is not None:
+        used = (dataset.spec or {}).get("options") or {}
+        if used:
+            st.caption(
+                f"Layout **{used.get('layout', '?')}** · features: {_short(dataset.feature_names)}"
+                f" · targets: {_short(dataset.target_names or dataset.class_names)}"
+            )
+    if dataset.notes:
+        with st.expander("what loading did", expanded=exp.dataset == state.UPLOAD):
+            st.markdown("\n".join(f"- {note}" for note in dataset.notes))
+    if dataset.series is not None:
+        _series_chart(dataset)
+    st.markdown("**A few training sequences** (inputs, original units)")
+    x = dataset.denormalize_x(dataset.x_train[:4])
+    st.altair_chart(charts.sequences_chart(x, dataset.feature_names), width="content")
+    st.markdown("**Their targets**")
+    st.dataframe(_targets_table(dataset), width="stretch")
+
+
+def _targets_table(dataset) -> pd.DataFrame:
+    y = np.asarray(dataset.y_train[:4])
+    if dataset.task == "classification":
+        names = list(dataset.class_names)
+        label = lambda c: names[int(c)] if int(c) < len(names) else str(int(c))  # noqa: E731
+        if y.ndim == 1:
+            return pd.DataFrame({"sequence": range(len(y)), "class": [label(c) for c in y]})
+        return pd.DataFrame([[label(c) for c in row] for row in y]).rename_axis("sequence")
+    y = dataset.denormalize_y(y)
+    if y.ndim == 2:
+        names = list(dataset.target_names) or [f"y{k}" for k in range(y.shape[1])]
+        return pd.DataFrame(y, columns=names[: y.shape[1]]).rename_axis("sequence")
+    return pd.DataFrame(y[..., 0]).rename_axis("sequence")
+
+
+def _sample_downloads() -> None:
+    names = [n for n in data.list_datasets() if n.startswith("sample:")]
+    if not names:
+        return
+    st.markdown("Need an example? Download a shipped series and upload it back:")
+    cols = st.columns(len(names))
+    for col, name in zip(cols, names, strict=True):
+        path = data.sample_path(name)
+        col.download_button(
+            path.name,
+            data=path.read_bytes(),
+            file_name=path.name,
+            mime="text/csv",
+            key=f"sample_{path.stem}",
+            on_click="ignore",
+            icon=":material/download:",
+        )

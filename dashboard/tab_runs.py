@@ -1,0 +1,169 @@
+"""Runs: the run store as a table (broken folders included, with the reason), loss curves of
+several runs overlaid, and one run to open in the other tabs, download or delete."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, state
+
+COLUMNS = {
+    "id": "run",
+    "status": "status",
+    "label": "label",
+    "dataset": "dataset",
+    "backend": "backend",
+    "hidden_size": "hidden",
+    "num_layers": "layers",
+    "epochs": "epochs",
+    "lr": "lr",
+    "optimizer": "optimizer",
+    "dtype": "dtype",
+    "final_train_loss": "train loss",
+    "final_val_loss": "val loss",
+    "final_val_accuracy": "val accuracy",
+    "seconds": "seconds",
+    "created": "created",
+    "reason": "problem",
+}
+MIME = {"npz": "application/octet-stream", "pt": "application/octet-stream", "csv": "text/csv"}
+
+
+def runs_table(infos) -> pd.DataFrame:
+    rows = []
+    for info in infos:
+        row = {column: getattr(info, column, None) for column in COLUMNS}
+        if not row["reason"] and getattr(info, "message", "") and info.status != "completed":
+            row["reason"] = info.message
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(COLUMNS)).rename(columns=COLUMNS)
+
+
+def _label(info) -> str:
+    text = f"{info.id} · {info.dataset or '?'} · {info.backend or '?'}"
+    return text + (f" · {info.label}" if info.label else "")
+
+
+def _open(store, run_id: str, ctx: state.Context) -> None:
+    run = store.load(run_id)
+    dataset, note = state.dataset_for_run(run, ctx)
+    state.set_current(run, dataset, note, source="opened")
+    return True
+
+
+def _delete(store, run_id: str) -> None:
+    store.delete(run_id)
+    current = state.current()
+    if current is not None and current.run.id == run_id:
+        current.note = "This run has been deleted from the store; it stays here until you leave."
+    st.session_state.pop("confirm_delete", None)
+
+
+def render(ctx: state.Context) -> None:
+    store = ctx.store
+    if store is None:
+        st.error(ctx.store_error or "The run store is not available.")
+        return
+    infos = store.list()
+    st.caption(
+        f"Runs saved in `{store.root}` (set LSTM_RUNS_DIR to use another folder). "
+        "Training from the command line (`python -m lstm train`) lands here too."
+    )
+    if not infos:
+        st.info("No runs yet: press Train in the sidebar.", icon=":material/info:")
+        return
+    table = runs_table(infos)
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "val accuracy": st.column_config.NumberColumn(format="percent"),
+            "train loss": st.column_config.NumberColumn(format="%.4g"),
+            "val loss": st.column_config.NumberColumn(format="%.4g"),
+            "seconds": st.column_config.NumberColumn(format="%.1f"),
+            "lr": st.column_config.NumberColumn(format="%g"),
+        },
+    )
+    broken = [i for i in infos if i.status == "broken"]
+    if broken:
+        st.warning(
+            f"{len(broken)} folder(s) in the store are not readable runs; the table says "
+            "why. They are left alone.",
+            icon=":material/warning:",
+        )
+    readable = [i for i in infos if i.status != "broken"]
+    by_id = {i.id: i for i in readable}
+    if not readable:
+        return
+
+    st.subheader("Compare loss curves")
+    chosen = st.multiselect(
+        "runs to overlay",
+        list(by_id),
+        key="runs_overlay",
+        format_func=lambda r: _label(by_id[r]),
+        default=list(by_id)[: min(2, len(by_id))],
+    )
+    if chosen:
+        curves = {}
+        for run_id in chosen:
+            try:
+                curves[f"{run_id} ({by_id[run_id].backend})"] = store.load(
+                    run_id, snapshots=False
+                ).history
+            except ValueError as exc:
+                st.error(str(exc))
+        if curves:
+            log_scale = st.toggle("log scale", key="runs_log")
+            st.altair_chart(charts.runs_loss_chart(curves, log_scale=log_scale), width="stretch")
+
+    st.subheader("One run")
+    run_id = st.selectbox(
+        "run", list(by_id), key="runs_selected", format_func=lambda r: _label(by_id[r])
+    )
+    if run_id is None:
+        return
+    info = by_id[run_id]
+    cols = st.columns([1, 1, 1, 1, 1, 1])
+    if cols[0].button(
+        "Open in the other tabs", key="runs_open", type="primary", icon=":material/open_in_new:"
+    ) and state.guard(_open, store, run_id, ctx):
+        current = state.current()
+        if current is not None and current.run.id == run_id:
+            st.success(
+                f"Opened {run_id}: see Training, Gates and Predictions."
+                + (f" {current.note}" if current.note else "")
+            )
+    for col, fmt, what in (
+        (cols[1], "npz", "weights .npz"),
+        (cols[2], "pt", "weights .pt"),
+        (cols[3], "csv", "history .csv"),
+    ):
+        col.download_button(
+            what,
+            data=lambda fmt=fmt: store.export_bytes(run_id, fmt),
+            file_name=f"{run_id}.{fmt}" if fmt != "csv" else f"{run_id}-history.csv",
+            mime=MIME[fmt],
+            key=f"runs_download_{fmt}",
+            on_click="ignore",
+            icon=":material/download:",
+        )
+    if cols[4].button("Delete…", key="runs_delete", icon=":material/delete:"):
+        st.session_state["confirm_delete"] = run_id
+    if st.session_state.get("confirm_delete") == run_id:
+        with st.container(border=True):
+            st.warning(
+                f"Delete run **{run_id}** ({info.dataset}, {info.backend}) for good? "
+                "Its folder is removed from the store."
+            )
+            yes, no = st.columns([1, 5])
+            if yes.button("Delete", key="runs_delete_confirm", type="primary"):
+                state.guard(_delete, store, run_id)
+                st.rerun()
+            if no.button("Cancel", key="runs_delete_cancel"):
+                st.session_state.pop("confirm_delete", None)
+                st.rerun()
+    if info.status not in ("completed",) and (info.reason or info.message):
+        st.caption(f"Status {info.status}: {info.reason or info.message}")
