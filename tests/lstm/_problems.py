@@ -47,8 +47,9 @@ def make_problem(
     mask = None
     if cfg.target == "each" and masked:
         mask = (rng.random((batch, steps)) < 0.6).astype(dtype)
-        mask[0, 0] = 1.0  # at least one step counts
-        mask[-1, -1] = 0.0  # and at least one does not
+        if mask.size > 1:
+            mask[-1, -1] = 0.0  # at least one step does not count
+        mask[0, 0] = 1.0  # and at least one does
     return Problem(cfg, params, x, y, mask)
 
 

@@ -185,3 +185,17 @@ def test_backend_registry():
     assert get("numpy") is NumpyBackend
     with pytest.raises(ValueError, match="backend"):
         get("jax")
+
+
+def test_backward_is_pure_and_repeatable():
+    cfg = ModelConfig(input_size=2, hidden_size=3, num_layers=2, output_size=2, target="each")
+    prob = make_problem(cfg, seed=3)
+    before = {k: v.copy() for k, v in prob.params.items()}
+    y_hat, cache = forward(prob.params, prob.x, cfg)
+    _, dy_hat = loss_fn("regression")(y_hat, prob.y, prob.mask)
+    dy_copy = dy_hat.copy()
+    first, second = backward(dy_hat, cache), backward(dy_hat, cache)
+    assert all(np.array_equal(first[k], second[k]) for k in first)
+    assert np.array_equal(dy_hat, dy_copy)
+    assert all(np.array_equal(prob.params[k], before[k]) for k in before)
+    assert np.array_equal(forward(prob.params, prob.x, cfg)[0], y_hat)
