@@ -46,7 +46,10 @@ def _flag_type(spec: FieldSpec):
         if spec.allow_none and text.strip().lower() in ("none", "off"):
             return None
         try:
-            value = spec.check(float(text) if spec.kind in ("int", "float") else text)
+            value = text
+            if spec.kind in ("int", "float"):
+                value = int(text) if text.strip().lstrip("+-").isdigit() else float(text)
+            value = spec.check(value)
         except ValueError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
         return value
@@ -337,6 +340,9 @@ def cmd_runs_show(args) -> int:
         acc = f"{_fmt(h.get('val_accuracy'), '.4f'):>8} " if classification else ""
         print(f"{h['epoch']:>6} {h['train_loss']:>12.6g} {h['val_loss']:>12.6g} {acc}"
               f"{h['grad_norm']:>10.4g} {h['seconds']:>8.3f}")  # fmt: skip
+    if rows and rows[-1].get("metrics"):
+        print(f"metrics at epoch {rows[-1]['epoch']}: "
+              + ", ".join(f"{k} {v:.4g}" for k, v in rows[-1]["metrics"].items()))  # fmt: skip
     if run.snapshots and run.snapshots["epochs"]:
         s = run.snapshots
         print(f"gate snapshots at epochs {s['epochs']}: {len(s['x'])} probe sequences, "

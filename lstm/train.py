@@ -34,6 +34,7 @@ import numpy as np
 
 from lstm import backends
 from lstm.config import ModelConfig, TrainConfig
+from lstm.losses import accuracy, loss_fn
 from lstm.params import check_params, init_params
 from lstm.snapshots import DEFAULT_PROBES, SnapshotRecorder, plan_snapshots, saturation
 
@@ -307,13 +308,15 @@ class _Trainer:
 
     def evaluate(self) -> dict:
         data, engine = self.data, self.engine
-        result = engine.evaluate(data.x_val, data.y_val, data.mask_val)
-        out = {"loss": float(result["loss"])}
-        if "accuracy" in result:
-            out["accuracy"] = float(result["accuracy"])
-        if getattr(data, "metrics", None) is not None:
-            metrics = data.metrics(engine.predict(data.x_val))
-            out["metrics"] = {str(k): float(v) for k, v in metrics.items()}
+        if getattr(data, "metrics", None) is None:
+            result = engine.evaluate(data.x_val, data.y_val, data.mask_val)
+            return {k: float(v) for k, v in result.items()}
+        # the metrics need the outputs: one forward pass, then Backend.evaluate's own formulas
+        y_hat = engine.predict(data.x_val)
+        out = {"loss": float(loss_fn(self.run.model_cfg.task)(y_hat, data.y_val, data.mask_val)[0])}
+        if self.run.model_cfg.task == "classification":
+            out["accuracy"] = float(accuracy(y_hat, data.y_val, data.mask_val))
+        out["metrics"] = {str(k): float(v) for k, v in data.metrics(y_hat).items()}
         return out
 
     def snapshot(self, epoch: int) -> None:
