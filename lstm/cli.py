@@ -19,6 +19,7 @@ import argparse
 import importlib.util
 import json
 import math
+import os
 import signal
 import sys
 from dataclasses import asdict
@@ -461,6 +462,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `runs list | head`: the reader has gone, nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (ValueError, OSError) as exc:  # DataError and RunStoreError are ValueErrors
         lines = str(exc).strip().splitlines() or [type(exc).__name__]
         print(f"{parser.prog} {args.command}: error: {lines[0]}", file=sys.stderr)
