@@ -62,6 +62,10 @@ def ema_smooth(values: Sequence[float], weight: float) -> np.ndarray:
 # ----------------------------------------------------------------------------- loss curves
 
 
+def _epoch_axis() -> alt.X:
+    return alt.X("epoch:Q", title="epoch", axis=alt.Axis(format="d", tickMinStep=1))
+
+
 def history_frame(history: Sequence[Mapping]) -> pd.DataFrame:
     """Per-epoch history dicts -> long frame (epoch, split, loss)."""
     rows = []
@@ -99,7 +103,7 @@ def loss_chart(
         scale=alt.Scale(domain=list(SPLIT_COLORS), range=list(SPLIT_COLORS.values())),
         legend=alt.Legend(title=None, orient="top"),
     )
-    base = alt.Chart(df).encode(x=alt.X("epoch:Q", title="epoch"), color=color)
+    base = alt.Chart(df).encode(x=_epoch_axis(), color=color)
     tooltip = ["split:N", "epoch:Q", alt.Tooltip("loss:Q", format=".5g")]
     layers = []
     if smoothing > 0:
@@ -143,7 +147,7 @@ def runs_loss_chart(curves: Mapping[str, Sequence[Mapping]], *, log_scale: bool 
         alt.Chart(df)
         .mark_line()
         .encode(
-            x=alt.X("epoch:Q"),
+            x=_epoch_axis(),
             y=alt.Y("loss:Q", scale=scale),
             color=alt.Color("run:N", legend=alt.Legend(orient="bottom", columns=1)),
             strokeDash=alt.StrokeDash(
@@ -348,7 +352,7 @@ def sequences_chart(
             color=alt.Color("feature:N", legend=alt.Legend(orient="top", title=None)),
             tooltip=["sequence:O", "step:Q", "feature:N", alt.Tooltip("value:Q", format=".4g")],
         )
-        .properties(width=260, height=130)
+        .properties(width=190, height=120)
         .facet(facet=alt.Facet("sequence:O", title=None), columns=min(N, 4))
     )
 
@@ -477,7 +481,7 @@ def timing_chart(seconds: Mapping[str, Sequence[float]]) -> alt.Chart:
         alt.Chart(df)
         .mark_line(point=True)
         .encode(
-            x="epoch:Q",
+            x=_epoch_axis(),
             y=alt.Y("seconds:Q", title="seconds per epoch"),
             color=alt.Color("backend:N", legend=alt.Legend(orient="top", title=None)),
             tooltip=["backend:N", "epoch:Q", alt.Tooltip("seconds:Q", format=".3f")],
@@ -500,7 +504,7 @@ def compare_loss_chart(histories: Mapping[str, Sequence[Mapping]], *, log_scale=
         alt.Chart(df)
         .mark_line(point=True)
         .encode(
-            x="epoch:Q",
+            x=_epoch_axis(),
             y=alt.Y("loss:Q", scale=scale),
             color=alt.Color(
                 "backend:N",
@@ -671,6 +675,6 @@ def continuation_chart(x: np.ndarray, truth: np.ndarray, prediction: np.ndarray)
     )
     return (
         alt.layer(line, dots, data=df)
-        .properties(width=260, height=130)
+        .properties(width=190, height=120)
         .facet(facet=alt.Facet("sequence:O", title=None), columns=min(n, 4))
     )

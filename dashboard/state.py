@@ -3,7 +3,7 @@
 Everything here lives in `st.session_state`, so two people using the app never share results:
 - "job": the TrainingJob of the last Train or Compare click (see dashboard.jobs);
 - "current": the Run shown in the tabs (just trained, or opened from the Runs tab) and its Dataset;
-- "compare": the last backend comparison;
+- "compare_result": the last backend comparison;
 - "datasets": a few loaded datasets, so a rerun does not generate them again.
 """
 
@@ -178,7 +178,7 @@ def collect_finished_job() -> None:
     job.collected = True
     dataset = st.session_state.get("job_dataset")
     if job.kind == "compare":
-        st.session_state["compare"] = {
+        st.session_state["compare_result"] = {
             "runs": list(job.runs),
             "error": job.error,
             "dataset": dataset,

@@ -111,7 +111,7 @@ def render(ctx: state.Context) -> None:
         return
     if running:
         st.info("A training job is running; compare when it has finished.")
-    result = st.session_state.get("compare")
+    result = st.session_state.get("compare_result")
     if not result:
         return
     if result.get("error"):

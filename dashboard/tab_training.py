@@ -112,7 +112,7 @@ def controls(ctx: state.Context) -> None:
     )
     if clicked and state.guard(start_training, ctx) is not None:
         st.session_state["tab"] = "Training"  # the tabs are drawn below: allowed
-        running = True
+        st.rerun()  # redraw Train disabled and Stop enabled
     right.button(
         "Stop",
         key="stop",

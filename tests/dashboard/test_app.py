@@ -1,0 +1,155 @@
+"""The whole dashboard under AppTest: start, URL settings, train and every tab, stop, compare."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.dashboard.conftest import (
+    APP,
+    TABS,
+    TINY,
+    assert_clean,
+    open_tab,
+    open_tab_label,
+    start_app,
+    text_of,
+    wait_for_job,
+    wait_until,
+)
+
+SIDEBAR_KEYS = ["backend", "hidden_size", "num_layers", "epochs", "batch_size", "lr",
+                "optimizer", "clip_norm", "seed", "dtype", "forget_bias"]  # fmt: skip
+
+
+def test_app_starts_without_exception_and_without_importing_torch(runs_dir):
+    # a fresh interpreter: the first page must render without loading torch
+    code = f"""
+import sys
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file({APP!r}, default_timeout=60).run()
+assert not at.exception, [e.value for e in at.exception]
+print("TORCH", "torch" in sys.modules)
+print("TABS", [t.label for t in at.tabs])
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "TORCH False" in out.stdout
+    assert f"TABS {TABS}" in out.stdout
+
+
+def test_sidebar_has_every_widget_key_with_limits_from_the_configs(runs_dir):
+    from lstm.config import ModelConfig, TrainConfig, field_spec
+
+    at = start_app()
+    assert_clean(at)
+    assert at.selectbox(key="dataset").value == "sine"
+    assert "Upload CSV…" in at.selectbox(key="dataset").options
+    sidebar_keys = {getattr(node, "key", None) for node in at.sidebar}
+    assert set(SIDEBAR_KEYS) | {"dataset", "train", "stop"} <= sidebar_keys
+    hidden = at.number_input(key="hidden_size")
+    spec = field_spec(ModelConfig, "hidden_size")
+    assert (hidden.min, hidden.max) == (spec.low, spec.high)
+    assert hidden.help == spec.help
+    assert at.number_input(key="epochs").max == field_spec(TrainConfig, "epochs").high
+    optimizers = list(field_spec(TrainConfig, "optimizer").choices)
+    assert at.selectbox(key="optimizer").options == optimizers
+    assert at.button(key="train") and at.button(key="stop").disabled
+    assert [t.label for t in at.tabs] == TABS
+
+
+def test_url_query_parameters_set_the_experiment_and_a_new_dataset_applies_its_preset(runs_dir):
+    import data
+
+    at = start_app({"dataset": "parity", "hidden_size": "7", "lr": "0.002", "optimizer": "sgd"})
+    assert_clean(at)
+    assert at.selectbox(key="dataset").value == "parity"
+    assert at.number_input(key="hidden_size").value == 7
+    assert at.number_input(key="lr").value == pytest.approx(0.002)
+    assert at.selectbox(key="optimizer").value == "sgd"
+    at.selectbox(key="dataset").set_value("statquest").run()
+    preset = data.get_preset("statquest")
+    assert at.number_input(key="hidden_size").value == preset["model"]["hidden_size"]
+    assert at.number_input(key="epochs").value == preset["train"]["epochs"]
+    assert at.selectbox(key="optimizer").value == preset["train"]["optimizer"]
+    assert_clean(at)
+
+
+def test_train_a_small_model_then_every_tab_renders_it(runs_dir):
+    at = start_app(TINY)
+    at.button(key="train").click().run()
+    assert open_tab_label(at) == "Training"  # Train switches to the progress
+    job = wait_for_job(at)
+    assert job.status() == "completed", job.error
+    assert_clean(at)
+    run = at.session_state["current"].run
+    assert len(run.history) == 2 and run.id is not None
+    assert not at.button(key="stop").value and at.button(key="stop").disabled
+    labels = [m.label for m in at.metric]
+    assert "final validation loss" in labels
+    assert "Completed 2 epochs" in text_of(at)
+    for label in TABS:
+        open_tab(at, label)
+        assert open_tab_label(at) == label
+        assert_clean(at)
+    open_tab(at, "Gates")
+    assert len(at.get("vega_lite_chart")) == 2  # gate heatmaps panel + saturation
+    open_tab(at, "Predictions")
+    assert any("RMSE" in m.label for m in at.metric)
+    open_tab(at, "Runs")
+    table = at.dataframe[0].value
+    assert list(table["run"]) == [run.id] and list(table["status"]) == ["completed"]
+
+
+def test_training_tab_controls_smoothing_and_log_scale(runs_dir):
+    at = start_app(TINY)
+    at.button(key="train").click().run()
+    wait_for_job(at)
+    at.toggle(key="log_scale").set_value(True).run()
+    at.slider(key="smoothing").set_value(0.9).run()
+    assert_clean(at)
+    spec = at.get("vega_lite_chart")[0].proto.spec
+    assert '"type": "log"' in spec or '"type":"log"' in spec
+
+
+def test_stop_ends_the_run_and_keeps_the_finished_epochs(runs_dir):
+    from lstm.runs import RunStore
+
+    at = start_app({**TINY, "epochs": "2000"})
+    at.button(key="train").click().run()
+    job = at.session_state["job"]
+    wait_until(lambda: job.epoch >= 2 or job.done)
+    assert not at.button(key="stop").disabled
+    at.button(key="stop").click().run()
+    wait_for_job(at)
+    assert job.status() == "stopped"
+    run = at.session_state["current"].run
+    assert 2 <= len(run.history) < 2000
+    assert "finished epochs are kept" in run.message
+    assert_clean(at)
+    assert any("Stopped" in w.value for w in at.warning)
+    saved = RunStore().load(run.id)
+    assert saved.status == "stopped" and len(saved.history) == len(run.history)
+
+
+def test_compare_backends_trains_numpy_and_torch_from_the_same_start(runs_dir):
+    pytest.importorskip("torch")
+    at = start_app({**TINY, "dtype": "float64"})
+    open_tab(at, "Compare backends")
+    at.button(key="compare").click().run()
+    wait_for_job(at)
+    assert_clean(at)
+    result = at.session_state["compare_result"]
+    assert [r.backend for r in result["runs"]] == ["numpy", "torch"]
+    from dashboard.tab_compare import summary
+
+    table, numbers = summary(result["runs"])
+    assert numbers["same_start"] is True
+    assert numbers["max_loss_diff"] < 1e-10  # float64: the twins agree to rounding
+    assert numbers["max_param_diff"] < 1e-10
+    labels = [m.label for m in at.metric]
+    assert "speed ratio (NumPy time / Torch time)" in labels
+    assert list(table["backend"]) == ["numpy", "torch"]
+    assert "float32 rounding" in text_of(at)

@@ -1,0 +1,138 @@
+"""The pure chart builders: the numbers they compute and that every spec is valid Vega-Lite."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dashboard import charts
+from lstm.cell import EXAMPLE_INPUTS, EXAMPLE_WEIGHTS, cell_step
+
+
+def _valid(chart) -> dict:
+    # to_dict() validates against the Vega-Lite schema and raises on an invalid spec
+    return chart.to_dict()
+
+
+def _rects(chart) -> int:
+    """Rows of data behind every mark_rect in a (v)concat/layer chart."""
+    spec = chart.to_dict()
+    datasets = spec.get("datasets", {})
+    total = 0
+
+    def walk(node):
+        nonlocal total
+        if isinstance(node, dict):
+            mark = node.get("mark")
+            mark_type = mark.get("type") if isinstance(mark, dict) else mark
+            if mark_type == "rect" and "data" in node:
+                total += len(datasets[node["data"]["name"]])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(spec)
+    return total
+
+
+def test_ema_smoothing_is_tensorboards_debiased_average():
+    # weight 0.5 on [1, 2, 3]: biased 0.5, 1.25, 2.125; debias by 1 - 0.5**n = 0.5, 0.75, 0.875
+    smoothed = charts.ema_smooth([1.0, 2.0, 3.0], 0.5)
+    np.testing.assert_allclose(smoothed, [1.0, 1.25 / 0.75, 2.125 / 0.875], rtol=0, atol=1e-12)
+
+
+def test_ema_of_a_constant_is_the_constant_from_the_first_point():
+    # without debiasing the first points would be pulled towards 0 (0.1, 0.19, ...)
+    np.testing.assert_allclose(charts.ema_smooth([5.0] * 20, 0.9), 5.0, rtol=1e-12)
+
+
+def test_ema_weight_zero_is_the_raw_curve_and_nan_passes_through():
+    raw = [3.0, 1.0, np.nan, 2.0]
+    np.testing.assert_array_equal(charts.ema_smooth(raw, 0.0), raw)
+    smoothed = charts.ema_smooth(raw, 0.6)
+    assert np.isnan(smoothed[2]) and np.isfinite(smoothed[3])
+    with pytest.raises(ValueError, match="smoothing"):
+        charts.ema_smooth(raw, 1.0)
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (1000, 256), (2000, 1), (7, 5000), (300, 300)])
+def test_downsample_grid_keeps_at_most_max_cells(shape):
+    values = np.random.default_rng(0).standard_normal(shape)
+    grid, steps, units = charts.downsample_grid(values, 20_000)
+    assert grid.size <= 20_000
+    assert grid.shape == (len(steps), len(units))
+    if values.size <= 20_000:  # small grids are untouched
+        np.testing.assert_array_equal(grid, values)
+
+
+def test_downsample_grid_averages_time_bins_and_keeps_whole_units():
+    values = np.arange(40.0).reshape(20, 2)  # step t, unit u -> 2t + u
+    grid, steps, units = charts.downsample_grid(values, 20)  # 2 units kept, 10 bins of 2 steps
+    np.testing.assert_array_equal(units, [0, 1])
+    np.testing.assert_array_equal(steps, np.arange(0, 20, 2))
+    np.testing.assert_allclose(grid[0], [1.0, 2.0])  # mean of steps 0, 1: (0+2)/2, (1+3)/2
+
+
+def test_gates_panel_of_a_large_trace_stays_under_20000_cells():
+    rng = np.random.default_rng(1)
+    T, H = 500, 256
+    trace = {f"l0.{g}": rng.uniform(0, 1, (T, H)) for g in "ifgoch"}
+    chart = charts.gates_panel(trace, 0, rng.standard_normal((T, 3)), ["a", "b", "c"])
+    assert 0 < _rects(chart) <= 20_000
+    _valid(chart)
+
+
+def test_loss_chart_layers_raw_smoothed_and_baseline():
+    history = [{"epoch": k, "train_loss": 1 / k, "val_loss": 1.2 / k} for k in range(1, 11)]
+    spec = _valid(charts.loss_chart(history, smoothing=0.6, log_scale=True, baseline=0.9))
+    assert len(spec["layer"]) == 4  # faint raw, smoothed, baseline rule, its label
+    assert spec["layer"][0]["mark"]["opacity"] == 0.25
+    no_smoothing = _valid(charts.loss_chart(history, smoothing=0.0, baseline=None))
+    assert len(no_smoothing["layer"]) == 1
+
+
+def test_every_builder_makes_a_valid_spec():
+    rng = np.random.default_rng(2)
+    history = [{"epoch": k, "train_loss": 1 / k, "val_loss": 1 / k, "seconds": 0.1}
+               for k in range(1, 4)]  # fmt: skip
+    saturation = {f"l0.{g}": {"low": rng.uniform(size=4), "high": rng.uniform(size=4)}
+                  for g in "ifgo"}  # fmt: skip
+    import pandas as pd
+
+    frame = pd.DataFrame({"index": [0, 1, 0, 1], "target": "y",
+                          "kind": ["truth", "truth", "forecast", "forecast"],
+                          "value": [1.0, 2.0, 1.1, 2.2]})  # fmt: skip
+    steps = [cell_step(1.0, 0.0, 0.0, EXAMPLE_WEIGHTS)] * 4
+    for chart in (
+        charts.runs_loss_chart({"a": history, "b": history}, log_scale=True),
+        charts.compare_loss_chart({"numpy": history, "torch": history}),
+        charts.timing_chart({"numpy": [0.1, 0.2], "torch": [0.05, 0.06]}),
+        charts.saturation_chart(saturation, 0),
+        charts.sequences_chart(rng.standard_normal((4, 10, 2)), ["a", "b"]),
+        charts.prediction_chart(frame),
+        charts.confusion_chart(np.array([[5, 1], [2, 7]]), ["no", "yes"]),
+        charts.step_accuracy_chart(np.array([0.5, np.nan, 1.0])),
+        charts.correctness_grid_chart(np.array([[1.0, 0.0, np.nan]])),
+        charts.truth_scatter(rng.standard_normal(50), rng.standard_normal(50)),
+        charts.continuation_chart(rng.standard_normal((3, 8)), [0.1, 0.2, 0.3], [0, 0, 0]),
+        charts.cell_sequence_chart({"company A": steps}),
+    ):
+        _valid(chart)
+
+
+def test_confusion_chart_counts_and_row_shares():
+    spec = _valid(charts.confusion_chart(np.array([[3, 1], [0, 4]]), ["a", "b"]))
+    rows = next(iter(spec["datasets"].values()))
+    cell = {(r["truth"], r["predicted"]): (r["count"], r["share"]) for r in rows}
+    assert cell[("a", "a")] == (3, 0.75) and cell[("a", "b")] == (1, 0.25)
+    assert cell[("b", "b")] == (4, 1.0)
+
+
+def test_cell_flow_dot_writes_the_example_values_into_the_diagram():
+    step = cell_step(**EXAMPLE_INPUTS, weights=EXAMPLE_WEIGHTS)
+    dot = charts.cell_flow_dot(step, **EXAMPLE_INPUTS)
+    assert dot.startswith("digraph") and dot.rstrip().endswith("}")
+    assert "kept + added = 2.948" in dot  # the new cell state c = 2.9476
+    assert "o × tanh(c) = 0.986" in dot  # the new hidden state h = 0.9862

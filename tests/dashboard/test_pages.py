@@ -1,0 +1,184 @@
+"""Single pages under AppTest: CSV upload (good and broken), the cell walkthrough, the Runs tab
+over a store with broken folders, and bad settings shown as errors, never as tracebacks."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.dashboard.conftest import (
+    TINY,
+    assert_clean,
+    open_tab,
+    start_app,
+    text_of,
+    wait_for_job,
+)
+
+
+def _series_csv(rows: int = 120) -> bytes:
+    t = np.arange(rows)
+    values = np.sin(2 * np.pi * t / 12) + 0.01 * t
+    lines = ["month,temperature"] + [f"2000-{1 + k % 12:02d}-{1 + k // 12:02d},{v:.4f}"
+                                     for k, v in enumerate(values)]  # fmt: skip
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _upload(at, name: str, content: bytes):
+    at.selectbox(key="dataset").set_value("upload").run()
+    at.file_uploader(key="upload").set_value((name, content, "text/csv"))
+    return at.run()
+
+
+def test_upload_a_good_csv_shows_layout_preview_and_trains(runs_dir):
+    at = start_app({"epochs": "1", "hidden_size": "3"})
+    _upload(at, "monthly.csv", _series_csv())
+    assert_clean(at)
+    text = text_of(at)
+    assert "Uploaded file: monthly.csv" in text
+    assert "timeseries" in text  # the detected layout
+    assert at.dataframe  # the preview
+    at.number_input(key="csv.window").set_value(6).run()  # a control next to the preview
+    assert_clean(at)
+    at.button(key="train").click().run()
+    job = wait_for_job(at)
+    assert job.status() == "completed", job.error
+    run = at.session_state["current"].run
+    assert run.dataset["filename"] == "monthly.csv"
+    assert run.dataset["options"]["window"] == 6
+    open_tab(at, "Predictions")  # a series: one step ahead and the free-running forecast
+    assert_clean(at)
+    assert "Forecast" in text_of(at)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", b"name,colour\nann,red\nbob,blue\n", b""],
+    ids=["png", "no-numbers", "empty"],
+)
+def test_upload_a_broken_file_shows_an_error_and_the_page_stays_up(runs_dir, content):
+    at = start_app()
+    _upload(at, "broken.csv", content)
+    assert not at.exception
+    assert at.error, "a broken upload must say what is wrong"
+    for label in ("Training", "Cell walkthrough"):  # the rest of the app still works
+        open_tab(at, label)
+        assert not at.exception
+    at.button(key="train").click().run()  # training without data says why, no traceback
+    assert not at.exception
+    assert at.error
+
+
+def test_walkthrough_defaults_show_cell_state_2_95_and_hidden_state_0_99(runs_dir):
+    at = start_app()
+    open_tab(at, "Cell walkthrough")
+    assert_clean(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["new cell state c (long-term)"] == "2.95"
+    assert metrics["new hidden state h (short-term)"] == "0.99"
+    callout = " ".join(w.value for w in at.warning)
+    assert "tanh(c) = 0.99" in callout and "c = 2.95" in callout and "wrong" in callout
+    assert at.get("graphviz_chart")  # the flow from inputs to outputs
+    # change one weight: the numbers follow; reset brings the example back
+    at.number_input(key="cell_w_forget_b").set_value(-5.0).run()
+    assert {m.label: m.value for m in at.metric}["new cell state c (long-term)"] != "2.95"
+    at.button(key="cell_reset").click().run()
+    assert {m.label: m.value for m in at.metric}["new cell state c (long-term)"] == "2.95"
+
+
+def test_walkthrough_sequence_mode_and_a_trained_one_unit_lstm(runs_dir):
+    from lstm.cell import WEIGHT_NAMES
+
+    at = start_app()
+    open_tab(at, "Cell walkthrough")
+    at.segmented_control(key="cell_mode").set_value("Sequence").run()
+    assert_clean(at)
+    text = text_of(at)
+    assert "[0.0, 0.5, 0.25, 1.0]" in text and "[1.0, 0.5, 0.25, 1.0]" in text
+    at.button(key="cell_train").click().run()
+    assert_clean(at)
+    learned = at.session_state["cell_learned"]
+    assert set(learned["weights"]) == set(WEIGHT_NAMES)
+    assert learned["status"] == "completed"
+    assert learned["val_loss"] < learned["baseline"]  # it learned to tell the companies apart
+    at.button(key="cell_use_learned").click().run()
+    assert at.number_input(key="cell_w_forget_h").value == pytest.approx(
+        learned["weights"]["forget_h"]
+    )
+
+
+def _store_with_a_good_and_two_broken_runs(runs_dir):
+    import data
+    from lstm.config import TrainConfig
+    from lstm.runs import RunStore
+    from lstm.train import model_config_for, train
+
+    store = RunStore()
+    dataset = data.load_dataset("sine", n_train=32, n_val=8, seq_len=6)
+    run = train(dataset, model_config_for(dataset, hidden_size=3), TrainConfig(epochs=1),
+                store=store, label="good")  # fmt: skip
+    bad = runs_dir / "20200101-000000-000000-abcdef"
+    bad.mkdir()
+    (bad / "run.json").write_text("{ this is not json")
+    (runs_dir / "notes.txt").write_text("not a run")
+    return store, run
+
+
+def test_runs_tab_lists_broken_folders_with_their_reason_and_opens_a_good_run(runs_dir):
+    store, run = _store_with_a_good_and_two_broken_runs(runs_dir)
+    at = start_app()
+    open_tab(at, "Runs")
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["status"]).count("broken") == 2
+    assert table.loc[table["run"] == "20200101-000000-000000-abcdef", "problem"].item()
+    assert table.loc[table["run"] == run.id, "status"].item() == "completed"
+    assert at.multiselect(key="runs_overlay").value == [run.id]  # broken ones are not offered
+    at.button(key="runs_open").click().run()
+    assert at.session_state["current"].run.id == run.id
+    for label in ("Training", "Gates", "Predictions"):
+        open_tab(at, label)
+        assert_clean(at)
+    open_tab(at, "Runs")
+    downloads = {b.key for b in at.get("download_button")}
+    assert {"runs_download_npz", "runs_download_pt", "runs_download_csv"} <= downloads
+
+
+def test_delete_asks_for_confirmation_first(runs_dir):
+    store, run = _store_with_a_good_and_two_broken_runs(runs_dir)
+    at = start_app()
+    open_tab(at, "Runs")
+    at.button(key="runs_delete").click().run()
+    assert run.id in [i.id for i in store.list()]  # not yet
+    assert "for good" in text_of(at)
+    at.button(key="runs_delete_cancel").click().run()
+    assert run.id in [i.id for i in store.list()]
+    at.button(key="runs_delete").click().run()
+    at.button(key="runs_delete_confirm").click().run()
+    assert run.id not in [i.id for i in store.list()]
+    assert not at.exception
+
+
+def test_a_diverging_run_shows_its_status_message_not_a_traceback(runs_dir):
+    query = {**TINY, "lr": "10", "optimizer": "sgd", "clip_norm": "0", "epochs": "5"}
+    at = start_app(query)
+    at.button(key="train").click().run()
+    job = wait_for_job(at)
+    assert not at.exception
+    run = at.session_state["current"].run
+    if run.status != "diverged":
+        pytest.skip(f"lr=10 did not diverge on this data ({run.status})")
+    assert any("diverged" in e.value.lower() for e in at.error)
+    assert job.status() == "diverged"
+
+
+def test_a_run_whose_history_is_malformed_is_listed_without_a_crash(runs_dir):
+    store, run = _store_with_a_good_and_two_broken_runs(runs_dir)
+    doc = json.loads((runs_dir / run.id / "run.json").read_text())
+    doc["history"] = "not a list"
+    (runs_dir / run.id / "run.json").write_text(json.dumps(doc))
+    at = start_app()
+    open_tab(at, "Runs")
+    assert not at.exception
