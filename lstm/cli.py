@@ -117,10 +117,10 @@ def _options(pairs: list[str]) -> dict[str, str]:
 
 def _experiment(args) -> tuple:
     """(dataset, ModelConfig, TrainConfig) from the parsed flags."""
+    options = _options(args.opt)  # before importing data (and pandas): a typo fails fast
     import data
     from lstm.train import model_config_for
 
-    options = _options(args.opt)
     name = args.dataset or "csv"
     if args.target is not None:
         known = data.csv_options() if args.csv else data.dataset_options(name)
