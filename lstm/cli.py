@@ -21,6 +21,7 @@ import json
 import math
 import os
 import signal
+import statistics
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -278,13 +279,14 @@ def compare_table(first, second) -> str:
         )
     n = min(len(first.history), len(second.history))
     if n:
-        a_sec = sum(h["seconds"] for h in first.history[:n]) / n
-        b_sec = sum(h["seconds"] for h in second.history[:n]) / n
+        # the median: robust to a first epoch that pays for warm-up
+        a_sec = statistics.median(h["seconds"] for h in first.history[:n])
+        b_sec = statistics.median(h["seconds"] for h in second.history[:n])
         ratio = b_sec / a_sec if a_sec > 0 else math.inf
         lines.append(
             f"largest relative difference over {n} epochs: train loss {worst_train:.2e}, "
             f"val loss {worst_val:.2e} ({first.train_cfg.dtype}); {b_name} took {ratio:.2f}x "
-            f"{a_name}'s time per epoch ({b_sec:.3f} s vs {a_sec:.3f} s)"
+            f"{a_name}'s time per epoch (median {b_sec:.3f} s vs {a_sec:.3f} s)"
         )
     return "\n".join(lines)
 
