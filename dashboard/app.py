@@ -73,7 +73,9 @@ def main() -> None:
     state.collect_finished_job()
     st.sidebar.title("LSTM Lab")
     controls = st.sidebar.container()
-    experiment = sidebar.render(controls)
+    experiment = state.guard(sidebar.render, controls)
+    if experiment is None:  # the error is shown; nothing below can work without settings
+        st.stop()
     ctx = build_context(experiment)
     with controls:
         tab_training.controls(ctx)

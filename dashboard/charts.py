@@ -30,6 +30,7 @@ GATE_TITLES = {
     "h": "hidden state h",
 }
 SPLIT_COLORS = {"train": "#4C78A8", "validation": "#F58518"}
+BACKEND_COLORS = {"numpy": "#4C78A8", "torch": "#E45756"}
 NEGATIVE_COLOR = "#5F6B7A"  # the negative end of the tanh-valued heatmaps (g, c, h)
 MAX_CELLS = 20_000  # rects per chart: beyond this the browser gets slow
 
@@ -149,7 +150,11 @@ def runs_loss_chart(curves: Mapping[str, Sequence[Mapping]], *, log_scale: bool 
         .encode(
             x=_epoch_axis(),
             y=alt.Y("loss:Q", scale=scale),
-            color=alt.Color("run:N", legend=alt.Legend(orient="bottom", columns=1)),
+            color=alt.Color(
+                "run:N",
+                scale=alt.Scale(scheme="tableau10"),
+                legend=alt.Legend(orient="bottom", columns=1, labelLimit=600, title=None),
+            ),
             strokeDash=alt.StrokeDash(
                 "split:N",
                 scale=alt.Scale(domain=["train", "validation"], range=[[1, 0], [6, 3]]),
@@ -228,26 +233,38 @@ def gate_heatmap(
 
 
 def input_sequence_chart(
-    x: np.ndarray, feature_names: Sequence[str] | None = None, *, width=600, title="input"
+    x: np.ndarray,
+    feature_names: Sequence[str] | None = None,
+    *,
+    width=600,
+    title="input",
+    centered: bool = False,
 ) -> alt.Chart:
-    """A (T, D) input sequence as lines over time steps (the first 8 features)."""
+    """A (T, D) input sequence as lines over time steps (the first 8 features).
+
+    centered: draw step t at t + 0.5, the middle of heatmap column [t, t + 1), on [0, T].
+    """
     x = np.asarray(x, dtype=float)
     T, D = x.shape
     names = list(feature_names or [])[:D]
     names += [f"x{k}" for k in range(len(names), D)]
     shown = min(D, 8)
+    steps = np.arange(T)
     df = pd.DataFrame(
         {
-            "step": np.repeat(np.arange(T), shown),
+            "step": np.repeat(steps, shown),
+            "position": np.repeat(steps + (0.5 if centered else 0.0), shown),
             "feature": np.tile(names[:shown], T),
             "value": x[:, :shown].ravel(),
         }
     )
+    domain = [0, T] if centered else [0, max(T - 1, 1)]
+    interpolate = "step" if centered else ("step-after" if T <= 60 else "linear")
     return (
         alt.Chart(df, title=title)
-        .mark_line(point=T <= 60, interpolate="step-after" if T <= 60 else "linear")
+        .mark_line(point=T <= 60, interpolate=interpolate)
         .encode(
-            x=alt.X("step:Q", title=None, scale=alt.Scale(nice=False)),
+            x=alt.X("position:Q", title=None, scale=alt.Scale(domain=domain, nice=False)),
             y=alt.Y("value:Q", title=None),
             color=alt.Color("feature:N", legend=alt.Legend(orient="top", title=None)),
             tooltip=["step:Q", "feature:N", alt.Tooltip("value:Q", format=".4g")],
@@ -272,12 +289,12 @@ def gates_panel(
     `max_cells` rects: each heatmap gets an equal share.
     """
     per_chart = max(1, max_cells // len(gates))
-    charts = [input_sequence_chart(x, feature_names, width=width)]
+    charts = [input_sequence_chart(x, feature_names, width=width, centered=True)]
     charts += [
         gate_heatmap(trace[f"l{layer}.{gate}"], gate, max_cells=per_chart, width=width)
         for gate in gates
     ]
-    # the input's last step sits at T-1, the heatmaps' last cell ends at T
+    # step t of the input sits in the middle of heatmap column [t, t + 1)
     return alt.vconcat(*charts, spacing=8).resolve_scale(color="independent", x="shared")
 
 
@@ -483,7 +500,11 @@ def timing_chart(seconds: Mapping[str, Sequence[float]]) -> alt.Chart:
         .encode(
             x=_epoch_axis(),
             y=alt.Y("seconds:Q", title="seconds per epoch"),
-            color=alt.Color("backend:N", legend=alt.Legend(orient="top", title=None)),
+            color=alt.Color(
+                "backend:N",
+                scale=alt.Scale(domain=list(BACKEND_COLORS), range=list(BACKEND_COLORS.values())),
+                legend=alt.Legend(orient="top", title=None),
+            ),
             tooltip=["backend:N", "epoch:Q", alt.Tooltip("seconds:Q", format=".3f")],
         )
         .properties(height=220)
@@ -508,7 +529,7 @@ def compare_loss_chart(histories: Mapping[str, Sequence[Mapping]], *, log_scale=
             y=alt.Y("loss:Q", scale=scale),
             color=alt.Color(
                 "backend:N",
-                scale=alt.Scale(domain=["numpy", "torch"], range=["#4C78A8", "#E45756"]),
+                scale=alt.Scale(domain=list(BACKEND_COLORS), range=list(BACKEND_COLORS.values())),
                 legend=alt.Legend(orient="top", title=None),
             ),
             strokeWidth=alt.StrokeWidth(
@@ -678,3 +699,48 @@ def continuation_chart(x: np.ndarray, truth: np.ndarray, prediction: np.ndarray)
         .properties(width=190, height=120)
         .facet(facet=alt.Facet("sequence:O", title=None), columns=min(n, 4))
     )
+
+
+def series_chart(
+    values: np.ndarray,
+    names: Sequence[str],
+    split: int,
+    labels: Sequence | None = None,
+    *,
+    max_points: int = 5000,
+) -> alt.Chart:
+    """A whole (L, D) series (the first 6 columns) with the train/validation split marked."""
+    values = np.asarray(values, dtype=float)
+    L, D = values.shape
+    shown = min(D, 6)
+    step = max(1, int(np.ceil(L * shown / max_points)))  # thin very long series for the browser
+    rows = np.arange(0, L, step)
+    names = list(names)[:shown] + [f"x{k}" for k in range(len(names), shown)]
+    df = pd.DataFrame(
+        {
+            "row": np.repeat(rows, shown),
+            "series": np.tile(names[:shown], len(rows)),
+            "value": values[rows, :shown].ravel(),
+        }
+    )
+    if labels is not None and len(labels) == L:
+        df["time"] = np.repeat(np.asarray([str(v) for v in labels])[rows], shown)
+    tooltip = ["row:Q", "series:N", alt.Tooltip("value:Q", format=".5g")]
+    if "time" in df:
+        tooltip.insert(0, "time:N")
+    line = (
+        alt.Chart(df)
+        .mark_line()
+        .encode(
+            x=alt.X("row:Q", title="row of the series", scale=alt.Scale(nice=False)),
+            y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+            color=alt.Color("series:N", legend=alt.Legend(orient="top", title=None)),
+            tooltip=tooltip,
+        )
+    )
+    marks = pd.DataFrame({"row": [split], "label": ["validation →"]})
+    rule = alt.Chart(marks).mark_rule(color=SPLIT_COLORS["validation"], strokeDash=[4, 3])
+    text = alt.Chart(marks).mark_text(align="left", dx=4, y=8, color=SPLIT_COLORS["validation"])
+    return alt.layer(
+        line, rule.encode(x="row:Q"), text.encode(x="row:Q", text="label:N")
+    ).properties(height=240)

@@ -73,11 +73,8 @@ class Experiment:
 
 
 def dataset_label(name: str) -> str:
-    if name == state.UPLOAD:
-        return "Upload CSV…"
-    if name.startswith("sample:"):
-        return f"{name.split(':', 1)[1]} (real series)"
-    return name
+    # the label is also the URL value (?dataset=sample:sunspots), so it stays the name itself
+    return "Upload CSV…" if name == state.UPLOAD else name
 
 
 def option_key(dataset: str, option: str) -> str:

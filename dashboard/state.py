@@ -170,6 +170,17 @@ def current() -> Current | None:
     return st.session_state.get("current")
 
 
+def no_run_yet(what: str) -> None:
+    """Say why a tab that shows a run has nothing to show."""
+    job: TrainingJob | None = st.session_state.get("job")
+    if job is not None and job.running:
+        st.info(f"Training is running: {what} appear when it finishes (progress in the "
+                "sidebar and the Training tab).", icon=":material/hourglass_top:")  # fmt: skip
+    else:
+        st.info(f"Train a model (sidebar) or open a saved run (Runs tab) to see {what}.",
+                icon=":material/info:")  # fmt: skip
+
+
 def collect_finished_job() -> None:
     """Move a finished job's result to where the tabs look (once)."""
     job: TrainingJob | None = st.session_state.get("job")

@@ -125,25 +125,25 @@ def stage_sentences(step: dict, x: float, h_prev: float, c_prev: float) -> list[
 def _one_step(weights: dict, inputs: dict) -> None:
     x, h_prev, c_prev = inputs["x"], inputs["h_prev"], inputs["c_prev"]
     step = cell_step(x, h_prev, c_prev, weights)
-    left, right = st.columns([1, 1.3], gap="large")
-    with left:
-        for title, text in stage_sentences(step, x, h_prev, c_prev):
-            st.markdown(f"**{title}**  \n{text}")
-        m1, m2 = st.columns(2)
-        m1.metric(
-            "new cell state c (long-term)",
-            f"{step['c']:.2f}",
-            delta=f"{step['c'] - c_prev:+.2f} vs previous c",
-            delta_color="off",
-        )
-        m2.metric(
-            "new hidden state h (short-term)",
-            f"{step['h']:.2f}",
-            delta=f"{step['h'] - h_prev:+.2f} vs previous h",
-            delta_color="off",
-        )
-    with right:
-        st.graphviz_chart(charts.cell_flow_dot(step, x, h_prev, c_prev), width="stretch")
+    st.graphviz_chart(charts.cell_flow_dot(step, x, h_prev, c_prev), width="stretch")
+    stages = stage_sentences(step, x, h_prev, c_prev)
+    for row in (stages[:3], stages[3:]):
+        for col, (title, text) in zip(st.columns(3, gap="medium"), row, strict=True):
+            col.markdown(f"**{title}**  \n{text}")
+    m1, m2, m3 = st.columns(3)
+    m1.metric(
+        "new cell state c (long-term)",
+        f"{step['c']:.2f}",
+        delta=f"{step['c'] - c_prev:+.2f} vs previous c",
+        delta_color="off",
+    )
+    m2.metric(
+        "new hidden state h (short-term)",
+        f"{step['h']:.2f}",
+        delta=f"{step['h'] - h_prev:+.2f} vs previous h",
+        delta_color="off",
+    )
+    m3.metric("tanh(c), only on the way to h", f"{step['tanh_c']:.2f}")
     st.warning(
         f'The original example printed tanh(c) = {step["tanh_c"]:.2f} as "the final cell '
         f'state". That is wrong: the new cell state is c = {step["c"]:.2f}. tanh(c) is only '
@@ -226,7 +226,7 @@ def _learned_section(ctx: state.Context) -> None:
     st.subheader("What a trained unit learns")
     st.markdown(
         "Train a real one-unit LSTM (same equations, one input, one hidden unit and a linear "
-        "head) on the `statquest` dataset: the two sequences plus noisy copies. Its twelve "
+        "head) on the `statquest` dataset, the two company sequences. Its twelve "
         "numbers will not be the example's (many weight settings solve this task), but they "
         "do the same job: remember whether day 1 was 0 or 1."
     )

@@ -131,22 +131,12 @@ def _shapes(dataset) -> None:
 
 def _series_chart(dataset) -> None:
     series = dataset.denormalize_x(np.asarray(dataset.series))
-    names = list(dataset.feature_names)
     split = int(dataset.series_split or 0)
-    frame = pd.DataFrame(series[:, : min(series.shape[1], 6)], columns=names[:6])
-    frame["row"] = np.arange(len(frame))
-    long = frame.melt("row", var_name="target", value_name="value")
-    long["kind"] = "truth"
-    chart = charts.prediction_chart(long, x="row", x_title="row of the series")
-    rule = pd.DataFrame({"row": [split]})
-    import altair as alt
-
-    marker = alt.Chart(rule).mark_rule(color="#F58518", strokeDash=[4, 3]).encode(x="row:Q")
-    if long["target"].nunique() == 1:
-        chart = alt.layer(chart, marker)
+    chart = charts.series_chart(series, dataset.feature_names, split, dataset.series_index)
     st.altair_chart(chart, width="stretch")
     st.caption(
-        f"Training rows 0–{split - 1}; validation (dashed line onwards) {split}–{len(series) - 1}."
+        f"Training rows 0–{split - 1}, validation rows {split}–{len(series) - 1}: windows of "
+        f"{dataset.window} rows predict the next {dataset.horizon}."
     )
 
 
@@ -185,11 +175,12 @@ def render(ctx: state.Context) -> None:
     _shapes(dataset)
     if exp.dataset == state.UPLOAD or dataset.series is not None:
         used = (dataset.spec or {}).get("options") or {}
-        if used:
-            st.caption(
-                f"Layout **{used.get('layout', '?')}** · features: {_short(dataset.feature_names)}"
-                f" · targets: {_short(dataset.target_names or dataset.class_names)}"
-            )
+        layout = used.get("layout", "timeseries" if dataset.series is not None else None)
+        st.caption(
+            (f"Layout **{layout}** · " if layout else "")
+            + f"features: {_short(dataset.feature_names)}"
+            + f" · targets: {_short(dataset.target_names or dataset.class_names)}"
+        )
     if dataset.notes:
         with st.expander("what loading did", expanded=exp.dataset == state.UPLOAD):
             st.markdown("\n".join(f"- {note}" for note in dataset.notes))

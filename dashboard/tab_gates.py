@@ -57,7 +57,7 @@ def _trace_for(run, dataset, sample: int, probes: int, layer: int):
 def render(ctx: state.Context) -> None:
     current = ctx.current
     if current is None:
-        st.info("Train a model or open a saved run to see its gates.", icon=":material/info:")
+        state.no_run_yet("the gates")
         return
     run, dataset = current.run, current.dataset
     cfg = run.model_cfg

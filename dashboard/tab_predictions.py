@@ -26,7 +26,7 @@ def _predict(run, x: np.ndarray) -> np.ndarray:
 def render(ctx: state.Context) -> None:
     current = ctx.current
     if current is None:
-        st.info("Train a model or open a saved run to see its predictions.", icon=":material/info:")
+        state.no_run_yet("the predictions")
         return
     run, dataset = current.run, current.dataset
     if dataset is None:

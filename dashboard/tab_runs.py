@@ -45,6 +45,14 @@ def _label(info) -> str:
     return text + (f" · {info.label}" if info.label else "")
 
 
+def _short_label(info) -> str:
+    """Dataset, backend and the time of day from the run id (20261123-191520-... -> 19:15:20)."""
+    clock = info.id[9:15]
+    when = f"{clock[:2]}:{clock[2:4]}:{clock[4:]}" if clock.isdigit() else info.id
+    name = info.label or f"{info.dataset} · {info.backend}"
+    return f"{name} ({when}, {info.id[-6:]})"
+
+
 def _open(store, run_id: str, ctx: state.Context) -> None:
     run = store.load(run_id)
     dataset, note = state.dataset_for_run(run, ctx)
@@ -110,9 +118,7 @@ def render(ctx: state.Context) -> None:
         curves = {}
         for run_id in chosen:
             try:
-                curves[f"{run_id} ({by_id[run_id].backend})"] = store.load(
-                    run_id, snapshots=False
-                ).history
+                curves[_short_label(by_id[run_id])] = store.load(run_id, snapshots=False).history
             except ValueError as exc:
                 st.error(str(exc))
         if curves:
@@ -126,7 +132,7 @@ def render(ctx: state.Context) -> None:
     if run_id is None:
         return
     info = by_id[run_id]
-    cols = st.columns([1, 1, 1, 1, 1, 1])
+    cols = st.columns([1.5, 1, 1, 1, 1])
     if cols[0].button(
         "Open in the other tabs", key="runs_open", type="primary", icon=":material/open_in_new:"
     ) and state.guard(_open, store, run_id, ctx):
