@@ -88,6 +88,18 @@ def check_outputs(y_hat: np.ndarray, shape: tuple, what: str) -> np.ndarray:
     return y_hat
 
 
+MAX_GENERATED_VALUES = 20_000_000  # input values per generated dataset (160 MB as float64)
+
+
+def check_generated_size(name: str, n: int, steps: int, width: int) -> None:
+    """DataError before allocating a generated dataset too large for this machine."""
+    if n * steps * width > MAX_GENERATED_VALUES:
+        raise DataError(
+            f"{name}: {n:,} sequences x {steps:,} steps x {width} inputs = {n * steps * width:,} "
+            f"values, more than {MAX_GENERATED_VALUES:,}: lower n_train, n_val or the length"
+        )
+
+
 def rng_for(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 

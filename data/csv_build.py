@@ -18,15 +18,15 @@ from data.dataset import DataError, Dataset
 def build(table: Table, opts: dict, filename: str) -> tuple[Dataset, dict]:
     """The Dataset, and the options as detected (layout, columns) for the spec."""
     frame, notes = table.frame, list(table.notes)
-    check_columns(opts["target_columns"], frame, "target_columns")
-    check_columns(opts["feature_columns"], frame, "feature_columns")
+    check_columns(opts["target_columns"], table.columns, "target_columns")
+    check_columns(opts["feature_columns"], table.columns, "feature_columns")
     cols = classify(frame, opts["date_column"], opts["id_column"], opts["label_column"])
     notes += cols.notes
     layout = opts["layout"]
     if layout == "auto":
         layout, why = detect_layout(cols, table.header)
         notes.append(f"layout {layout!r}: {why} (set layout= to change)")
-    skipped = [c for c in cols.text if c not in (cols.date, cols.id, cols.label)]
+    skipped = table.skipped + [c for c in cols.text if c not in (cols.date, cols.id, cols.label)]
     if skipped:
         shown = ", ".join(map(repr, skipped[:10])) + (" ..." if len(skipped) > 10 else "")
         notes.append(f"ignored non-numeric column(s): {shown}")

@@ -57,6 +57,32 @@ def as_float(column: pd.Series) -> np.ndarray:
     return pd.to_numeric(column, errors="coerce").astype(np.float64).to_numpy(copy=True)
 
 
+def guess_format(text: str) -> str | None:
+    """The strftime format of one date/time text (month first, then day first), or None."""
+    text = text.strip()
+    if not text or len(text) > 64:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for dayfirst in (False, True):
+            try:
+                fmt = pd.tseries.api.guess_datetime_format(text, dayfirst=dayfirst)
+            except (ValueError, TypeError, OverflowError):
+                fmt = None
+            if fmt:
+                return fmt
+    return None
+
+
+def worth_reading(name: str, values: list) -> bool:
+    """Whether a text column may be a date, id, label or order column (from its name or its
+    first sample value); other text columns are never used, so they are not parsed."""
+    if any(p.match(name) for p in (DATE_NAME, ID_NAME, LABEL_NAME, ORDER_NAME)):
+        return True
+    first = next((v for v in values if isinstance(v, str) and v.strip()), None)
+    return first is not None and guess_format(first) is not None
+
+
 def date_key(column: pd.Series) -> tuple[pd.Series, pd.Series] | None:
     """Sortable values and display labels if the column holds dates (90% parse), else None."""
     present = column.dropna()
@@ -66,22 +92,17 @@ def date_key(column: pd.Series) -> tuple[pd.Series, pd.Series] | None:
         if not DATE_NAME.match(str(column.name)):
             return None
         values = as_float(column)
-        integer = np.all(np.isnan(values) | (values == np.round(values)))
-        labels = column.astype("Int64" if integer else float).astype(str)
-        return pd.Series(values, index=column.index), labels
-    first = str(present.iloc[0]).strip()
-    fmt = None
+        finite = values[np.isfinite(values)]
+        if np.all(finite == np.round(finite)) and np.all(np.abs(finite) < 2**53):
+            text = np.nan_to_num(values, posinf=0, neginf=0).astype(np.int64).astype(str)
+        else:
+            text = values.astype(str)
+        return pd.Series(values, index=column.index), pd.Series(text, index=column.index)
+    fmt = guess_format(str(present.iloc[0]))
+    if not fmt:
+        return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for dayfirst in (False, True):
-            try:
-                fmt = pd.tseries.api.guess_datetime_format(first, dayfirst=dayfirst)
-            except (ValueError, TypeError):
-                fmt = None
-            if fmt:
-                break
-        if not fmt:
-            return None
         try:
             parsed = pd.to_datetime(column.astype(str).str.strip(), format=fmt, errors="coerce")
         except (ValueError, TypeError, OverflowError):
@@ -164,10 +185,10 @@ def _no_column(option: str, name: str, columns) -> str:
     return f"{option}={name!r} is not a column of the file; its columns are: {shown}"
 
 
-def check_columns(names: list[str] | None, frame: pd.DataFrame, option: str) -> None:
+def check_columns(names: list[str] | None, columns: list[str], option: str) -> None:
     for name in names or []:
-        if name not in frame.columns:
-            raise DataError(_no_column(option, name, frame.columns))
+        if name not in columns:
+            raise DataError(_no_column(option, name, columns))
 
 
 def clean_numeric(values: np.ndarray, names: list[str], notes: list[str], protect=()):

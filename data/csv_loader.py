@@ -36,8 +36,10 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from data.csv_build import build
-from data.csv_columns import MAX_CLASSES
+from data.csv_columns import MAX_CLASSES, worth_reading
 from data.csv_common import MAX_FEATURES, MAX_SEQ_LEN, MAX_VALUES
 from data.csv_read import MAX_BYTES, MAX_COLUMNS, MAX_ROWS, Table, read_table
 from data.dataset import DataError, Dataset
@@ -101,8 +103,15 @@ def dataset_from_csv(source, **options) -> Dataset:
     """
     opts = resolve_options(CSV_OPTIONS, options, "dataset_from_csv")
     try:
+        named = [opts[k] for k in ("date_column", "label_column", "id_column")]
+        named += (opts["target_columns"] or []) + (opts["feature_columns"] or [])
         table, filename = read_table(
-            source, sep=SEPARATORS[opts["sep"]], header=opts["header"], decimal=opts["decimal"]
+            source,
+            sep=SEPARATORS[opts["sep"]],
+            header=opts["header"],
+            decimal=opts["decimal"],
+            keep={n for n in named if n},
+            useful=_first_few(worth_reading, 8),
         )
         dataset, detected = build(table, opts, filename)
     except DataError:
@@ -114,8 +123,29 @@ def dataset_from_csv(source, **options) -> Dataset:
             f"could not turn the file into sequences ({type(err).__name__}: {err}); check that "
             "it is a CSV table of numbers, or set layout= and the column options"
         ) from None
+    for part in ("x_train", "x_val", "y_train", "y_val"):
+        if not np.all(np.isfinite(getattr(dataset, part))):
+            raise DataError(
+                "some numbers are too large to normalise (beyond about 1e150): rescale those "
+                "columns (e.g. to thousands or millions) and upload again"
+            )
     dataset.spec = {"name": "csv", "options": _used(opts, table, detected), "filename": filename}
     return dataset
+
+
+def _first_few(test, limit: int):
+    """`test`, but true for at most `limit` columns: a file of thousands of date-like text
+    columns reads only the first few (the loader uses one date, one id, one label)."""
+    accepted = 0
+
+    def first_few(name: str, values: list) -> bool:
+        nonlocal accepted
+        if accepted >= limit or not test(name, values):
+            return False
+        accepted += 1
+        return True
+
+    return first_few
 
 
 def _used(opts: dict, table: Table, detected: dict) -> dict:

@@ -15,6 +15,7 @@ import io
 import os
 import re
 import warnings
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,6 +26,7 @@ from data.dataset import DataError
 MAX_BYTES = 50 * 1024 * 1024  # 50 MiB: parses in a few seconds on one core
 MAX_ROWS = 1_000_000  # data rows
 MAX_COLUMNS = 2_000  # columns in the file (a one-sequence-per-row file has one per time step)
+SAMPLE_ROWS = 500  # rows that decide which columns are worth reading in full
 
 MAGIC = [  # (leading bytes, what the file is, what to do)
     (b"PK\x03\x04", "a zip archive (an Excel .xlsx or OpenDocument file is one)", "export"),
@@ -48,7 +50,7 @@ ADVICE = {
     "other": "upload a CSV text file instead",
 }
 NA_VALUES = ["", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "-", "--", "?", "."]
-NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
+NUMBER = re.compile(r"^[+-]?((\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?|inf|infinity)$", re.I)
 
 
 @dataclass
@@ -61,6 +63,8 @@ class Table:
     decimal: str
     header: bool
     notes: list[str] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)  # every column of the file, in order
+    skipped: list[str] = field(default_factory=list)  # text columns left unread
 
 
 def read_source(source) -> tuple[bytes, str]:
@@ -218,34 +222,42 @@ def guess_decimal(rows: list[list[str]], sep: str) -> str:
     return "," if comma > point else "."
 
 
-def read_table(source, sep: str = "auto", header: str = "auto", decimal: str = "auto"):
+def read_table(source, sep="auto", header="auto", decimal="auto", keep=(), useful=None):
     """Read a path, bytes or file object into a Table; returns (table, file name)."""
     raw, filename = read_source(source)
     text, encoding = decode(raw)
-    table = parse(text, sep=sep, header=header, decimal=decimal)
+    table = parse(text, sep=sep, header=header, decimal=decimal, keep=keep, useful=useful)
     table.encoding = encoding
     if encoding not in ("utf-8",):
         table.notes.append(f"read as {encoding} text")
     return table, filename
 
 
-def parse(text: str, sep: str = "auto", header: str = "auto", decimal: str = "auto") -> Table:
-    """The decoded text as a Table of columns (numbers where they parse, else strings)."""
+def parse(
+    text: str,
+    sep: str = "auto",
+    header: str = "auto",
+    decimal: str = "auto",
+    keep: Collection[str] = (),
+    useful: Callable[[str, list], bool] | None = None,
+) -> Table:
+    """The decoded text as a Table of columns (numbers where they parse, else strings).
+
+    Columns are judged on the first SAMPLE_ROWS rows: numeric ones are read in full, and so
+    are text columns named in `keep` or for which `useful(name, sample values)` is true; other
+    text columns are listed in `Table.skipped` without being parsed."""
     notes: list[str] = []
-    lines = text.splitlines()
-    first = next((k for k, line in enumerate(lines) if line.strip()), None)
-    if first is None:
+    text = text.lstrip("\r\n\t ")
+    if not text:
         raise DataError("the file is empty: upload a CSV with a header line and rows of numbers")
-    excel_hint = re.fullmatch(r'"?sep=(.)"?', lines[first].strip())
+    excel_hint = re.fullmatch(r'"?sep=(.)"?', text[:12].split("\n", 1)[0].strip())
     if excel_hint:  # Excel writes "sep=;" as a first line to say which separator it used
         if sep == "auto":
             sep = excel_hint.group(1)
-        lines = lines[first + 1 :]
-        text = "\n".join(lines)
-        first = next((k for k, line in enumerate(lines) if line.strip()), None)
-        if first is None:
+        text = text.split("\n", 1)[1].lstrip("\r\n\t ") if "\n" in text else ""
+        if not text:
             raise DataError("the file has only a 'sep=' line: it holds no data")
-    sample = [line for line in lines[first : first + 200] if line.strip()]
+    sample = [line for line in _head_lines(text)[:200] if line.strip()]
     if sep == "auto":
         sep = sniff(sample)
     try:
@@ -254,6 +266,10 @@ def parse(text: str, sep: str = "auto", header: str = "auto", decimal: str = "au
         else:
             rows = list(csv.reader(sample, delimiter=sep))
     except csv.Error as err:
+        if "field larger than field limit" in str(err):
+            raise DataError(
+                "a field is longer than 131,072 characters: this is not a CSV table of numbers"
+            ) from None
         raise DataError(f"the text is not a CSV table ({err}): check the file") from None
     width = len(rows[0]) if rows else 0
     if width > MAX_COLUMNS:
@@ -261,34 +277,88 @@ def parse(text: str, sep: str = "auto", header: str = "auto", decimal: str = "au
             f"the file has {width} columns, more than the limit of {MAX_COLUMNS}: "
             "remove columns you do not need"
         )
-    if text.count("\n") > MAX_ROWS + 1 and _nonblank(lines) > MAX_ROWS + 1:
+    if text.count("\n") > MAX_ROWS + 1 and _nonblank(text) > MAX_ROWS + 1:
         raise DataError(
             f"the file has more than {MAX_ROWS:,} rows: upload a shorter part, or aggregate "
             "(e.g. daily instead of hourly values)"
         )
+    _check_widths(text, sep, width)
     if decimal == "auto":
         decimal = guess_decimal(rows[1:], sep)
     has_header = _has_header(rows, decimal) if header == "auto" else header == "yes"
     thousands = "." if decimal == "," else ","
     if sep in (thousands, decimal):
         thousands = None
-    frame = _read_frame(text, sep, has_header, decimal, thousands)
-    frame.columns = _column_names(frame.columns, has_header)
-    if len(frame) == 0:
+    reader = dict(sep=sep, has_header=has_header, decimal=decimal, thousands=thousands)
+    sample = _read_frame(text, nrows=SAMPLE_ROWS, **reader)
+    names = _column_names(sample.columns, has_header)
+    if len(sample) == 0:
         raise DataError(
             "the file has a header but no data rows: add rows of values below the header"
         )
+    # text columns nobody will use are not read in full: they cost the most to parse
+    wanted, skipped = [], []
+    for k, name in enumerate(names):
+        column = sample.iloc[:, k]
+        values = column.tolist()
+        read = (
+            pd.api.types.is_numeric_dtype(column)
+            or pd.api.types.is_bool_dtype(column)
+            or name in keep
+            or _numeric_share(values, decimal) >= 0.8
+            or (useful is not None and useful(name, values))
+        )
+        (wanted if read else skipped).append(k)
+    frame = _read_frame(text, usecols=wanted, **reader) if wanted else sample.iloc[:, []]
+    frame.columns = [names[k] for k in wanted]
     if len(frame) > MAX_ROWS:
         raise DataError(f"the file has {len(frame):,} rows, more than the {MAX_ROWS:,} limit")
     for name in frame.columns:
         column = frame[name]
         if column.dtype == object or pd.api.types.is_string_dtype(column):
             frame[name] = to_numbers(column, decimal)
-    return Table(frame, "", sep, decimal, has_header, notes)
+    table = Table(frame, "", sep, decimal, has_header, notes)
+    table.columns = names
+    table.skipped = [names[k] for k in skipped]
+    return table
 
 
-def _nonblank(lines: list[str]) -> int:
-    return sum(1 for line in lines if line.strip())
+def _check_widths(text: str, sep: str, width: int) -> None:
+    """DataError for the first line with more fields than the header. Checked up front,
+    vectorised, because pandas spends seconds on a line with many extra fields."""
+    if len(sep) != 1 or width < 1:
+        return
+    data = np.frombuffer(text.encode("utf-8", "replace"), dtype=np.uint8)
+    quotes = np.flatnonzero(data == ord('"'))
+
+    def unquoted(positions: np.ndarray) -> np.ndarray:
+        # an even number of quotes before a position puts it outside any quoted field
+        return positions[np.searchsorted(quotes, positions) % 2 == 0] if len(quotes) else positions
+
+    seps = unquoted(np.flatnonzero(data == ord(sep)))
+    ends = np.append(unquoted(np.flatnonzero(data == ord("\n"))), len(data))
+    per_line = np.diff(np.searchsorted(seps, ends), prepend=0) + 1  # fields on each line
+    worst = int(per_line.argmax())
+    if per_line[worst] > width:
+        raise DataError(
+            f"line {worst + 1} has {per_line[worst]:,} fields but the first line has {width}: "
+            "check the separator, and put quotes around fields that contain it"
+        )
+
+
+def _head_lines(text: str, size: int = 65536) -> list[str]:
+    """The lines in the first `size` characters, the last one completed (never split)."""
+    end = text.find("\n", size)
+    return (text if end < 0 else text[:end]).splitlines()
+
+
+def _nonblank(text: str) -> int:
+    """Lines with anything but white space (vectorised: the text may have millions)."""
+    data = np.frombuffer(text.encode("utf-8", "replace"), dtype=np.uint8)
+    starts = np.append(0, np.flatnonzero(data == ord("\n")) + 1)
+    starts = starts[starts < len(data)]
+    content = ~np.isin(data, np.frombuffer(b" \t\r\n", dtype=np.uint8))
+    return int(np.count_nonzero(np.logical_or.reduceat(content, starts)))
 
 
 def _has_header(rows: list[list[str]], decimal: str) -> bool:
@@ -300,12 +370,13 @@ def _has_header(rows: list[list[str]], decimal: str) -> bool:
 
 
 def _looks_numeric(cell: str, decimal: str) -> bool:
-    cleaned = cell.replace(" ", "").replace("'", "")
-    cleaned = cleaned.replace("." if decimal == "," else ",", "")
+    cleaned = cell.strip(" \t\"'$€£¥\u00a0")
+    for mark in (" ", "\u00a0", "\u202f", "'", "." if decimal == "," else ","):
+        cleaned = cleaned.replace(mark, "")
     return bool(NUMBER.fullmatch(cleaned))
 
 
-def _read_frame(text, sep, has_header, decimal, thousands) -> pd.DataFrame:
+def _read_frame(text, sep, has_header, decimal, thousands, nrows=None, usecols=None):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -321,6 +392,9 @@ def _read_frame(text, sep, has_header, decimal, thousands) -> pd.DataFrame:
                 keep_default_na=True,
                 engine="c",
                 low_memory=False,
+                index_col=False,
+                nrows=nrows,
+                usecols=usecols,
             )
     except pd.errors.EmptyDataError:
         raise DataError("the file holds no table: upload a CSV with a header and rows") from None
@@ -352,22 +426,36 @@ def _column_names(columns, has_header: bool) -> list[str]:
 
 def to_numbers(column: pd.Series, decimal: str) -> pd.Series:
     """A column of strings as numbers when at least 80% of its non-empty cells are numbers
-    (currency signs, spaces and thousands separators removed); otherwise unchanged."""
+    (currency signs, spaces and thousands separators removed); otherwise unchanged.
+
+    A sample of 200 cells decides first, so a text or date column costs almost nothing."""
     present = column.notna()
     if not present.any():
         return pd.to_numeric(column, errors="coerce")
-    text = column[present].astype(str).str.strip()
-    text = text.str.replace(r"^[\"']|[\"']$", "", regex=True)
-    text = text.str.replace(r"[\s\u00a0\u202f'$€£¥]", "", regex=True)
-    if decimal == ",":
-        text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-    else:
-        text = text.str.replace(",", "", regex=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        numbers = pd.to_numeric(text, errors="coerce")
+    if _numeric_share(column.iloc[:SAMPLE_ROWS].tolist(), decimal) < 0.8:
+        return column
+    cells = column[present].astype(str)
+    numbers = pd.to_numeric(_clean_numbers(cells, decimal), errors="coerce")
     if numbers.notna().mean() < 0.8:
         return column
-    result = pd.Series(np.nan, index=column.index, dtype=np.float64)
-    result[present] = numbers.astype(np.float64)
-    return result
+    result = np.full(len(column), np.nan)
+    result[present.to_numpy()] = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+    return pd.Series(result, index=column.index, name=column.name)
+
+
+def _clean_numbers(cells: pd.Series, decimal: str) -> pd.Series:
+    # literal replacements only: they stay in pyarrow's fast string kernels
+    text = cells.str.strip(" \t\"'$€£¥\u00a0")
+    for mark in (" ", "\u00a0", "\u202f", "'"):
+        text = text.str.replace(mark, "", regex=False)
+    if decimal == ",":
+        return text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    return text.str.replace(",", "", regex=False)
+
+
+def _numeric_share(values: list, decimal: str) -> float:
+    """Share of the first 50 non-missing values that read as numbers (pure Python: cheap)."""
+    cells = [str(v) for v in values if v is not None and v == v][:50]
+    if not cells:
+        return 0.0
+    return sum(_looks_numeric(c, decimal) for c in cells) / len(cells)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from data.common import (
+    check_generated_size,
     check_outputs,
     doc_paragraph,
     frequency_baseline,
@@ -41,6 +42,7 @@ def copy(*, seed, n_train, n_val, n_symbols, length, delay) -> Dataset:
     Solved: loss near 0 and `recall_accuracy` 1.0 (`sequence_accuracy`: every symbol of a
     sequence right).
     """
+    check_generated_size("copy", n_train + n_val, 2 * length + delay, n_symbols + 2)
     rng = rng_for(seed)
     n = n_train + n_val
     steps = 2 * length + delay
@@ -112,6 +114,7 @@ def temporal_order(*, seed, n_train, n_val, seq_len) -> Dataset:
     Solved: accuracy 1.0 and loss near 0; `first_symbol_accuracy` and `second_symbol_accuracy`
     show which of the two events the model has learned to keep.
     """
+    check_generated_size("temporal_order", n_train + n_val, seq_len, 8)
     rng = rng_for(seed)
     n = n_train + n_val
     codes = rng.integers(0, 4, (n, seq_len))

@@ -15,7 +15,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from data.common import check_outputs, doc_paragraph, frequency_baseline, one_hot, rng_for
+from data.common import (
+    check_generated_size,
+    check_outputs,
+    doc_paragraph,
+    frequency_baseline,
+    one_hot,
+    rng_for,
+)
 from data.dataset import Dataset
 from data.options import OptionSpec, int_option, seed_option, size_options, specs_of
 
@@ -74,6 +81,7 @@ def reber(*, seed, n_train, n_val, embedded, max_len) -> Dataset:
     reach 0: at a branch both symbols are equally likely, so the best possible loss is the mean
     of ln(number of legal next symbols) over the counted steps, reported in `solved`.
     """
+    check_generated_size("reber", n_train + n_val, max_len - 1, len(SYMBOLS))
     rng = rng_for(seed)
     draw = embedded_string if embedded else inner_string
     n, steps = n_train + n_val, max_len - 1

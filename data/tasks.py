@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from data.common import check_outputs, doc_paragraph, frequency_baseline, mean_baseline, rng_for
+from data.common import (
+    check_generated_size,
+    check_outputs,
+    doc_paragraph,
+    frequency_baseline,
+    mean_baseline,
+    rng_for,
+)
 from data.dataset import DataError, Dataset
 from data.options import OptionSpec, float_option, int_option, seed_option, size_options, specs_of
 
@@ -39,6 +46,7 @@ def sine(*, seed, n_train, n_val, seq_len, n_waves, freq_low, freq_high, noise) 
     """
     if freq_low > freq_high:
         raise DataError(f"freq_low={freq_low} is above freq_high={freq_high}: swap them")
+    check_generated_size("sine", n_train + n_val, seq_len + 1, 1)
     rng = rng_for(seed)
     n = n_train + n_val
     steps = np.arange(seq_len + 1)
@@ -112,6 +120,7 @@ def adding(*, seed, n_train, n_val, seq_len) -> Dataset:
     Solved: validation MSE below 0.01 (a few percent of the baseline); the metric `within_0.04`
     (Hochreiter & Schmidhuber's criterion: |error| < 0.04) approaches 1.
     """
+    check_generated_size("adding", n_train + n_val, seq_len, 2)
     rng = rng_for(seed)
     n = n_train + n_val
     half = seq_len // 2
@@ -174,6 +183,7 @@ def parity(*, seed, n_train, n_val, seq_len, target) -> Dataset:
     Solved: loss near 0 and accuracy 1.0; `final_accuracy` (the whole stream's parity) is the
     number that shows whether the state survives to the end.
     """
+    check_generated_size("parity", n_train + n_val, seq_len, 1)
     rng = rng_for(seed)
     n = n_train + n_val
     bits = rng.integers(0, 2, (n, seq_len))
