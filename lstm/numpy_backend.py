@@ -21,14 +21,28 @@ with h_0 = c_0 = 0. Backward, with dh_t the gradient reaching h_t from above and
     dh_{t-1} (from step t) = dz @ W_h^T,  dx_t = dz @ W_x^T
     dW_x = sum_t x_t^T dz_t,  dW_h = sum_t h_{t-1}^T dz_t,  db = sum_t sum_n dz_t
 
-How it is made fast (same arithmetic, fewer NumPy calls):
-- Arrays go time-major inside, (T, N, .), so every step's slice is contiguous.
-- One matrix product computes every step's input projection x_t @ W_x of a layer at once.
-- Inside, the gate columns are reordered to i, f, o, g so the three sigmoids are one block, and
-  sigmoid(z) = 0.5 * tanh(z / 2) + 0.5: with the sigmoid columns of the weights pre-scaled by 0.5
-  (exact in binary floating point), a single tanh call activates all four gates, and there is
-  no exp to overflow for |z| = 1000.
-- Weight gradients are one product per layer after the backward time loop.
+How it is made fast (same equations, rounded differently only in the last bits; measured with
+`python -m benchmarks.backends`):
+- Arrays go time-major inside, (T, N, .), so every step's slice is contiguous, and the gate axis
+  stays in the canonical order i, f, g, o, so parameters and gradients need no reordering.
+- Every step's input projection x_t @ W_x + b of a layer is one product for the whole sequence
+  (a broadcast multiply when the input has one feature, where a K = 1 matmul is slow).
+- All four gates are activated by one chain of five whole-array ufuncs on the (N, 4H) block:
+      sigmoid(z) = 1 - 1 / (1 + exp(z)),   tanh(z) = 1 - 2 / (1 + exp(2z)),
+  with the candidate's columns of W_x, W_h and b doubled beforehand (exact in binary floating
+  point) and z clipped to [-40, 40] first: exp then never overflows or underflows (no warnings,
+  even at |z| = 1000), and the clip changes nothing, since every gate is already saturated to 0
+  or 1 (tanh to -1 or 1) in float64 there. NumPy's exp is several times cheaper than its tanh
+  (float64: ~3x, float32: ~2x), which was the largest cost of a step.
+- The backward pass needs, per step, only what depends on the recurrence: every factor that
+  depends on the forward values alone (g i(1-i), c_{t-1} f(1-f), i (1-g^2), tanh(c) o(1-o),
+  o (1-tanh(c)^2)) is computed for all steps at once before the time loop, so a step is five
+  small ufuncs and one matrix product.
+- Buffers are allocated once per call and written with out=; weight gradients are one product
+  per layer after the backward time loop.
+- `predict` and `trace` keep nothing that only backward needs: predict projects the inputs in
+  chunks of steps and keeps the cell state and tanh(c) for one step; trace keeps the gates and
+  states it returns, never tanh(c).
 """
 
 from __future__ import annotations
@@ -41,24 +55,26 @@ from lstm.losses import loss_fn
 from lstm.optim import clip_by_global_norm, make_optimizer
 from lstm.params import check_params
 
+# np.clip's Python wrapper costs more than the clipping itself on a (256, 32) block; the ufunc
+# underneath does the same thing (numpy is pinned; the fallback is for other versions)
+_clip = getattr(getattr(getattr(np, "_core", None), "umath", None), "clip", np.clip)
+
+# |z| beyond this changes no gate: sigmoid(40) = 1 - 4e-18 and tanh(20) = 1 - 8e-18 round to 1
+_Z_LIMIT = 40.0
+
 # ----------------------------------------------------------------------------- gate layout
+# Inside, the 4H gate axis is in the order o, i, f, g: the sigmoid gates (o, i, f) are one
+# block for the forward pass, the gates that backward multiplies by dc (i, f, g) another.
 
 
 def _to_internal(W: np.ndarray, H: int) -> np.ndarray:
-    """Canonical columns i, f, g, o -> internal i, f, o, g (contiguous copy)."""
-    return np.concatenate([W[..., : 2 * H], W[..., 3 * H :], W[..., 2 * H : 3 * H]], axis=-1)
+    """Canonical columns i, f, g, o -> internal o, i, f, g (a copy)."""
+    return np.concatenate([W[..., 3 * H :], W[..., : 3 * H]], axis=-1)
 
 
 def _to_canonical(W: np.ndarray, H: int) -> np.ndarray:
-    """Internal columns i, f, o, g -> canonical i, f, g, o (contiguous copy)."""
-    return np.concatenate([W[..., : 2 * H], W[..., 3 * H :], W[..., 2 * H : 3 * H]], axis=-1)
-
-
-def _scaled(W_int: np.ndarray, H: int) -> np.ndarray:
-    """Halve the three sigmoid blocks so one tanh gives sigmoid(z) = 0.5 * tanh(z/2) + 0.5."""
-    W = W_int.copy()
-    W[..., : 3 * H] *= 0.5
-    return W
+    """Internal columns o, i, f, g -> canonical i, f, g, o (a copy)."""
+    return np.concatenate([W[..., H:], W[..., :H]], axis=-1)
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -66,177 +82,212 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * np.tanh(0.5 * z) + 0.5
 
 
+def _activate(a: np.ndarray, H3: int) -> None:
+    """In place: a (4H, N) holds z for o, i, f and 2z for g; afterwards o, i, f, g."""
+    _clip(a, -_Z_LIMIT, _Z_LIMIT, out=a)
+    np.exp(a, out=a)
+    np.add(a, 1.0, out=a)
+    np.divide(1.0, a[:H3], out=a[:H3])  # 1 / (1 + e^z)
+    np.divide(2.0, a[H3:], out=a[H3:])  # 2 / (1 + e^2z)
+    np.subtract(1.0, a, out=a)
+
+
+def _buffer(workspace: dict | None, name: str, shape: tuple, dtype) -> np.ndarray:
+    """An uninitialised array, taken from `workspace` (and left there for the next call) when
+    one is given: a training loop then does not allocate, and page-fault, megabytes a step."""
+    if workspace is None:
+        return np.empty(shape, dtype)
+    arr = workspace.get(name)
+    if arr is None or arr.shape != shape or arr.dtype != dtype:
+        arr = workspace[name] = np.empty(shape, dtype)
+    return arr
+
+
 # ----------------------------------------------------------------------------- forward
 
 
-def _layer_forward(X: np.ndarray, W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray, keep: bool):
-    """One layer over the whole sequence. X is time-major (T, N, D); W_x, W_h, b are in the
-    internal scaled layout. Returns (A, cs, tanh_cs, hs): A (T, N, 4H) holds the activations
-    i, f, o, g; cs and hs are (T+1, N, H) with the zero initial state at index 0. With
-    keep=False, only hs (the input of the next layer) is kept: A, cs and tanh_cs are rolling
-    one-step buffers."""
-    T, N, D = X.shape
+def _layer_forward(X: np.ndarray, W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray, keep: str,
+                   workspace: dict | None = None, name: str = ""):  # fmt: skip
+    """One layer over the whole sequence. X (T, D, N) is the layer's input, time-major with the
+    batch innermost; W_x, W_h, b canonical. Returns a dict with
+    - inputs (T+1, K, N), K = H + D + 1: inputs[t] = [h_{t-1}; x_t; 1], so h_t = inputs[t+1, :H]
+      (h_0 = 0) and the gates of step t are one product W @ inputs[t];
+    - W (K, 4H): [W_h; W_x; b] with internal columns;
+    and by `keep`: "all" (what backward needs): A (T, 4H, N) the activations o, i, f, g, cs
+    (T+1, H, N) with c_0 = 0, tanh_cs (T, H, N); "gates" (what trace shows): A and cs; "none":
+    nothing more (gates, c and tanh(c) live in one-step buffers). The large arrays come from
+    `workspace` under keys starting with `name`, when given."""
+    T, D, N = X.shape
     H = W_h.shape[0]
-    H3 = 3 * H
+    H3, K = 3 * H, H + X.shape[1] + 1
     dtype = W_h.dtype
-    # every step's input projection in one product, written straight into the gate buffer
-    A = np.empty((T, N, 4 * H), dtype)
-    np.matmul(X.reshape(T * N, D), W_x, out=A.reshape(T * N, 4 * H))
-    A += b
-    hs = np.empty((T + 1, N, H), dtype)
-    hs[0] = 0.0
-    if keep:
-        cs = np.empty((T + 1, N, H), dtype)
-        tanh_cs = np.empty((T, N, H), dtype)
-    else:
-        cs = np.empty((2, N, H), dtype)
-        tanh_cs = np.empty((1, N, H), dtype)
+    W = _to_internal(np.concatenate([W_h, W_x, b[None, :]]), H)  # (K, 4H)
+    Ws = np.ascontiguousarray(W.T)  # (4H, K): z_t = Ws @ inputs[t]
+    Ws[H3:] *= 2.0  # the candidate's rows give 2z (exact): tanh(z) = 1 - 2 / (1 + exp(2z))
+    inputs = _buffer(workspace, name + "inputs", (T + 1, K, N), dtype)
+    inputs[0, :H] = 0.0
+    inputs[:T, H : H + D] = X
+    inputs[:T, H + D] = 1.0
+    inputs[T, H:] = 0.0  # never read
+    all_steps = keep != "none"
+    A = _buffer(workspace, name + "A", (T if all_steps else 1, 4 * H, N), dtype)
+    cs = _buffer(workspace, name + "cs", (T + 1 if all_steps else 2, H, N), dtype)
     cs[0] = 0.0
-    recurrent = np.empty((N, 4 * H), dtype)
-    added = np.empty((N, H), dtype)
+    tanh_cs = _buffer(workspace, name + "tanh_cs", (T if keep == "all" else 1, H, N), dtype)
+    added = np.empty((H, N), dtype)
     for t in range(T):
-        a = A[t]
-        if t > 0:  # h_0 = 0 contributes nothing
-            np.matmul(hs[t], W_h, out=recurrent)
-            a += recurrent
-        np.tanh(a, out=a)
-        s = a[:, :H3]
-        s *= 0.5
-        s += 0.5
-        i, f, o, g = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : H3], a[:, H3:]
-        c_prev, c = (cs[t], cs[t + 1]) if keep else (cs[t % 2], cs[(t + 1) % 2])
-        tc = tanh_cs[t] if keep else tanh_cs[0]
+        a = A[t] if all_steps else A[0]
+        np.matmul(Ws, inputs[t], out=a)
+        _activate(a, H3)
+        o, i, f, g = a.reshape(4, H, N)
+        if all_steps:
+            c_prev, c = cs[t], cs[t + 1]
+        else:
+            c_prev, c = cs[t % 2], cs[(t + 1) % 2]
+        tc = tanh_cs[t] if keep == "all" else tanh_cs[0]
         np.multiply(f, c_prev, out=c)
         np.multiply(i, g, out=added)
-        c += added
+        np.add(c, added, out=c)
         np.tanh(c, out=tc)
-        np.multiply(o, tc, out=hs[t + 1])
-    return A, cs, tanh_cs, hs
+        np.multiply(o, tc, out=inputs[t + 1, :H])
+    layer = {"inputs": inputs, "W": W}
+    if all_steps:
+        layer.update(A=A, cs=cs)
+    if keep == "all":
+        layer["tanh_cs"] = tanh_cs
+    return layer
 
 
-def _prepare(params: dict, x: np.ndarray, cfg: ModelConfig):
+def _prepare(params: dict, x: np.ndarray, cfg: ModelConfig) -> np.ndarray:
+    """Checks; returns x as a (T, D, N) view (time-major, batch innermost)."""
     check_params(params, cfg)
-    dtype = params["head.W"].dtype
     x = np.asarray(x)
     if x.ndim != 3 or x.shape[2] != cfg.input_size:
         raise ValueError(f"x must have shape (N, T, {cfg.input_size}), got {x.shape}")
     if x.shape[0] == 0 or x.shape[1] == 0:
         raise ValueError(f"x must have at least one sequence and one step, got {x.shape}")
-    return np.ascontiguousarray(x.transpose(1, 0, 2), dtype=dtype)  # (T, N, D)
+    return x.transpose(1, 2, 0)
 
 
-def _run_layers(params: dict, X: np.ndarray, cfg: ModelConfig, keep: bool):
+def _layers(params: dict, x: np.ndarray, cfg: ModelConfig, keep: str, workspace=None):
+    """Yield each layer's dict, bottom to top."""
+    X = _prepare(params, x, cfg)
     H = cfg.hidden_size
-    layers = []
     for k in range(cfg.num_layers):
-        W_x = _to_internal(params[f"l{k}.W_x"], H)
-        W_h = _to_internal(params[f"l{k}.W_h"], H)
-        b = _to_internal(params[f"l{k}.b"], H)
-        A, cs, tanh_cs, hs = _layer_forward(X, _scaled(W_x, H), _scaled(W_h, H), _scaled(b, H), keep)
-        layers.append(dict(X=X, W_x=W_x, W_h=W_h, A=A, cs=cs, tanh_cs=tanh_cs, hs=hs))
-        X = hs[1:]  # (T, N, H), contiguous: the next layer's input
-    return layers
+        W_x, W_h, b = params[f"l{k}.W_x"], params[f"l{k}.W_h"], params[f"l{k}.b"]
+        layer = _layer_forward(X, W_x, W_h, b, keep, workspace, f"l{k}.")
+        layer["workspace"] = workspace
+        yield layer
+        X = layer["inputs"][1:, :H]  # (T, H, N): h_1 .. h_T, the next layer's input
 
 
 def _head(params: dict, hs: np.ndarray, cfg: ModelConfig) -> np.ndarray:
+    """hs (T+1, H, N) -> y_hat (N, O) from h_T, or (N, T, O) from every h_t."""
     W, b = params["head.W"], params["head.b"]
     if cfg.target == "last":
-        return hs[-1] @ W + b  # (N, O)
-    T, N, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
-    y = (hs[1:].reshape(T * N, H) @ W + b).reshape(T, N, -1)
+        return hs[-1].T @ W + b  # (N, O)
+    y = np.matmul(hs[1:].transpose(0, 2, 1), W)  # (T, N, O)
+    y += b
     return np.ascontiguousarray(y.transpose(1, 0, 2))  # (N, T, O)
 
 
-def forward(params: dict, x: np.ndarray, cfg: ModelConfig) -> tuple[np.ndarray, dict]:
+def forward(params: dict, x: np.ndarray, cfg: ModelConfig, *, workspace: dict | None = None
+            ) -> tuple[np.ndarray, dict]:  # fmt: skip
     """Run the model on x (N, T, D). Returns (y_hat, cache): y_hat is (N, O) for target="last",
     (N, T, O) for "each"; raw outputs (logits for classification). The arithmetic is in the
-    params' dtype. The cache holds what `backward` needs."""
-    X = _prepare(params, x, cfg)
-    layers = _run_layers(params, X, cfg, keep=True)
-    y_hat = _head(params, layers[-1]["hs"], cfg)
+    params' dtype. The cache holds what `backward` needs.
+
+    `workspace`, a dict the caller keeps between calls (start with {}), lends this forward pass
+    and the backward pass of its cache their large buffers: the next call with the same
+    workspace overwrites the cache, so use each cache before the next forward."""
+    layers = list(_layers(params, x, cfg, "all", workspace))
+    H = cfg.hidden_size
+    y_hat = _head(params, layers[-1]["inputs"][:, :H], cfg)
     return y_hat, {"layers": layers, "head.W": params["head.W"], "cfg": cfg}
 
 
 def predict(params: dict, x: np.ndarray, cfg: ModelConfig) -> np.ndarray:
     """`forward` without the cache: keeps only what the next layer and the head need."""
-    X = _prepare(params, x, cfg)
-    layers = _run_layers(params, X, cfg, keep=False)
-    return _head(params, layers[-1]["hs"], cfg)
+    for layer in _layers(params, x, cfg, keep="none"):
+        top = layer  # the layer below is dropped as soon as this one has copied its output
+    return _head(params, top["inputs"][:, : cfg.hidden_size], cfg)
 
 
 def trace(params: dict, x: np.ndarray, cfg: ModelConfig) -> dict[str, np.ndarray]:
     """Gates and states of every layer: keys l{k}.i, .f, .g, .o (post-activation), .c, .h,
     each (N, T, H), batch-first."""
-    X = _prepare(params, x, cfg)
     H = cfg.hidden_size
     out = {}
-    for k, layer in enumerate(_run_layers(params, X, cfg, keep=True)):
-        A = layer["A"]
-        parts = {
-            "i": A[..., :H],
-            "f": A[..., H : 2 * H],
-            "g": A[..., 3 * H :],
-            "o": A[..., 2 * H : 3 * H],
-            "c": layer["cs"][1:],
-            "h": layer["hs"][1:],
-        }
+    for k, layer in enumerate(_layers(params, x, cfg, keep="gates")):
+        o, i, f, g = (layer["A"][:, j * H : (j + 1) * H] for j in range(4))
+        parts = {"i": i, "f": f, "g": g, "o": o, "c": layer["cs"][1:], "h": layer["inputs"][1:, :H]}
         for name, arr in parts.items():
-            out[f"l{k}.{name}"] = np.ascontiguousarray(arr.transpose(1, 0, 2))
+            out[f"l{k}.{name}"] = np.ascontiguousarray(arr.transpose(2, 0, 1))  # (N, T, H)
     return out
 
 
 # ----------------------------------------------------------------------------- backward
 
 
-def _layer_backward(dH: np.ndarray | None, dh_last: np.ndarray | None, layer: dict, need_dx: bool):
-    """BPTT through one layer. dH (T, N, H) is the gradient reaching every h_t from above, or
-    None when only the last step gets one (dh_last, (N, H)). Returns (dZ, dX): dZ (T, N, 4H) in
-    the internal order, dX (T, N, D) the gradient w.r.t. the layer's input (None unless need_dx)."""
-    A, cs, tanh_cs, hs, X = layer["A"], layer["cs"], layer["tanh_cs"], layer["hs"], layer["X"]
-    T, N, H4 = A.shape
+def _layer_backward(dH: np.ndarray | None, dh_last: np.ndarray | None, layer: dict,
+                    layer_index: int):  # fmt: skip
+    """BPTT through one layer. dH (T, H, N) is the gradient reaching every h_t from above, or
+    None when only the last step gets one (dh_last, (H, N)). Returns (dW, dX): dW (K, 4H), the
+    gradient w.r.t. [W_h; W_x; b] with internal columns, and dX (T, D, N) the gradient w.r.t.
+    the layer's input (None for the bottom layer)."""
+    A, cs, tanh_cs, inputs, W = (layer[k] for k in ("A", "cs", "tanh_cs", "inputs", "W"))
+    T, H4, N = A.shape
     H = H4 // 4
-    H3 = 3 * H
+    K = inputs.shape[1]
     dtype = A.dtype
-    W_hT = np.ascontiguousarray(layer["W_h"].T)
-    dZ = np.empty_like(A)
-    dh = np.empty((N, H), dtype)
-    dh_rec = np.zeros((N, H), dtype)  # gradient reaching h_t from step t+1
-    dc = np.zeros((N, H), dtype)  # gradient reaching c_t from step t+1, then total at c_t
-    tmp = np.empty((N, H), dtype)
-    dsig = np.empty((N, H3), dtype)
+    workspace, name = layer["workspace"], f"l{layer_index}."
+    Ao, Ai, Af, Ag = A.reshape(T, 4, H, N).transpose(1, 0, 2, 3)  # each (T, H, N)
+    # Every factor that depends on the forward values alone, for all steps at once; the loop
+    # then only multiplies: dz[o] = dh * F[o], dz[i, f, g] = dc * F[i, f, g].
+    F = np.subtract(1.0, A, out=_buffer(workspace, name + "dZ", A.shape, dtype))
+    F *= A  # s (1 - s): the sigmoid's derivative (the candidate's block is replaced below)
+    Fo, Fi, Ff, Fg = F.reshape(T, 4, H, N).transpose(1, 0, 2, 3)
+    Fo *= tanh_cs  # do = dh * tanh(c)
+    Fi *= Ag  # di = dc * g
+    Ff *= cs[:-1]  # df = dc * c_{t-1}
+    np.multiply(Ag, Ag, out=Fg)
+    np.subtract(1.0, Fg, out=Fg)
+    Fg *= Ai  # dg = dc * i, tanh' = 1 - g^2
+    dc_dh = np.multiply(
+        tanh_cs, tanh_cs, out=_buffer(workspace, name + "dc_dh", cs[1:].shape, dtype)
+    )
+    np.subtract(1.0, dc_dh, out=dc_dh)
+    dc_dh *= Ao  # dc += dh * o * (1 - tanh(c)^2)
+    F_ifg = F[:, H:].reshape(T, 3, H, N)
+
+    W_hT = np.ascontiguousarray(W[:H])  # (H, 4H): dh_{t-1} = W_h (internal) @ dz_t
+    dW = np.zeros((H4, K), dtype)  # sum_t dz_t @ inputs[t]^T, transposed
+    dW_t = np.empty((H4, K), dtype)
+    dh_sum = np.empty((H, N), dtype)
+    dh_rec = np.empty((H, N), dtype)  # gradient reaching h_t from step t+1
+    dc = np.zeros((H, N), dtype)  # gradient reaching c_t from step t+1, then total at c_t
+    tmp = np.empty((H, N), dtype)
     for t in range(T - 1, -1, -1):
-        a, dz = A[t], dZ[t]
-        i, f, o, g = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : H3], a[:, H3:]
-        if dH is not None:
-            np.add(dH[t], dh_rec, out=dh)
-        elif t == T - 1:
-            dh[...] = dh_last
+        if t == T - 1:
+            dh = dH[t] if dH is not None else dh_last
+        elif dH is not None:
+            dh = np.add(dH[t], dh_rec, out=dh_sum)
         else:
-            dh[...] = dh_rec
-        tc = tanh_cs[t]
-        np.multiply(dh, tc, out=dz[:, 2 * H : H3])  # do
-        np.multiply(tc, tc, out=tmp)  # dc += dh * o * (1 - tanh(c)^2)
-        np.subtract(1.0, tmp, out=tmp)
-        tmp *= o
-        tmp *= dh
-        dc += tmp
-        np.multiply(dc, g, out=dz[:, :H])  # di
-        np.multiply(dc, cs[t], out=dz[:, H : 2 * H])  # df
-        np.multiply(dc, i, out=dz[:, H3:])  # dg
-        dc *= f  # carry to step t-1
-        # through the nonlinearities: sigmoid' = s (1 - s), tanh' = 1 - g^2
-        np.subtract(1.0, a[:, :H3], out=dsig)
-        dsig *= a[:, :H3]
-        dz[:, :H3] *= dsig
-        np.multiply(g, g, out=tmp)
-        np.subtract(1.0, tmp, out=tmp)
-        dz[:, H3:] *= tmp
+            dh = dh_rec
+        np.multiply(dh, dc_dh[t], out=tmp)
+        np.add(dc, tmp, out=dc)
+        np.multiply(F_ifg[t], dc, out=F_ifg[t])
+        np.multiply(Fo[t], dh, out=Fo[t])
+        dz = F[t]  # (4H, N)
         if t > 0:
-            np.matmul(dz, W_hT, out=dh_rec)
-    if not need_dx:
-        return dZ, None
-    dX = (dZ.reshape(T * N, H4) @ layer["W_x"].T).reshape(T, N, -1)
-    return dZ, dX
+            np.multiply(dc, Af[t], out=dc)  # carry to step t-1
+            np.matmul(W_hT, dz, out=dh_rec)
+        np.matmul(dz, inputs[t].T, out=dW_t)
+        np.add(dW, dW_t, out=dW)
+    if layer_index == 0:
+        return dW.T, None
+    dX = _buffer(workspace, name + "dX", (T, K - 1 - H, N), dtype)
+    return dW.T, np.matmul(W[H : K - 1], F, out=dX)
 
 
 def backward(dy_hat: np.ndarray, cache: dict) -> dict[str, np.ndarray]:
@@ -246,28 +297,25 @@ def backward(dy_hat: np.ndarray, cache: dict) -> dict[str, np.ndarray]:
     layers = cache["layers"]
     head_W = cache["head.W"]
     H = cfg.hidden_size
-    top = layers[-1]["hs"]  # (T+1, N, H)
-    T, N = top.shape[0] - 1, top.shape[1]
+    hs = layers[-1]["inputs"][:, :H]  # (T+1, H, N)
     dy_hat = np.asarray(dy_hat, dtype=head_W.dtype)
     grads = {}
     if cfg.target == "last":
-        grads["head.W"] = top[-1].T @ dy_hat
+        grads["head.W"] = hs[-1] @ dy_hat  # (H, N) @ (N, O)
         grads["head.b"] = dy_hat.sum(axis=0)
-        dH, dh_last = None, dy_hat @ head_W.T
+        dH, dh_last = None, head_W @ dy_hat.T  # (H, N)
     else:
-        dy = np.ascontiguousarray(dy_hat.transpose(1, 0, 2)).reshape(T * N, -1)
-        grads["head.W"] = top[1:].reshape(T * N, H).T @ dy
-        grads["head.b"] = dy.sum(axis=0)
-        dH, dh_last = (dy @ head_W.T).reshape(T, N, H), None
+        dy = dy_hat.transpose(1, 0, 2)  # (T, N, O)
+        grads["head.W"] = np.matmul(hs[1:], dy).sum(axis=0)
+        grads["head.b"] = dy.sum(axis=(0, 1))
+        dH, dh_last = np.matmul(head_W, dy.transpose(0, 2, 1)), None  # (T, H, N)
     for k in range(cfg.num_layers - 1, -1, -1):
-        layer = layers[k]
-        dZ, dX = _layer_backward(dH, dh_last, layer, need_dx=k > 0)
-        dZ_flat = dZ.reshape(T * N, 4 * H)
-        X = layer["X"]
-        grads[f"l{k}.W_x"] = _to_canonical(X.reshape(T * N, -1).T @ dZ_flat, H)
-        grads[f"l{k}.W_h"] = _to_canonical(layer["hs"][:-1].reshape(T * N, H).T @ dZ_flat, H)
-        grads[f"l{k}.b"] = _to_canonical(dZ_flat.sum(axis=0), H)
-        dH, dh_last = dX, None
+        dW, dH = _layer_backward(dH, dh_last, layers[k], k)
+        dW = _to_canonical(dW, H)  # (K, 4H): rows W_h, W_x, b
+        grads[f"l{k}.W_h"] = dW[:H]
+        grads[f"l{k}.W_x"] = dW[H:-1]
+        grads[f"l{k}.b"] = dW[-1]
+        dh_last = None
     return {name: grads[name] for name in _param_order(cfg)}
 
 
@@ -295,9 +343,10 @@ class NumpyBackend(Backend):
         self._params = {k: np.array(v, dtype=train_cfg.dtype) for k, v in params.items()}
         self._loss = loss_fn(model_cfg.task)
         self._optimizer = make_optimizer(train_cfg.optimizer, train_cfg.lr, train_cfg.momentum)
+        self._workspace: dict = {}  # train_step's large buffers, reused from step to step
 
     def train_step(self, x, y, mask=None):
-        y_hat, cache = forward(self._params, x, self.model_cfg)
+        y_hat, cache = forward(self._params, x, self.model_cfg, workspace=self._workspace)
         loss, dy_hat = self._loss(y_hat, y, mask)
         grads = backward(dy_hat, cache)
         grad_norm = clip_by_global_norm(grads, self.train_cfg.clipping)
