@@ -1,0 +1,120 @@
+"""The registry: names, options, descriptions, specs and presets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import data
+from data import DataError, OptionSpec
+from lstm.config import ModelConfig, TrainConfig
+
+GENERATED = ["sine", "adding", "copy", "temporal_order", "reber", "parity", "statquest"]
+
+
+def test_list_datasets_has_the_generated_tasks_first_then_at_least_two_samples():
+    names = data.list_datasets()
+    assert names[:7] == GENERATED
+    samples = names[7:]
+    assert len(samples) >= 2 and all(n.startswith("sample:") for n in samples)
+    assert {"sample:sunspots", "sample:nile"} <= set(samples)
+
+
+@pytest.mark.parametrize("name", data.list_datasets())
+def test_every_option_has_a_valid_default_a_range_and_help(name):
+    specs = data.dataset_options(name)
+    assert specs
+    for key, spec in specs.items():
+        assert isinstance(spec, OptionSpec) and spec.name == key and spec.help
+        assert spec.kind in ("int", "float", "choice", "bool")
+        assert spec.check(spec.default) == spec.default
+        if spec.kind in ("int", "float"):
+            assert spec.low <= spec.default <= spec.high
+            with pytest.raises(DataError, match=key):
+                spec.check(spec.high + 1)
+        if spec.kind == "choice":
+            assert spec.default in spec.choices
+
+
+@pytest.mark.parametrize("name", data.list_datasets())
+def test_describe_dataset_is_one_paragraph(name):
+    text = data.describe_dataset(name)
+    assert len(text) > 80 and "\n" not in text
+
+
+def test_sample_loads_through_the_csv_loader_exactly_like_an_upload():
+    ds = data.load_dataset("sample:sunspots")
+    path = data.sample_path("sample:sunspots")
+    upload = data.dataset_from_csv(path.read_bytes(), window=22)
+    np.testing.assert_array_equal(ds.x_train, upload.x_train)
+    np.testing.assert_array_equal(ds.y_val, upload.y_val)
+    assert ds.name == "sample:sunspots"
+    assert ds.spec == {"name": "sample:sunspots", "options": ds.spec["options"]}
+    assert ds.spec["options"]["window"] == 22
+    # 309 years, 20% validation: the last 62 years; YEAR orders the rows and is no feature
+    assert ds.feature_names == ["SUNACTIVITY"] and ds.series.shape == (309, 1)
+    assert ds.series_index[0] == "1700" and ds.series_index[ds.series_split] == "1947"
+    np.testing.assert_allclose(ds.denormalize_x(ds.series[:3, 0]), [5, 11, 16])
+
+
+def test_sample_options_are_checked_and_rebuild_from_the_spec():
+    ds = data.load_dataset("sample:nile", window=5, horizon=2)
+    assert ds.output_size == 2 and ds.seq_len == 5
+    again = data.load_dataset(ds.spec["name"], **ds.spec["options"])
+    np.testing.assert_array_equal(ds.x_val, again.x_val)
+    with pytest.raises(DataError, match="no option 'layout'"):
+        data.load_dataset("sample:nile", layout="rows")
+
+
+def test_co2_sample_gaps_are_interpolated_and_counted():
+    ds = data.load_dataset("sample:co2")
+    assert any("filled 59 missing" in note for note in ds.notes)
+    assert np.all(np.isfinite(ds.series))
+
+
+def test_unknown_names_and_bad_option_values_are_data_errors_naming_the_choices():
+    with pytest.raises(DataError, match="unknown dataset 'nope'.*sine"):
+        data.load_dataset("nope")
+    with pytest.raises(DataError, match="unknown dataset"):
+        data.load_dataset("sample:../../etc/passwd")
+    with pytest.raises(DataError, match="dataset_from_csv"):
+        data.load_dataset("csv")
+    with pytest.raises(DataError, match=r"target=.*'each', 'last'"):
+        data.load_dataset("parity", target="middle")
+    with pytest.raises(DataError, match="n_train"):
+        data.load_dataset("adding", n_train=1.5)
+    with pytest.raises(ValueError):  # DataError is a ValueError
+        data.load_dataset("adding", seed=-1)
+
+
+def test_options_accept_command_line_strings():
+    ds = data.load_dataset("parity", seq_len="8", n_train="10", n_val="4", seed="2")
+    assert ds.x_train.shape == (10, 8, 1) and ds.spec["options"]["seq_len"] == 8
+
+
+@pytest.mark.parametrize("name", [*data.list_datasets(), "csv", "csv:upload.csv", "unknown"])
+def test_presets_are_valid_model_and_train_config_values(name):
+    preset = data.get_preset(name)
+    assert {"model", "train"} <= set(preset)
+    assert not {"input_size", "output_size", "task", "target"} & set(preset["model"])
+    if name in data.list_datasets():  # suggested dataset options must be valid ones
+        specs = data.dataset_options(name)
+        for key, value in preset.get("options", {}).items():
+            assert specs[key].check(value) == value
+    ModelConfig(input_size=3, output_size=4, task="classification", **preset["model"])
+    TrainConfig(**preset["train"])
+
+
+def test_unknown_preset_is_the_generic_one_and_presets_are_copies():
+    assert data.get_preset("unknown") == data.get_preset("another")
+    preset = data.get_preset("adding")
+    preset["train"]["epochs"] = 999
+    assert data.get_preset("adding")["train"]["epochs"] != 999
+
+
+def test_csv_options_list_the_layouts_and_columns():
+    specs = data.csv_options()
+    assert specs["layout"].choices == ("auto", "timeseries", "rows", "long")
+    assert specs["target_columns"].kind == "columns" and specs["date_column"].kind == "column"
+    assert specs["window"].default == 20 and specs["horizon"].default == 1
+    assert data.LIMITS["bytes"] == 50 * 2**20 and data.LIMITS["features"] == 256
