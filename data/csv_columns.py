@@ -17,6 +17,7 @@ from data.dataset import DataError
 
 DATE_NAME = re.compile(
     r"^(date|time|timestamp|datetime|ds|dt|year|month|week|day|period|date_?time|"
+    r"datum|jahr|zeit|ann[ée]e|fecha|año|anno|"
     r"(date|time|year)[ _-].*|.*[ _-](date|time|year))$",
     re.IGNORECASE,
 )

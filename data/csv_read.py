@@ -50,6 +50,10 @@ ADVICE = {
     "other": "upload a CSV text file instead",
 }
 NA_VALUES = ["", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "-", "--", "?", "."]
+THOUSANDS = {  # a number with valid thousands groups, by decimal mark
+    ".": r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?",
+    ",": r"[+-]?\d{1,3}(\.\d{3})+(,\d*)?",
+}
 NUMBER = re.compile(r"^[+-]?((\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?|inf|infinity)$", re.I)
 
 
@@ -286,10 +290,9 @@ def parse(
     if decimal == "auto":
         decimal = guess_decimal(rows[1:], sep)
     has_header = _has_header(rows, decimal) if header == "auto" else header == "yes"
-    thousands = "." if decimal == "," else ","
-    if sep in (thousands, decimal):
-        thousands = None
-    reader = dict(sep=sep, has_header=has_header, decimal=decimal, thousands=thousands)
+    # thousands separators are removed later, only where the groups are valid: pandas' own
+    # `thousands` would read the date 01.03.2024 as the number 1032024
+    reader = dict(sep=sep, has_header=has_header, decimal=decimal if sep != decimal else ".")
     sample = _read_frame(text, nrows=SAMPLE_ROWS, **reader)
     names = _column_names(sample.columns, has_header)
     if len(sample) == 0:
@@ -371,12 +374,14 @@ def _has_header(rows: list[list[str]], decimal: str) -> bool:
 
 def _looks_numeric(cell: str, decimal: str) -> bool:
     cleaned = cell.strip(" \t\"'$€£¥\u00a0")
-    for mark in (" ", "\u00a0", "\u202f", "'", "." if decimal == "," else ","):
+    for mark in (" ", "\u00a0", "\u202f", "'"):
         cleaned = cleaned.replace(mark, "")
-    return bool(NUMBER.fullmatch(cleaned))
+    if re.fullmatch(THOUSANDS[decimal], cleaned):
+        cleaned = cleaned.replace("," if decimal == "." else ".", "")
+    return bool(NUMBER.fullmatch(cleaned.replace(",", ".") if decimal == "," else cleaned))
 
 
-def _read_frame(text, sep, has_header, decimal, thousands, nrows=None, usecols=None):
+def _read_frame(text, sep, has_header, decimal, nrows=None, usecols=None):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -385,7 +390,6 @@ def _read_frame(text, sep, has_header, decimal, thousands, nrows=None, usecols=N
                 sep=sep,
                 header=0 if has_header else None,
                 decimal=decimal,
-                thousands=thousands,
                 skip_blank_lines=True,
                 skipinitialspace=True,
                 na_values=NA_VALUES,
@@ -444,13 +448,18 @@ def to_numbers(column: pd.Series, decimal: str) -> pd.Series:
 
 
 def _clean_numbers(cells: pd.Series, decimal: str) -> pd.Series:
-    # literal replacements only: they stay in pyarrow's fast string kernels
+    """Strings ready for to_numeric: currency, spaces and valid thousands groups removed,
+    a decimal comma made a point. "01.03.2024" is no thousands group, so it stays text."""
     text = cells.str.strip(" \t\"'$€£¥\u00a0")
     for mark in (" ", "\u00a0", "\u202f", "'"):
         text = text.str.replace(mark, "", regex=False)
+    group = "," if decimal == "." else "."
+    grouped = text.str.fullmatch(THOUSANDS[decimal]).fillna(False).astype(bool)
+    if grouped.any():
+        text = text.where(~grouped, text.str.replace(group, "", regex=False))
     if decimal == ",":
-        return text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-    return text.str.replace(",", "", regex=False)
+        text = text.str.replace(",", ".", regex=False)
+    return text
 
 
 def _numeric_share(values: list, decimal: str) -> float:

@@ -1,0 +1,99 @@
+"""Real-world CSV exports: separators, decimal commas, encodings, quoted thousands, dates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from data import dataset_from_csv
+
+VALUES = [1234.5, 1250.25, 998.0, 1100.75, 1305.5, 1410.0, 1388.25, 1299.5, 1320.0, 1450.75]
+
+
+def reference():
+    lines = ["date,amount"] + [f"2024-03-{k + 1:02d},{v}" for k, v in enumerate(VALUES)]
+    return dataset_from_csv("\n".join(lines).encode(), window=3, normalize=False)
+
+
+def assert_same_numbers(ds) -> None:
+    np.testing.assert_allclose(ds.series[:, 0], VALUES)
+    np.testing.assert_array_equal(ds.x_train, reference().x_train)
+
+
+def test_semicolons_with_decimal_commas_and_dotted_thousands():
+    german = [f"{v:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".") for v in VALUES]
+    lines = ["Datum;Betrag"] + [f"{k + 1:02d}.03.2024;{v}" for k, v in enumerate(german)]
+    text = "\n".join(lines)
+    assert "1.234,50" in text  # German style: 1.234,50
+    ds = dataset_from_csv(text.encode(), window=3, normalize=False)
+    assert ds.spec["options"]["sep"] == "semicolon" and ds.spec["options"]["decimal"] == ","
+    assert ds.series_index[0] == "01.03.2024"
+    assert_same_numbers(ds)
+
+
+def test_tab_separated_utf16_with_bom_as_excel_saves_unicode_text():
+    lines = ["date\tamount"] + [f"2024-03-{k + 1:02d}\t{v}" for k, v in enumerate(VALUES)]
+    raw = "\r\n".join(lines).encode("utf-16")  # BOM + little endian
+    assert raw[:2] == b"\xff\xfe"
+    ds = dataset_from_csv(raw, window=3, normalize=False)
+    assert ds.spec["options"]["sep"] == "tab"
+    assert any("utf-16" in n for n in ds.notes)
+    assert_same_numbers(ds)
+
+
+def test_utf16_big_endian_without_bom():
+    lines = ["date,amount"] + [f"2024-03-{k + 1:02d},{v}" for k, v in enumerate(VALUES)]
+    ds = dataset_from_csv("\n".join(lines).encode("utf-16-be"), window=3, normalize=False)
+    assert_same_numbers(ds)
+
+
+def test_utf8_bom_and_crlf_and_quoted_header():
+    lines = ['"date","amount"'] + [f'"2024-03-{k + 1:02d}",{v}' for k, v in enumerate(VALUES)]
+    ds = dataset_from_csv(b"\xef\xbb\xbf" + "\r\n".join(lines).encode(), window=3, normalize=False)
+    assert ds.feature_names == ["amount"]  # no BOM glued to the first name
+    assert_same_numbers(ds)
+
+
+def test_quoted_numbers_with_thousands_separators_and_currency():
+    lines = ["date,amount,price"] + [
+        f'2024-03-{k + 1:02d},"{v:,.2f}","${v:,.2f}"' for k, v in enumerate(VALUES)
+    ]
+    assert '"1,234.50"' in lines[1]
+    ds = dataset_from_csv("\n".join(lines).encode(), window=3, normalize=False)
+    np.testing.assert_allclose(ds.series, np.stack([VALUES, VALUES], axis=1))
+
+
+def test_excel_sep_line_blank_lines_and_trailing_spaces():
+    lines = ["sep=;", "", "date ; amount "] + [
+        f"2024-03-{k + 1:02d} ; {v}" + ("\n" if k == 4 else "") for k, v in enumerate(VALUES)
+    ]
+    ds = dataset_from_csv("\n".join(lines).encode(), window=3, normalize=False)
+    assert ds.feature_names == ["amount"]
+    assert_same_numbers(ds)
+
+
+def test_windows_1252_text_with_accents_in_names():
+    lines = ["Année;Débit"] + [f"{1900 + k};{v}" for k, v in enumerate(VALUES)]
+    ds = dataset_from_csv("\n".join(lines).encode("cp1252"), window=3, normalize=False)
+    assert ds.feature_names == ["Débit"] and ds.series_index[0] == "1900"
+    assert any("cp1252" in n for n in ds.notes)
+    np.testing.assert_allclose(ds.series[:, 0], VALUES)
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    ["2024-03-{d:02d} 13:30:00", "03/{d:02d}/2024", "{d:02d}/03/2024", "2024-03-{d:02d}T08:00Z"],
+)
+def test_common_date_formats_order_the_rows(stamp):
+    order = [3, 0, 9, 1, 5, 2, 8, 4, 7, 6]
+    lines = ["when,amount"] + [f"{stamp.format(d=k + 1)},{VALUES[k]}" for k in order]
+    ds = dataset_from_csv("\n".join(lines).encode(), window=3, normalize=False)
+    assert ds.feature_names == ["amount"]
+    assert_same_numbers(ds)
+
+
+def test_whitespace_aligned_columns():
+    lines = ["  year    amount"] + [f"  {1990 + k}   {v:>10}" for k, v in enumerate(VALUES)]
+    ds = dataset_from_csv("\n".join(lines).encode(), window=3, normalize=False)
+    assert ds.feature_names == ["amount"]
+    np.testing.assert_allclose(ds.series[:, 0], VALUES)
