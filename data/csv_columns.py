@@ -198,6 +198,14 @@ def clean_numeric(values: np.ndarray, names: list[str], notes: list[str], protec
     values (L, D) float; returns (values, kept names). `protect` names columns the caller
     asked for explicitly: dropping one of those is an error instead of a note.
     """
+    with np.errstate(invalid="ignore"):
+        huge = np.nanmax(np.where(np.isinf(values), np.nan, np.abs(values)), axis=0, initial=0)
+    for name, size in zip(names, huge, strict=True):
+        if size > 1e100:
+            raise DataError(
+                f"column {name!r} holds values up to {size:.3g}, too large to learn from: "
+                "rescale it (e.g. divide by a power of ten) and upload again"
+            )
     infinite = np.isinf(values)
     if infinite.any():
         values = np.where(infinite, np.nan, values)

@@ -54,6 +54,7 @@ THOUSANDS = {  # a number with valid thousands groups, by decimal mark
     ".": r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?",
     ",": r"[+-]?\d{1,3}(\.\d{3})+(,\d*)?",
 }
+THOUSANDS_RE = {mark: re.compile(pattern) for mark, pattern in THOUSANDS.items()}
 NUMBER = re.compile(r"^[+-]?((\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?|inf|infinity)$", re.I)
 
 
@@ -376,7 +377,7 @@ def _looks_numeric(cell: str, decimal: str) -> bool:
     cleaned = cell.strip(" \t\"'$€£¥\u00a0")
     for mark in (" ", "\u00a0", "\u202f", "'"):
         cleaned = cleaned.replace(mark, "")
-    if re.fullmatch(THOUSANDS[decimal], cleaned):
+    if THOUSANDS_RE[decimal].fullmatch(cleaned):
         cleaned = cleaned.replace("," if decimal == "." else ".", "")
     return bool(NUMBER.fullmatch(cleaned.replace(",", ".") if decimal == "," else cleaned))
 
@@ -464,7 +465,9 @@ def _clean_numbers(cells: pd.Series, decimal: str) -> pd.Series:
 
 def _numeric_share(values: list, decimal: str) -> float:
     """Share of the first 50 non-missing values that read as numbers (pure Python: cheap)."""
-    cells = [str(v) for v in values if v is not None and v == v][:50]
+    cells = [str(v) for v in values[:200] if v is not None and v == v][:50]
     if not cells:
         return 0.0
+    if sum(_looks_numeric(c, decimal) for c in cells[:5]) < 3:
+        return 0.0  # text: a few cells decide, thousands of text columns stay cheap
     return sum(_looks_numeric(c, decimal) for c in cells) / len(cells)
