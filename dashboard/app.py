@@ -27,6 +27,7 @@ from dashboard import (  # noqa: E402
     tab_runs,
     tab_training,
 )
+from dashboard.jobs import DatasetRecipe, warm_up  # noqa: E402
 
 TABS = {
     "Data": tab_data.render,
@@ -54,13 +55,16 @@ def build_context(experiment) -> state.Context:
         if experiment.upload is None:
             ctx.dataset_error = "Upload a CSV file in the sidebar to use your own data."
         else:
+            options = tab_data.csv_choices(experiment.upload)
+            ctx.recipe = DatasetRecipe(
+                csv=experiment.upload["bytes"], filename=experiment.upload["name"], options=options
+            )
             try:
-                ctx.dataset = state.load_upload(
-                    experiment.upload, tab_data.csv_choices(experiment.upload)
-                )
+                ctx.dataset = state.load_upload(experiment.upload, options)
             except ValueError as exc:
                 ctx.dataset_error = str(exc)
     else:
+        ctx.recipe = DatasetRecipe(name=experiment.dataset, options=experiment.dataset_options)
         try:
             ctx.dataset = state.load_dataset(experiment.dataset, experiment.dataset_options)
         except ValueError as exc:
@@ -70,6 +74,7 @@ def build_context(experiment) -> state.Context:
 
 def main() -> None:
     st.set_page_config(page_title="LSTM Lab", page_icon=":material/memory:", layout="wide")
+    warm_up()
     state.collect_finished_job()
     st.sidebar.title("LSTM Lab")
     controls = st.sidebar.container()
@@ -86,4 +91,7 @@ def main() -> None:
                 state.guard(render, ctx)
 
 
-main()
+# Streamlit runs this file as __main__. A training process (dashboard.jobs) re-imports it under
+# another name, as multiprocessing does with the main module: it must not draw the page there.
+if __name__ == "__main__":
+    main()

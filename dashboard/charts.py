@@ -744,3 +744,49 @@ def series_chart(
     return alt.layer(
         line, rule.encode(x="row:Q"), text.encode(x="row:Q", text="label:N")
     ).properties(height=240)
+
+
+def live_loss_spec(
+    history: Sequence[Mapping], *, log_scale: bool = False, baseline: float | None = None
+) -> dict:
+    """The loss curves as a plain Vega-Lite dict, for the chart redrawn every second while
+    training: no Altair, no pandas, so building it costs microseconds instead of the ~0.2 s an
+    Altair chart costs (time the training thread would lose to the GIL)."""
+    values = [
+        {"epoch": int(h["epoch"]), "split": split, "loss": float(h[key])}
+        for h in history
+        for split, key in (("train", "train_loss"), ("validation", "val_loss"))
+        if h.get(key) is not None and np.isfinite(h[key]) and (h[key] > 0 or not log_scale)
+    ]
+    y_scale = {"type": "log"} if log_scale else {"zero": False}
+    layers: list[dict] = [
+        {
+            "mark": {"type": "line", "point": len(values) < 120},
+            "encoding": {
+                "x": {"field": "epoch", "type": "quantitative",
+                      "axis": {"format": "d", "tickMinStep": 1}},
+                "y": {"field": "loss", "type": "quantitative", "scale": y_scale},
+                "color": {
+                    "field": "split", "type": "nominal",
+                    "scale": {"domain": list(SPLIT_COLORS), "range": list(SPLIT_COLORS.values())},
+                    "legend": {"orient": "top", "title": None},
+                },
+                "tooltip": [{"field": "split"}, {"field": "epoch"},
+                            {"field": "loss", "format": ".5g"}],
+            },
+        }
+    ]  # fmt: skip
+    if baseline is not None and np.isfinite(baseline) and (baseline > 0 or not log_scale):
+        layers.append(
+            {
+                "data": {"values": [{"loss": float(baseline)}]},
+                "mark": {"type": "rule", "strokeDash": [6, 4], "color": "#888"},
+                "encoding": {"y": {"field": "loss", "type": "quantitative"}},
+            }
+        )
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "data": {"values": values},
+        "height": 320,
+        "layer": layers,
+    }

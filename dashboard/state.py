@@ -47,6 +47,7 @@ class Context:
     dataset: Any = None  # the sidebar's dataset, or None when it failed to load
     dataset_error: str = ""
     upload: dict | None = None  # {"name", "bytes", "digest"} of the uploaded file
+    recipe: Any = None  # dashboard.jobs.DatasetRecipe: how a training process rebuilds it
     store_error: str = ""
     extras: dict = field(default_factory=dict)
 
@@ -195,7 +196,15 @@ def collect_finished_job() -> None:
             "dataset": dataset,
         }
         return
-    run = job.runs[-1] if job.runs else job.run
+    run = job.runs[-1] if job.runs else None
+    if run is None and job.run_id and job.kind == "train":
+        # the process died mid-run: what it saved is in the store
+        try:
+            from lstm.runs import RunStore
+
+            run = RunStore().load(job.run_id)
+        except (OSError, ValueError):
+            run = None
     if run is not None:
         set_current(run, dataset)
 

@@ -172,7 +172,7 @@ def render(ctx: state.Context) -> None:
     st.markdown(EXPLANATION)
 
 
-@st.fragment(run_every=tab_training.POLL_SECONDS * 2)
+@st.fragment(run_every=tab_training.POLL_SECONDS)
 def _live() -> None:
     job = st.session_state.get("job")
     if job is None:
@@ -180,8 +180,7 @@ def _live() -> None:
     if job.done and not job.collected:
         st.rerun()
     st.progress(job.fraction(), text=tab_training.progress_text(job))
-    finished = {run.backend: run.history for run in job.runs}
-    if job.running and job.history:
-        finished[job.backend] = list(job.history)
-    if finished:
-        st.altair_chart(charts.compare_loss_chart(finished), width="stretch")
+    history = list(job.history)
+    if history:
+        st.caption(f"{job.backend}, epoch by epoch")
+        st.vega_lite_chart(charts.live_loss_spec(history), width="stretch")

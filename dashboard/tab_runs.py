@@ -17,6 +17,7 @@ COLUMNS = {
     "hidden_size": "hidden",
     "num_layers": "layers",
     "epochs": "epochs",
+    "epochs_planned": "of",
     "lr": "lr",
     "optimizer": "optimizer",
     "dtype": "dtype",

@@ -1,8 +1,8 @@
 """Training: the Train and Stop buttons, live progress while a job runs, and the loss curves of
 the current run after.
 
-A click on Train starts a `dashboard.jobs.TrainingJob` in a background thread and stores it in
-the session; the page polls it with `st.fragment(run_every=...)`, so the rest of the page stays
+A click on Train starts a `dashboard.jobs.TrainingJob` (a training process) and stores it in the
+session; the page polls it with `st.fragment(run_every=...)`, so the rest of the page stays
 usable and a rerun or tab switch never interrupts training. Stop sets the job's flag, which the
 trainer checks before every step: the finished epochs are kept (in the job and the run store).
 """
@@ -15,7 +15,7 @@ import streamlit as st
 
 from dashboard import charts, jobs, state
 
-POLL_SECONDS = 0.5  # the sidebar's progress; the loss chart refreshes once a second
+POLL_SECONDS = 1.0  # how often a running job's progress is redrawn
 STATUS_BOX = {
     "completed": st.success,
     "stopped": st.warning,
@@ -54,7 +54,8 @@ def start_training(
     )
     st.session_state["job"] = job
     st.session_state["job_dataset"] = ctx.dataset
-    return jobs.start(job, ctx.dataset, model_cfg, train_cfg, store=ctx.store, params=params)
+    store_root = ctx.store.root if ctx.store is not None else None
+    return jobs.start(job, ctx.recipe, model_cfg, train_cfg, store_root=store_root, params=params)
 
 
 def _stop() -> None:
@@ -153,8 +154,8 @@ def _chart_settings() -> tuple[bool, float]:
     return log_scale, smoothing
 
 
-@st.fragment(run_every=2 * POLL_SECONDS)
-def _live(baseline: float | None, baseline_name: str) -> None:
+@st.fragment(run_every=POLL_SECONDS)
+def _live(baseline: float | None) -> None:
     job = st.session_state.get("job")
     if job is None:
         return
@@ -171,12 +172,8 @@ def _live(baseline: float | None, baseline_name: str) -> None:
     cols[3].metric("elapsed", _duration(elapsed))
     if history:
         log_scale = st.session_state.get("log_scale", False)
-        st.altair_chart(
-            charts.loss_chart(
-                history, log_scale=log_scale, baseline=baseline, baseline_name=baseline_name
-            ),
-            width="stretch",
-        )
+        spec = charts.live_loss_spec(history, log_scale=log_scale, baseline=baseline)
+        st.vega_lite_chart(spec, width="stretch")
     else:
         st.caption("The loss chart appears after the first epoch.")
 
@@ -230,7 +227,7 @@ def render(ctx: state.Context) -> None:
     log_scale, smoothing = _chart_settings()
     if job is not None and job.running and job.kind == "train":
         baseline = ctx.dataset.baseline_loss if ctx.dataset is not None else None
-        _live(baseline, baseline_name)
+        _live(baseline)
         return
     if job is not None and job.running:
         st.info("A backend comparison is running: see the Compare backends tab.")

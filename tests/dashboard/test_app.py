@@ -153,3 +153,24 @@ def test_compare_backends_trains_numpy_and_torch_from_the_same_start(runs_dir):
     assert any(label.startswith("speed ratio") for label in labels)
     assert list(table["backend"]) == ["numpy", "torch"]
     assert "float32 rounding" in text_of(at)
+
+
+def test_tab_switches_and_reruns_during_training_do_not_interrupt_it(runs_dir):
+    from streamlit.testing.v1 import AppTest
+
+    at = start_app({**TINY, "epochs": "40"})
+    at.button(key="train").click().run()
+    job = at.session_state["job"]
+    wait_until(lambda: job.epoch >= 1 or job.done)
+    assert job.running, "the job should still be training for this test"
+    assert at.get("progress"), "the Training tab shows a progress bar while training"
+    assert at.button(key="train").disabled and not at.button(key="stop").disabled
+    for label in TABS:  # every tab renders while the thread trains
+        open_tab(at, label)
+        assert_clean(at)
+    # another browser session sees none of it: no job, no current run
+    other = AppTest.from_file(APP, default_timeout=60).run()
+    assert "job" not in other.session_state and "current" not in other.session_state
+    assert not other.button(key="train").disabled
+    wait_for_job(at)
+    assert job.status() == "completed" and len(at.session_state["current"].run.history) == 40
