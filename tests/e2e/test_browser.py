@@ -1,0 +1,113 @@
+"""The dashboard as a person uses it: a real `streamlit run` driven by headless Chromium.
+
+Pick a dataset, Train, wait for the loss chart, open Gates and Cell walkthrough, take
+screenshots (tests/artifacts/), and check that no exception box ever appears.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.e2e.conftest import ARTIFACTS
+
+pytestmark = pytest.mark.e2e
+
+EXCEPTION = '[data-testid="stException"]'
+LONG = 240_000  # ms: a loaded 2-core CI machine can be slow to start torch-free training
+
+
+def _no_exception(page) -> None:
+    boxes = page.locator(EXCEPTION)
+    if boxes.count():
+        pytest.fail("the app shows an exception:\n" + boxes.first.inner_text()[:2000])
+
+
+def _open_tab(page, label: str) -> None:
+    page.get_by_role("tab", name=label, exact=True).click()
+    page.wait_for_function(
+        "label => [...document.querySelectorAll('[role=tab]')].some("
+        "t => t.getAttribute('aria-selected') === 'true' && t.innerText.trim() === label)",
+        arg=label,
+        timeout=30_000,
+    )
+
+
+def _wait_idle(page) -> None:
+    """Wait until Streamlit has finished the current script run."""
+    page.wait_for_timeout(500)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " || !/Running/i.test(document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        ".innerText)",
+        timeout=LONG,
+    )
+
+
+def _pick(page, key: str, option: str) -> None:
+    page.locator(f".st-key-{key} [role=combobox]").click()
+    page.get_by_role("option", name=option, exact=True).click()
+    _wait_idle(page)
+
+
+def test_pick_train_and_inspect_gates_and_walkthrough(app_url, page):
+    page.goto(app_url + "/?epochs=3&hidden_size=8")
+    page.get_by_role("tab", name="Data", exact=True).wait_for(timeout=LONG)
+    _wait_idle(page)
+    _no_exception(page)
+
+    _pick(page, "dataset", "sine")
+    page.get_by_text("Baseline to beat", exact=False).first.wait_for(timeout=LONG)
+    _no_exception(page)
+    page.screenshot(path=str(ARTIFACTS / "data.png"), full_page=True)
+
+    page.locator(".st-key-train button").first.click()
+    _open_tab(page, "Training")
+    # the finished run's header says it completed; the loss chart is a Vega canvas or svg
+    page.get_by_text(re.compile(r"completed", re.I)).first.wait_for(timeout=LONG)
+    _wait_idle(page)
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    chart.wait_for(timeout=LONG)
+    assert chart.bounding_box()["height"] > 100
+    _no_exception(page)
+    page.screenshot(path=str(ARTIFACTS / "training.png"), full_page=True)
+
+    _open_tab(page, "Gates")
+    _wait_idle(page)
+    page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=LONG)
+    _no_exception(page)
+    page.screenshot(path=str(ARTIFACTS / "gates.png"), full_page=True)
+
+    _open_tab(page, "Predictions")
+    _wait_idle(page)
+    page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=LONG)
+    _no_exception(page)
+    page.screenshot(path=str(ARTIFACTS / "predictions.png"), full_page=True)
+
+    _open_tab(page, "Cell walkthrough")
+    _wait_idle(page)
+    page.get_by_text("2.95", exact=False).first.wait_for(timeout=LONG)
+    page.get_by_text("0.99", exact=False).first.wait_for(timeout=LONG)
+    _no_exception(page)
+    page.screenshot(path=str(ARTIFACTS / "cell.png"), full_page=True)
+
+    _open_tab(page, "Runs")
+    _wait_idle(page)
+    page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=LONG)
+    _no_exception(page)
+    page.screenshot(path=str(ARTIFACTS / "runs.png"), full_page=True)
+
+
+def test_broken_upload_shows_an_error_not_a_traceback(app_url, page, tmp_path):
+    page.goto(app_url)
+    page.get_by_role("tab", name="Data", exact=True).wait_for(timeout=LONG)
+    _wait_idle(page)
+    _pick(page, "dataset", "Upload CSV…")
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(b"PK\x03\x04 this is a zip, not a csv\x00\x01")
+    page.locator(".st-key-upload input[type=file]").set_input_files(str(broken))
+    _wait_idle(page)
+    page.locator('[data-testid="stAlertContentError"]').first.wait_for(timeout=LONG)
+    _no_exception(page)
+    page.screenshot(path=str(ARTIFACTS / "broken_upload.png"), full_page=True)
