@@ -313,7 +313,10 @@ def parse(
             or (useful is not None and useful(name, values))
         )
         (wanted if read else skipped).append(k)
-    frame = _read_frame(text, usecols=wanted, **reader) if wanted else sample.iloc[:, []]
+    if len(sample) < SAMPLE_ROWS or not wanted:  # the sample is the whole file
+        frame = sample.iloc[:, wanted].copy()
+    else:
+        frame = _read_frame(text, usecols=wanted, **reader)
     frame.columns = [names[k] for k in wanted]
     if len(frame) > MAX_ROWS:
         raise DataError(f"the file has {len(frame):,} rows, more than the {MAX_ROWS:,} limit")

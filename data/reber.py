@@ -91,7 +91,7 @@ def reber(*, seed, n_train, n_val, embedded, max_len) -> Dataset:
     legal = np.zeros((n, steps, len(SYMBOLS)), dtype=bool)
     choices = np.ones((n, steps))  # legal next symbols per step: the best loss is ln of this
     outer_step = np.zeros(n, dtype=np.int64)
-    examples = []
+    examples, legal_at = [], []  # legal_at: (string, step, symbol) triples, set all at once
     for row in range(n):
         text, allowed = draw(rng)
         while len(text) > max_len:
@@ -104,9 +104,10 @@ def reber(*, seed, n_train, n_val, embedded, max_len) -> Dataset:
         y[row, :length] = ids[1:]
         mask[row, :length] = 1.0
         for t in range(length):
-            legal[row, t, [INDEX[s] for s in allowed[t]]] = True
+            legal_at.extend((row, t, INDEX[s]) for s in allowed[t])
             choices[row, t] = len(allowed[t])
         outer_step[row] = len(text) - 3  # input: the inner E; target: the outer symbol
+    legal[tuple(np.array(legal_at).T)] = True
     x = one_hot(codes, len(SYMBOLS)) * mask[..., None]
     val = slice(n_train, n)
     legal_val, outer_val, mask_val, y_val = legal[val], outer_step[val], mask[val], y[val]
