@@ -50,6 +50,11 @@ def build(table: Table, opts: dict, filename: str) -> tuple[Dataset, dict]:
     maker = {"timeseries": timeseries, "rows": rows, "long": long_format}[layout]
     dataset, detected = maker(frame, cols, features, opts, notes)
     dataset.name = "csv:" + filename
+    if opts["normalize"]:
+        dataset.notes.append(
+            "inputs and regression targets z-scored with the training part's mean and std "
+            "(denormalize_x / denormalize_y undo it)"
+        )
     detected.update(
         layout=layout,
         feature_columns=dataset.feature_names if layout != "rows" else features,

@@ -15,8 +15,8 @@ from typing import Any
 from data.dataset import DataError
 
 # kinds a widget knows how to draw; "column" and "columns" name one or several of a CSV file's
-# columns (only known once the file is read), "text" is free text such as a separator
-KINDS = ("int", "float", "choice", "bool", "column", "columns", "text")
+# columns (only known once the file is read; "none" for a column option means "no such column")
+KINDS = ("int", "float", "choice", "bool", "column", "columns")
 
 
 @dataclass(frozen=True)
@@ -42,9 +42,7 @@ class OptionSpec:
             return f"a number in [{self.low:g}, {self.high:g}]"
         if self.kind == "column":
             return "a column name, or None"
-        if self.kind == "columns":
-            return "a list of column names (or one comma-separated string), or None"
-        return "a short text"
+        return "a list of column names (or one comma-separated string), or None"
 
     def check(self, value: Any) -> Any:
         """Return the value normalised to its kind, or raise DataError naming the option."""
@@ -87,18 +85,14 @@ class OptionSpec:
             if not isinstance(value, str):
                 raise DataError(bad)
             return value.strip()
-        if kind == "columns":
-            if value is None or value == "" or value == []:
-                return None
-            if isinstance(value, str):
-                value = value.split(",")
-            if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-                raise DataError(bad)
-            names = [v.strip() for v in value if v.strip()]
-            return names or None
-        if not isinstance(value, str) or len(value) > 200:
+        if value is None or value == "" or value == []:
+            return None
+        if isinstance(value, str):
+            value = value.split(",")
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise DataError(bad)
-        return value
+        names = [v.strip() for v in value if v.strip()]
+        return names or None
 
 
 def resolve_options(specs: dict[str, OptionSpec], given: dict, what: str) -> dict:

@@ -53,6 +53,13 @@ SAMPLE_INFO = {
         52,
     ),
 }
+CSV_DESCRIPTION = (
+    "Your own CSV file (up to 50 MB): a time series whose rows are time steps (windows forecast "
+    "the next values; validation is the last part), one sequence per row with an optional "
+    "label, or long format (an id, a time, values; one sequence per id). The layout, separator, "
+    "decimal mark, encoding, date and label columns are detected and can be overridden; gaps "
+    "are interpolated and every step is listed in the notes."
+)
 SAMPLE_OPTION_NAMES = ("window", "horizon", "stride", "val_fraction", "normalize")
 
 
@@ -95,6 +102,8 @@ def describe_dataset(name: str) -> str:
         path = sample_path(name)
         info = SAMPLE_INFO.get(path.stem)
         return info[0] if info else f"A real series shipped as {path.name}."
+    if name == "csv":
+        return CSV_DESCRIPTION
     raise DataError(_unknown(name))
 
 

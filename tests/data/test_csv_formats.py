@@ -97,3 +97,10 @@ def test_whitespace_aligned_columns():
     ds = dataset_from_csv("\n".join(lines).encode(), window=3, normalize=False)
     assert ds.feature_names == ["amount"]
     np.testing.assert_allclose(ds.series[:, 0], VALUES)
+
+
+def test_trailing_separator_on_every_data_line_is_tolerated():
+    lines = ["date,amount"] + [f"2024-03-{k + 1:02d},{v}," for k, v in enumerate(VALUES)]
+    ds = dataset_from_csv("\r\n".join(lines).encode(), window=3, normalize=False)
+    assert ds.feature_names == ["amount"]
+    assert_same_numbers(ds)

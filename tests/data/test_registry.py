@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -118,3 +122,19 @@ def test_csv_options_list_the_layouts_and_columns():
     assert specs["target_columns"].kind == "columns" and specs["date_column"].kind == "column"
     assert specs["window"].default == 20 and specs["horizon"].default == 1
     assert data.LIMITS["bytes"] == 50 * 2**20 and data.LIMITS["features"] == 256
+
+
+def test_data_never_imports_lstm_torch_or_streamlit():
+    code = (
+        "import sys, data; data.load_dataset('reber'); data.load_dataset('sample:nile'); "
+        "bad = [m for m in ('lstm', 'torch', 'streamlit', 'dashboard') if m in sys.modules]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=Path(data.__file__).resolve().parents[1], timeout=60)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_describe_csv_explains_the_upload():
+    assert "long format" in data.describe_dataset("csv")
+    assert set(data.dataset_options("csv")) == set(data.csv_options())
