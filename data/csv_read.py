@@ -156,7 +156,7 @@ def decode(raw: bytes) -> tuple[str, str]:
     head = sample.lstrip()[:200].lower()
     if head.startswith(("<!doctype", "<html", "<?xml", "<table", "<")):
         raise DataError("this is HTML or XML, not CSV: save the table as CSV and upload that")
-    if head.startswith(("{", "[")):
+    if head.startswith(("{", "[")) and text.rstrip()[-1:] in ("}", "]"):
         raise DataError("this looks like JSON, not CSV: convert it to a CSV table first")
     return text, encoding
 

@@ -104,3 +104,9 @@ def test_trailing_separator_on_every_data_line_is_tolerated():
     ds = dataset_from_csv("\r\n".join(lines).encode(), window=3, normalize=False)
     assert ds.feature_names == ["amount"]
     assert_same_numbers(ds)
+
+
+def test_header_names_in_brackets_are_not_mistaken_for_json():
+    lines = ["[time],[amount]"] + [f"{k},{v}" for k, v in enumerate(VALUES)]
+    ds = dataset_from_csv("\n".join(lines).encode(), window=3, normalize=False)
+    np.testing.assert_allclose(ds.series[:, -1], VALUES)
