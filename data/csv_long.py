@@ -47,6 +47,9 @@ def long_format(frame: pd.DataFrame, cols: Columns, features, opts: dict, notes:
     explicit = list(opts["target_columns"] or [])
     if len(explicit) == 1 and explicit[0] == label:
         explicit = []
+    if explicit and label is not None:
+        notes.append(f"label {label!r} not used: target_columns asks to forecast values")
+        label = None
     targets = explicit or ([] if label is not None else [features[-1]])
     for name in targets:
         if name not in cols.numeric:
@@ -55,6 +58,8 @@ def long_format(frame: pd.DataFrame, cols: Columns, features, opts: dict, notes:
             features = [*features, name]
     values = np.stack([as_float(frame[c].iloc[rows]) for c in features], axis=1)
     values, kept = clean_numeric(values, features, notes, protect=set(targets))
+    if not kept:
+        raise DataError("every value column is mostly missing: the file holds too few numbers")
     if len(kept) > MAX_FEATURES:
         raise DataError(f"{len(kept)} value columns exceed the limit of {MAX_FEATURES}")
     values, filled = _fill_within(values, codes)

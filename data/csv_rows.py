@@ -22,6 +22,8 @@ def rows(frame: pd.DataFrame, cols: Columns, features, opts, notes):
     if values is None:
         raise DataError("layout 'rows' needs numeric columns for the sequence steps")
     values, steps = clean_numeric(values, steps, notes)
+    if not steps:
+        raise DataError("every step column is mostly missing: the rows hold too few numbers")
     keep = ~np.all(np.isnan(values), axis=1)
     if label is not None:
         task, y, class_names = labels_to_classes(frame[label], opts["task"], label, notes)
