@@ -266,7 +266,11 @@ def input_sequence_chart(
         .encode(
             x=alt.X("position:Q", title=None, scale=alt.Scale(domain=domain, nice=False)),
             y=alt.Y("value:Q", title=None),
-            color=alt.Color("feature:N", legend=alt.Legend(orient="top", title=None)),
+            color=alt.Color(
+                "feature:N",
+                scale=alt.Scale(scheme="tableau10"),
+                legend=alt.Legend(orient="top", title=None),
+            ),
             tooltip=["step:Q", "feature:N", alt.Tooltip("value:Q", format=".4g")],
         )
         .properties(width=width, height=90)
@@ -366,7 +370,11 @@ def sequences_chart(
         .encode(
             x=alt.X("step:Q", scale=alt.Scale(nice=False)),
             y=alt.Y("value:Q", title=None),
-            color=alt.Color("feature:N", legend=alt.Legend(orient="top", title=None)),
+            color=alt.Color(
+                "feature:N",
+                scale=alt.Scale(scheme="tableau10"),
+                legend=alt.Legend(orient="top", title=None),
+            ),
             tooltip=["sequence:O", "step:Q", "feature:N", alt.Tooltip("value:Q", format=".4g")],
         )
         .properties(width=190, height=120)
@@ -734,7 +742,11 @@ def series_chart(
         .encode(
             x=alt.X("row:Q", title="row of the series", scale=alt.Scale(nice=False)),
             y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
-            color=alt.Color("series:N", legend=alt.Legend(orient="top", title=None)),
+            color=alt.Color(
+                "series:N",
+                scale=alt.Scale(scheme="tableau10"),
+                legend=alt.Legend(orient="top", title=None),
+            ),
             tooltip=tooltip,
         )
     )

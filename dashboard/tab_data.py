@@ -47,11 +47,12 @@ def csv_choices(upload: dict | None = None) -> dict:
 
 
 def _file_columns(upload: dict) -> list[str]:
+    """Every column name of the file (the loader reads only the useful ones)."""
     from data.csv_read import read_table
 
     def read():
         table, _ = read_table(upload["bytes"])
-        return [str(c) for c in table.frame.columns]
+        return [str(c) for c in getattr(table, "columns", None) or table.frame.columns]
 
     try:
         return state._remember("columns:" + upload["digest"], read)
@@ -59,14 +60,25 @@ def _file_columns(upload: dict) -> list[str]:
         return []
 
 
-def _preview(upload: dict) -> pd.DataFrame | None:
-    from data.csv_read import read_table
+def _preview(upload: dict, dataset) -> pd.DataFrame | None:
+    """The first rows of the file as text, split the way the loader split them."""
+    import io
 
+    from data.csv_loader import SEPARATORS
+
+    used = ((dataset.spec or {}).get("options") or {}) if dataset is not None else {}
+    sep = SEPARATORS.get(used.get("sep", "auto"), "auto")
     try:
-        table, _ = read_table(upload["bytes"])
-    except ValueError:
+        return pd.read_csv(
+            io.BytesIO(upload["bytes"]),
+            sep=None if sep == "auto" else sep,
+            header=None if used.get("header") == "no" else "infer",
+            nrows=12,
+            dtype=str,
+            engine="python",
+        )
+    except Exception:  # a preview of an unreadable file: the error above says why
         return None
-    return table.frame.head(12)
 
 
 def _csv_controls(upload: dict, dataset) -> None:
@@ -156,9 +168,9 @@ def render(ctx: state.Context) -> None:
         if ctx.dataset_error:
             st.error(ctx.dataset_error, icon=":material/error:")
         _csv_controls(upload, ctx.dataset)
-        preview = _preview(upload)
+        preview = _preview(upload, ctx.dataset)
         if preview is not None:
-            st.markdown("**Preview** (first rows as read)")
+            st.markdown("**Preview** (the file's first rows)")
             st.dataframe(preview, width="stretch")
     elif ctx.dataset_error:
         st.error(ctx.dataset_error, icon=":material/error:")
