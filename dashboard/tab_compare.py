@@ -97,14 +97,17 @@ def render(ctx: state.Context) -> None:
     )
     job = ctx.job
     running = job is not None and job.running
-    if st.button(
-        "Train on NumPy and on PyTorch",
-        key="compare",
-        type="primary",
-        icon=":material/compare_arrows:",
-        disabled=running,
+    if (
+        st.button(
+            "Train on NumPy and on PyTorch",
+            key="compare",
+            type="primary",
+            icon=":material/compare_arrows:",
+            disabled=running,
+        )
+        and state.guard(_start, ctx) is not None
     ):
-        running = state.guard(_start, ctx) is not None
+        st.rerun()  # the sidebar, drawn before this click was seen, shows Stop and progress
     job = ctx.job
     if running and job is not None and job.kind == "compare":
         _live()

@@ -29,6 +29,8 @@ def test_app_starts_without_exception_and_without_importing_torch(runs_dir):
     code = f"""
 import sys
 from streamlit.testing.v1 import AppTest
+import dashboard.jobs
+dashboard.jobs._warmed = True  # no fork server: this interpreter only renders once
 at = AppTest.from_file({APP!r}, default_timeout=60).run()
 assert not at.exception, [e.value for e in at.exception]
 print("TORCH", "torch" in sys.modules)

@@ -136,3 +136,8 @@ def test_cell_flow_dot_writes_the_example_values_into_the_diagram():
     assert dot.startswith("digraph") and dot.rstrip().endswith("}")
     assert "kept + added = 2.948" in dot  # the new cell state c = 2.9476
     assert "o × tanh(c) = 0.986" in dot  # the new hidden state h = 0.9862
+
+
+def test_downsample_grid_of_a_short_wide_trace_keeps_every_step():
+    grid, steps, units = charts.downsample_grid(np.zeros((20, 256)), 3333)
+    assert len(steps) == 20 and 150 <= len(units) <= 166 and grid.size <= 3333

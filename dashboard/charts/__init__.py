@@ -1,0 +1,73 @@
+"""Pure chart builders: arrays and histories in, Altair charts (or a Vega-Lite dict, or DOT
+text) out. No streamlit here, so every builder can be unit-tested on its own.
+
+One colour per gate and state (`GATE_COLORS`), per split and per backend, in every chart.
+"""
+
+from dashboard.charts.cell import cell_flow_dot, cell_sequence_chart
+from dashboard.charts.gates import (
+    downsample_grid,
+    gate_heatmap,
+    gates_panel,
+    input_sequence_chart,
+    saturation_chart,
+)
+from dashboard.charts.palette import (
+    BACKEND_COLORS,
+    GATE_COLORS,
+    GATE_TITLES,
+    MAX_CELLS,
+    NEGATIVE_COLOR,
+    SPLIT_COLORS,
+)
+from dashboard.charts.predictions import (
+    confusion_chart,
+    continuation_chart,
+    correctness_grid_chart,
+    prediction_chart,
+    step_accuracy_chart,
+    truth_scatter,
+)
+from dashboard.charts.sequences import sequences_chart, series_chart
+from dashboard.charts.training import (
+    compare_loss_chart,
+    ema_smooth,
+    history_frame,
+    history_table,
+    live_loss_spec,
+    loss_chart,
+    runs_loss_chart,
+    timing_chart,
+)
+
+__all__ = [
+    "BACKEND_COLORS",
+    "GATE_COLORS",
+    "GATE_TITLES",
+    "MAX_CELLS",
+    "NEGATIVE_COLOR",
+    "SPLIT_COLORS",
+    "cell_flow_dot",
+    "cell_sequence_chart",
+    "compare_loss_chart",
+    "confusion_chart",
+    "continuation_chart",
+    "correctness_grid_chart",
+    "downsample_grid",
+    "ema_smooth",
+    "gate_heatmap",
+    "gates_panel",
+    "history_frame",
+    "history_table",
+    "input_sequence_chart",
+    "live_loss_spec",
+    "loss_chart",
+    "prediction_chart",
+    "runs_loss_chart",
+    "saturation_chart",
+    "sequences_chart",
+    "series_chart",
+    "step_accuracy_chart",
+    "timing_chart",
+    "truth_scatter",
+]

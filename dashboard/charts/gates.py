@@ -1,0 +1,188 @@
+"""Gate heatmaps over time and units, the input above them, and the saturation scatter."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from dashboard.charts.palette import GATE_COLORS, GATE_TITLES, MAX_CELLS, NEGATIVE_COLOR
+
+
+def downsample_grid(values: np.ndarray, max_cells: int = MAX_CELLS):
+    """Shrink a (T, H) grid to at most `max_cells` cells.
+
+    Time is averaged in equal consecutive bins (so a short spike still shows, diluted) and units
+    are picked evenly (a unit is a unit: averaging two of them would show neither). Returns
+    (grid (T', H'), time labels (T',) = the first step of each bin, unit ids (H',)).
+    """
+    values = np.asarray(values, dtype=float)
+    T, H = values.shape
+    if max_cells < 1:
+        raise ValueError("max_cells must be at least 1")
+    if max_cells >= T * H:
+        return values, np.arange(T), np.arange(H)
+    # keep every step if that leaves room for enough units, else about sqrt(max_cells) units
+    # and bin time into what is left
+    units_kept = min(H, max(1, int(np.sqrt(max_cells)), max_cells // T))
+    units = np.unique(np.linspace(0, H - 1, units_kept).round().astype(int))
+    bins = max(1, min(T, max_cells // len(units)))
+    edges = np.linspace(0, T, bins + 1).round().astype(int)
+    edges = np.unique(edges)
+    starts = edges[:-1]
+    grid = np.add.reduceat(values[:, units], starts, axis=0) / np.diff(edges)[:, None]
+    return grid, starts, units
+
+
+def _heat_scale(gate: str, values: np.ndarray) -> alt.Scale:
+    color = GATE_COLORS[gate]
+    if gate in ("i", "f", "o"):
+        return alt.Scale(domain=[0, 1], range=["#ffffff", color])
+    m = float(np.nanmax(np.abs(values))) if values.size else 1.0
+    m = 1.0 if gate in ("g", "h") or not np.isfinite(m) or m == 0 else m
+    return alt.Scale(domain=[-m, 0, m], range=[NEGATIVE_COLOR, "#ffffff", color])
+
+
+def gate_heatmap(
+    values: np.ndarray, gate: str, *, max_cells: int = MAX_CELLS, width=600, height=None
+) -> alt.Chart:
+    """One (T, H) gate or state grid as a heatmap: time across, units down."""
+    grid, steps, units = downsample_grid(values, max_cells)
+    T, H = grid.shape
+    t_index, u_index = np.meshgrid(steps, units, indexing="ij")
+    df = pd.DataFrame(
+        {"step": t_index.ravel(), "unit": u_index.ravel(), "value": grid.ravel().round(4)}
+    )
+    bin_width = int(steps[1] - steps[0]) if len(steps) > 1 else 1
+    df["step_end"] = df["step"] + bin_width
+    height = height or int(min(220, max(60, 6 * H)))
+    return (
+        alt.Chart(df, title=alt.Title(GATE_TITLES[gate], color=GATE_COLORS[gate], fontSize=13))
+        .mark_rect()
+        .encode(
+            x=alt.X("step:Q", title="time step", scale=alt.Scale(nice=False)),
+            x2="step_end:Q",
+            y=alt.Y("unit:O", title="unit", axis=alt.Axis(labels=H <= 40, ticks=H <= 40)),
+            color=alt.Color(
+                "value:Q",
+                scale=_heat_scale(gate, grid),
+                legend=alt.Legend(title=None, gradientLength=max(40, height - 20)),
+            ),
+            tooltip=["step:Q", "unit:O", alt.Tooltip("value:Q", format=".3f")],
+        )
+        .properties(width=width, height=height)
+    )
+
+
+def input_sequence_chart(
+    x: np.ndarray,
+    feature_names: Sequence[str] | None = None,
+    *,
+    width=600,
+    title="input",
+    centered: bool = False,
+) -> alt.Chart:
+    """A (T, D) input sequence as lines over time steps (the first 8 features).
+
+    centered: draw step t at t + 0.5, the middle of heatmap column [t, t + 1), on [0, T].
+    """
+    x = np.asarray(x, dtype=float)
+    T, D = x.shape
+    names = list(feature_names or [])[:D]
+    names += [f"x{k}" for k in range(len(names), D)]
+    shown = min(D, 8)
+    steps = np.arange(T)
+    df = pd.DataFrame(
+        {
+            "step": np.repeat(steps, shown),
+            "position": np.repeat(steps + (0.5 if centered else 0.0), shown),
+            "feature": np.tile(names[:shown], T),
+            "value": x[:, :shown].ravel(),
+        }
+    )
+    domain = [0, T] if centered else [0, max(T - 1, 1)]
+    interpolate = "step" if centered else ("step-after" if T <= 60 else "linear")
+    return (
+        alt.Chart(df, title=title)
+        .mark_line(point=T <= 60, interpolate=interpolate)
+        .encode(
+            x=alt.X("position:Q", title=None, scale=alt.Scale(domain=domain, nice=False)),
+            y=alt.Y("value:Q", title=None),
+            color=alt.Color(
+                "feature:N",
+                scale=alt.Scale(scheme="tableau10"),
+                legend=alt.Legend(orient="top", title=None),
+            ),
+            tooltip=["step:Q", "feature:N", alt.Tooltip("value:Q", format=".4g")],
+        )
+        .properties(width=width, height=90)
+    )
+
+
+def gates_panel(
+    trace: Mapping[str, np.ndarray],
+    layer: int,
+    x: np.ndarray,
+    feature_names: Sequence[str] | None = None,
+    *,
+    gates: Sequence[str] = ("i", "f", "o", "g", "c", "h"),
+    max_cells: int = MAX_CELLS,
+    width: int = 600,
+) -> alt.VConcatChart:
+    """The input sequence on top, then one heatmap per gate/state, all on one time axis.
+
+    `trace[f"l{layer}.{gate}"]` is (T, H) for one sample. The whole panel stays under
+    `max_cells` rects: each heatmap gets an equal share.
+    """
+    per_chart = max(1, max_cells // len(gates))
+    charts = [input_sequence_chart(x, feature_names, width=width, centered=True)]
+    charts += [
+        gate_heatmap(trace[f"l{layer}.{gate}"], gate, max_cells=per_chart, width=width)
+        for gate in gates
+    ]
+    # step t of the input sits in the middle of heatmap column [t, t + 1)
+    return alt.vconcat(*charts, spacing=8).resolve_scale(color="independent", x="shared")
+
+
+def saturation_chart(saturation: Mapping[str, Mapping], layer: int) -> alt.Chart:
+    """Fraction of steps below 0.1 vs above 0.9, one point per unit and gate."""
+    rows = []
+    for key, value in saturation.items():
+        name, _, gate = key.partition(".")
+        if name != f"l{layer}":
+            continue
+        low, high = np.asarray(value["low"]), np.asarray(value["high"])
+        for unit, (lo, hi) in enumerate(zip(low, high, strict=True)):
+            rows.append({"gate": gate, "unit": unit, "low": float(lo), "high": float(hi)})
+    df = pd.DataFrame(rows, columns=["gate", "unit", "low", "high"])
+    domain = [g for g in GATE_COLORS if g in set(df["gate"])]
+    line = pd.DataFrame({"low": [0.0, 1.0], "high": [1.0, 0.0]})
+    edge = alt.Chart(line).mark_line(color="#bbb", strokeDash=[4, 4]).encode(x="low", y="high")
+    points = (
+        alt.Chart(df)
+        .mark_circle(size=60, opacity=0.75)
+        .encode(
+            x=alt.X(
+                "low:Q",
+                title="fraction of steps below 0.1 (closed)",
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+            y=alt.Y(
+                "high:Q", title="fraction of steps above 0.9 (open)", scale=alt.Scale(domain=[0, 1])
+            ),
+            color=alt.Color(
+                "gate:N",
+                scale=alt.Scale(domain=domain, range=[GATE_COLORS[g] for g in domain]),
+                legend=alt.Legend(title="gate"),
+            ),
+            tooltip=[
+                "gate:N",
+                "unit:Q",
+                alt.Tooltip("low:Q", format=".2f"),
+                alt.Tooltip("high:Q", format=".2f"),
+            ],
+        )
+    )
+    return alt.layer(edge, points).properties(height=340)
