@@ -47,13 +47,15 @@ How it is made fast (same equations, rounded differently only in the last bits; 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from lstm.backends import Backend
 from lstm.config import ModelConfig, TrainConfig
 from lstm.losses import loss_fn
 from lstm.optim import clip_by_global_norm, make_optimizer
-from lstm.params import check_params
+from lstm.params import check_params, param_shapes
 
 # np.clip's Python wrapper costs more than the clipping itself on a (256, 32) block; the ufunc
 # underneath does the same thing (numpy is pinned; the fallback is for other versions)
@@ -93,14 +95,16 @@ def _activate(a: np.ndarray, H3: int) -> None:
 
 
 def _buffer(workspace: dict | None, name: str, shape: tuple, dtype) -> np.ndarray:
-    """An uninitialised array, taken from `workspace` (and left there for the next call) when
-    one is given: a training loop then does not allocate, and page-fault, megabytes a step."""
+    """An uninitialised C-contiguous array, carved from `workspace`'s flat buffer `name` (kept
+    there for the next call, grown when too small) when a workspace is given: a training loop
+    then does not allocate, and page-fault, megabytes a step."""
     if workspace is None:
         return np.empty(shape, dtype)
-    arr = workspace.get(name)
-    if arr is None or arr.shape != shape or arr.dtype != dtype:
-        arr = workspace[name] = np.empty(shape, dtype)
-    return arr
+    size = math.prod(shape)
+    flat = workspace.get(name)
+    if flat is None or flat.dtype != dtype or flat.size < size:
+        flat = workspace[name] = np.empty(size, dtype)
+    return flat[:size].reshape(shape)
 
 
 # ----------------------------------------------------------------------------- forward
@@ -110,25 +114,28 @@ def _layer_forward(X: np.ndarray, W_x: np.ndarray, W_h: np.ndarray, b: np.ndarra
                    workspace: dict | None = None, name: str = ""):  # fmt: skip
     """One layer over the whole sequence. X (T, D, N) is the layer's input, time-major with the
     batch innermost; W_x, W_h, b canonical. Returns a dict with
-    - inputs (T+1, K, N), K = H + D + 1: inputs[t] = [h_{t-1}; x_t; 1], so h_t = inputs[t+1, :H]
-      (h_0 = 0) and the gates of step t are one product W @ inputs[t];
-    - W (K, 4H): [W_h; W_x; b] with internal columns;
+    - inputs (T+1, K, N), K = D + H + 1: inputs[t] = [x_t; h_{t-1}; 1], so the gates of step t
+      are one product W^T @ inputs[t];
+    - hs (T+1, H, N): the view inputs[:, D:D+H], h_t at index t (h_0 = 0);
+    - W (K, 4H): [W_x; W_h; b] with internal columns;
     and by `keep`: "all" (what backward needs): A (T, 4H, N) the activations o, i, f, g, cs
     (T+1, H, N) with c_0 = 0, tanh_cs (T, H, N); "gates" (what trace shows): A and cs; "none":
     nothing more (gates, c and tanh(c) live in one-step buffers). The large arrays come from
     `workspace` under keys starting with `name`, when given."""
     T, D, N = X.shape
     H = W_h.shape[0]
-    H3, K = 3 * H, H + X.shape[1] + 1
+    H3, K = 3 * H, D + H + 1
     dtype = W_h.dtype
-    W = _to_internal(np.concatenate([W_h, W_x, b[None, :]]), H)  # (K, 4H)
+    W = _to_internal(np.concatenate([W_x, W_h, b[None, :]]), H)  # (K, 4H)
     Ws = np.ascontiguousarray(W.T)  # (4H, K): z_t = Ws @ inputs[t]
     Ws[H3:] *= 2.0  # the candidate's rows give 2z (exact): tanh(z) = 1 - 2 / (1 + exp(2z))
     inputs = _buffer(workspace, name + "inputs", (T + 1, K, N), dtype)
-    inputs[0, :H] = 0.0
-    inputs[:T, H : H + D] = X
-    inputs[:T, H + D] = 1.0
-    inputs[T, H:] = 0.0  # never read
+    inputs[:T, :D] = X
+    inputs[:T, D + H] = 1.0
+    inputs[T, :D] = 0.0  # never read
+    inputs[T, D + H] = 0.0
+    hs = inputs[:, D : D + H]
+    hs[0] = 0.0
     all_steps = keep != "none"
     A = _buffer(workspace, name + "A", (T if all_steps else 1, 4 * H, N), dtype)
     cs = _buffer(workspace, name + "cs", (T + 1 if all_steps else 2, H, N), dtype)
@@ -149,8 +156,8 @@ def _layer_forward(X: np.ndarray, W_x: np.ndarray, W_h: np.ndarray, b: np.ndarra
         np.multiply(i, g, out=added)
         np.add(c, added, out=c)
         np.tanh(c, out=tc)
-        np.multiply(o, tc, out=inputs[t + 1, :H])
-    layer = {"inputs": inputs, "W": W}
+        np.multiply(o, tc, out=hs[t + 1])
+    layer = {"inputs": inputs, "hs": hs, "W": W}
     if all_steps:
         layer.update(A=A, cs=cs)
     if keep == "all":
@@ -172,13 +179,12 @@ def _prepare(params: dict, x: np.ndarray, cfg: ModelConfig) -> np.ndarray:
 def _layers(params: dict, x: np.ndarray, cfg: ModelConfig, keep: str, workspace=None):
     """Yield each layer's dict, bottom to top."""
     X = _prepare(params, x, cfg)
-    H = cfg.hidden_size
     for k in range(cfg.num_layers):
         W_x, W_h, b = params[f"l{k}.W_x"], params[f"l{k}.W_h"], params[f"l{k}.b"]
         layer = _layer_forward(X, W_x, W_h, b, keep, workspace, f"l{k}.")
         layer["workspace"] = workspace
         yield layer
-        X = layer["inputs"][1:, :H]  # (T, H, N): h_1 .. h_T, the next layer's input
+        X = layer["hs"][1:]  # (T, H, N): h_1 .. h_T, the next layer's input
 
 
 def _head(params: dict, hs: np.ndarray, cfg: ModelConfig) -> np.ndarray:
@@ -201,8 +207,7 @@ def forward(params: dict, x: np.ndarray, cfg: ModelConfig, *, workspace: dict | 
     and the backward pass of its cache their large buffers: the next call with the same
     workspace overwrites the cache, so use each cache before the next forward."""
     layers = list(_layers(params, x, cfg, "all", workspace))
-    H = cfg.hidden_size
-    y_hat = _head(params, layers[-1]["inputs"][:, :H], cfg)
+    y_hat = _head(params, layers[-1]["hs"], cfg)
     return y_hat, {"layers": layers, "head.W": params["head.W"], "cfg": cfg}
 
 
@@ -210,7 +215,7 @@ def predict(params: dict, x: np.ndarray, cfg: ModelConfig) -> np.ndarray:
     """`forward` without the cache: keeps only what the next layer and the head need."""
     for layer in _layers(params, x, cfg, keep="none"):
         top = layer  # the layer below is dropped as soon as this one has copied its output
-    return _head(params, top["inputs"][:, : cfg.hidden_size], cfg)
+    return _head(params, top["hs"], cfg)
 
 
 def trace(params: dict, x: np.ndarray, cfg: ModelConfig) -> dict[str, np.ndarray]:
@@ -220,7 +225,7 @@ def trace(params: dict, x: np.ndarray, cfg: ModelConfig) -> dict[str, np.ndarray
     out = {}
     for k, layer in enumerate(_layers(params, x, cfg, keep="gates")):
         o, i, f, g = (layer["A"][:, j * H : (j + 1) * H] for j in range(4))
-        parts = {"i": i, "f": f, "g": g, "o": o, "c": layer["cs"][1:], "h": layer["inputs"][1:, :H]}
+        parts = {"i": i, "f": f, "g": g, "o": o, "c": layer["cs"][1:], "h": layer["hs"][1:]}
         for name, arr in parts.items():
             out[f"l{k}.{name}"] = np.ascontiguousarray(arr.transpose(2, 0, 1))  # (N, T, H)
     return out
@@ -233,12 +238,13 @@ def _layer_backward(dH: np.ndarray | None, dh_last: np.ndarray | None, layer: di
                     layer_index: int):  # fmt: skip
     """BPTT through one layer. dH (T, H, N) is the gradient reaching every h_t from above, or
     None when only the last step gets one (dh_last, (H, N)). Returns (dW, dX): dW (K, 4H), the
-    gradient w.r.t. [W_h; W_x; b] with internal columns, and dX (T, D, N) the gradient w.r.t.
+    gradient w.r.t. [W_x; W_h; b] with internal columns, and dX (T, D, N) the gradient w.r.t.
     the layer's input (None for the bottom layer)."""
     A, cs, tanh_cs, inputs, W = (layer[k] for k in ("A", "cs", "tanh_cs", "inputs", "W"))
     T, H4, N = A.shape
     H = H4 // 4
     K = inputs.shape[1]
+    D = K - H - 1
     dtype = A.dtype
     workspace, name = layer["workspace"], f"l{layer_index}."
     Ao, Ai, Af, Ag = A.reshape(T, 4, H, N).transpose(1, 0, 2, 3)  # each (T, H, N)
@@ -260,7 +266,7 @@ def _layer_backward(dH: np.ndarray | None, dh_last: np.ndarray | None, layer: di
     dc_dh *= Ao  # dc += dh * o * (1 - tanh(c)^2)
     F_ifg = F[:, H:].reshape(T, 3, H, N)
 
-    W_hT = np.ascontiguousarray(W[:H])  # (H, 4H): dh_{t-1} = W_h (internal) @ dz_t
+    W_h = W[D : D + H]  # (H, 4H), contiguous: dh_{t-1} = W_h (internal columns) @ dz_t
     dW = np.zeros((H4, K), dtype)  # sum_t dz_t @ inputs[t]^T, transposed
     dW_t = np.empty((H4, K), dtype)
     dh_sum = np.empty((H, N), dtype)
@@ -281,49 +287,49 @@ def _layer_backward(dH: np.ndarray | None, dh_last: np.ndarray | None, layer: di
         dz = F[t]  # (4H, N)
         if t > 0:
             np.multiply(dc, Af[t], out=dc)  # carry to step t-1
-            np.matmul(W_hT, dz, out=dh_rec)
+            np.matmul(W_h, dz, out=dh_rec)
         np.matmul(dz, inputs[t].T, out=dW_t)
         np.add(dW, dW_t, out=dW)
     if layer_index == 0:
         return dW.T, None
-    dX = _buffer(workspace, name + "dX", (T, K - 1 - H, N), dtype)
-    return dW.T, np.matmul(W[H : K - 1], F, out=dX)
+    dX = _buffer(workspace, name + "dX", (T, D, N), dtype)
+    return dW.T, np.matmul(W[:D], F, out=dX)
 
 
 def backward(dy_hat: np.ndarray, cache: dict) -> dict[str, np.ndarray]:
     """Gradients of the loss w.r.t. every parameter, given dy_hat = dLoss/dy_hat (the shape of
-    y_hat). Keys and shapes are those of the params."""
+    y_hat). Keys and shapes are those of the params; the arrays are consecutive views of one
+    flat buffer, in the order of `lstm.params.param_shapes`."""
     cfg: ModelConfig = cache["cfg"]
     layers = cache["layers"]
     head_W = cache["head.W"]
     H = cfg.hidden_size
-    hs = layers[-1]["inputs"][:, :H]  # (T+1, H, N)
-    dy_hat = np.asarray(dy_hat, dtype=head_W.dtype)
-    grads = {}
+    hs = layers[-1]["hs"]  # (T+1, H, N)
+    dtype = head_W.dtype
+    dy_hat = np.asarray(dy_hat, dtype=dtype)
+    sizes = {name: math.prod(shape) for name, shape in param_shapes(cfg).items()}
+    flat = _buffer(layers[0]["workspace"], "grads", (sum(sizes.values()),), dtype)
+    grads, offset, start = {}, {}, 0
+    for name, shape in param_shapes(cfg).items():
+        grads[name] = flat[start : start + sizes[name]].reshape(shape)
+        offset[name], start = start, start + sizes[name]
     if cfg.target == "last":
-        grads["head.W"] = hs[-1] @ dy_hat  # (H, N) @ (N, O)
-        grads["head.b"] = dy_hat.sum(axis=0)
+        np.matmul(hs[-1], dy_hat, out=grads["head.W"])  # (H, N) @ (N, O)
+        np.sum(dy_hat, axis=0, out=grads["head.b"])
         dH, dh_last = None, head_W @ dy_hat.T  # (H, N)
     else:
         dy = dy_hat.transpose(1, 0, 2)  # (T, N, O)
-        grads["head.W"] = np.matmul(hs[1:], dy).sum(axis=0)
-        grads["head.b"] = dy.sum(axis=(0, 1))
+        np.sum(np.matmul(hs[1:], dy), axis=0, out=grads["head.W"])
+        np.sum(dy, axis=(0, 1), out=grads["head.b"])
         dH, dh_last = np.matmul(head_W, dy.transpose(0, 2, 1)), None  # (T, H, N)
     for k in range(cfg.num_layers - 1, -1, -1):
         dW, dH = _layer_backward(dH, dh_last, layers[k], k)
-        dW = _to_canonical(dW, H)  # (K, 4H): rows W_h, W_x, b
-        grads[f"l{k}.W_h"] = dW[:H]
-        grads[f"l{k}.W_x"] = dW[H:-1]
-        grads[f"l{k}.b"] = dW[-1]
+        # canonical columns, written over this layer's consecutive views W_x, W_h, b
+        start = offset[f"l{k}.W_x"]
+        block = flat[start : start + dW.size].reshape(dW.shape)
+        np.concatenate([dW[:, H:], dW[:, :H]], axis=1, out=block)
         dh_last = None
-    return {name: grads[name] for name in _param_order(cfg)}
-
-
-def _param_order(cfg: ModelConfig) -> list[str]:
-    names = []
-    for k in range(cfg.num_layers):
-        names += [f"l{k}.W_x", f"l{k}.W_h", f"l{k}.b"]
-    return names + ["head.W", "head.b"]
+    return grads
 
 
 # ----------------------------------------------------------------------------- backend
@@ -340,7 +346,13 @@ class NumpyBackend(Backend):
         if device not in ("cpu", "auto"):
             raise ValueError(f"device={device!r} is invalid for the NumPy backend: only 'cpu'")
         check_params(params, model_cfg)
-        self._params = {k: np.array(v, dtype=train_cfg.dtype) for k, v in params.items()}
+        # one flat buffer, so that the optimizer updates every tensor at once
+        shapes = param_shapes(model_cfg)
+        flat = np.concatenate([np.asarray(params[k], train_cfg.dtype).ravel() for k in shapes])
+        self._params, start = {}, 0
+        for name, shape in shapes.items():
+            self._params[name] = flat[start : start + math.prod(shape)].reshape(shape)
+            start += math.prod(shape)
         self._loss = loss_fn(model_cfg.task)
         self._optimizer = make_optimizer(train_cfg.optimizer, train_cfg.lr, train_cfg.momentum)
         self._workspace: dict = {}  # train_step's large buffers, reused from step to step
