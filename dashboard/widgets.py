@@ -12,9 +12,10 @@ import streamlit as st
 OPEN_LOW = 1e-6
 
 
-def _float_step(spec, default: float) -> float:
-    magnitude = abs(default) if default else (spec.high - spec.low) / 10 if spec.high else 1.0
-    return float(10 ** (math.floor(math.log10(magnitude)) - 1)) if magnitude > 0 else 0.1
+def _float_step(default: float) -> float:
+    """A tenth of the default's order of magnitude (0.01 -> 0.001, 1.0 -> 0.1; 0 -> 0.1)."""
+    magnitude = abs(default) or 1.0
+    return float(10 ** (math.floor(math.log10(magnitude)) - 1))
 
 
 def spec_widget(
@@ -61,7 +62,7 @@ def spec_widget(
             min_value=low,
             max_value=spec.high,
             value=value,
-            step=_float_step(spec, value),
+            step=_float_step(value),
             format="%g",
             **common,
             **binding,

@@ -182,3 +182,14 @@ def test_a_run_whose_history_is_malformed_is_listed_without_a_crash(runs_dir):
     at = start_app()
     open_tab(at, "Runs")
     assert not at.exception
+
+
+def test_every_dataset_renders_its_data_tab(runs_dir):
+    import data
+
+    at = start_app()
+    for name in data.list_datasets():
+        at.selectbox(key="dataset").set_value(name).run()
+        assert not at.exception, (name, [e.value for e in at.exception])
+        assert not at.error, (name, [e.value for e in at.error])
+        assert any(m.label == "training sequences" for m in at.metric), name
