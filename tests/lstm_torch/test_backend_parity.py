@@ -83,7 +83,7 @@ def worst_param_diffs(a: dict, b: dict) -> dict[str, float]:
     return {k: float(np.max(np.abs(a[k] - b[k]))) for k in a}
 
 
-def assert_twins(model_cfg, train_cfg, loss_rtol: float, param_atol: float) -> None:
+def assert_twins(model_cfg, train_cfg, loss_rtol: float, norm_rtol: float, param_atol: float):
     result = train_both(model_cfg, train_cfg, make_batches(model_cfg, train_cfg.seed))
     np_losses, np_norms, np_params = result["numpy"]
     t_losses, t_norms, t_params = result["torch"]
@@ -98,7 +98,11 @@ def assert_twins(model_cfg, train_cfg, loss_rtol: float, param_atol: float) -> N
         f"(numpy {np_losses[step]!r}, torch {t_losses[step]!r}); tolerance {loss_rtol:g}"
     )
     norm_rel = np.abs(np_norms - t_norms) / np.abs(np_norms)
-    assert norm_rel.max() <= loss_rtol, f"gradient norms differ by {norm_rel.max():.3e} relative"
+    step = int(np.argmax(norm_rel))
+    assert norm_rel.max() <= norm_rtol, (
+        f"gradient norm differs by {norm_rel.max():.3e} relative at step {step}; "
+        f"tolerance {norm_rtol:g}"
+    )
 
     diffs = worst_param_diffs(np_params, t_params)
     bad = {k: v for k, v in diffs.items() if v > param_atol}
@@ -113,24 +117,28 @@ def assert_twins(model_cfg, train_cfg, loss_rtol: float, param_atol: float) -> N
     ("optimizer", "clip_norm", "num_layers", "target", "task"), GRID, ids=GRID_IDS
 )
 def test_float64_training_agrees_at_every_step(optimizer, clip_norm, num_layers, target, task):
-    # measured over this grid for seeds 0-4: worst loss 4.7e-16 relative, worst param 7.0e-15
+    # measured over this grid for seeds 0-4 (240 runs): worst loss 5.4e-16 relative, worst
+    # gradient norm 2.0e-15 relative, worst final param 2.6e-14 (seed 0, used here: 5.0e-16)
     model_cfg = model_config(num_layers, target, task)
     train_cfg = TrainConfig(
         lr=LR[optimizer], optimizer=optimizer, clip_norm=clip_norm, seed=SEED, dtype="float64"
     )
-    assert_twins(model_cfg, train_cfg, loss_rtol=1e-9, param_atol=1e-8)
+    assert_twins(model_cfg, train_cfg, loss_rtol=1e-9, norm_rtol=1e-9, param_atol=1e-8)
 
 
 # float32, measured over this grid (48 runs x 50 steps) for seeds 0-14, i.e. 720 runs: the loss
-# at every step agrees within 3.2e-7 relative (two or three float32 ulps, every seed alike).
-# Final params: within 1e-6 for seed 0 (used here: 3.0e-7) and most seeds; the few runs above
-# are all Adam (seeds 1, 2, 14), worst 1.75e-4 (seed 14, one forget-gate weight of l0.W_h).
+# at every step agrees within 3.3e-7 relative (two or three float32 ulps, every seed alike);
+# the gradient norm within 2.1e-6 relative (seed 14; every other seed within 1.0e-6).
+# Final params: within 1e-6 for seed 0 (used here: 2.4e-7) and most seeds; the few runs above
+# are all Adam (seeds 1, 2, 6, 14), worst 2.15e-4 (seed 14, one forget-gate weight of l0.W_h).
 # That spread is float32's, not a twin mismatch: Adam divides by sqrt(v), so a weight whose
-# gradient is mostly rounding noise takes lr-sized steps in noise-dependent directions; for
-# that weight both float32 backends end ~1e-4 from the float64 run, on opposite sides, while
-# the float64 twins agree to 1.2e-13. Tolerances: about 3x the worst measured.
+# gradient is mostly rounding noise takes lr-sized steps in noise-dependent directions. For
+# that weight (clipping off) the float32 NumPy run ends 2.3e-5 above the float64 run and the
+# float32 Torch run 9.0e-5 below it, while the float64 twins agree to 7.7e-14.
+# Tolerances: about 3x the worst measured.
 FLOAT32_LOSS_RTOL = 1e-6
-FLOAT32_PARAM_ATOL = 5e-4
+FLOAT32_NORM_RTOL = 6e-6
+FLOAT32_PARAM_ATOL = 6e-4
 
 
 @pytest.mark.parametrize(
@@ -143,7 +151,13 @@ def test_float32_training_agrees_to_measured_tolerance(
     train_cfg = TrainConfig(
         lr=LR[optimizer], optimizer=optimizer, clip_norm=clip_norm, seed=SEED, dtype="float32"
     )
-    assert_twins(model_cfg, train_cfg, loss_rtol=FLOAT32_LOSS_RTOL, param_atol=FLOAT32_PARAM_ATOL)
+    assert_twins(
+        model_cfg,
+        train_cfg,
+        loss_rtol=FLOAT32_LOSS_RTOL,
+        norm_rtol=FLOAT32_NORM_RTOL,
+        param_atol=FLOAT32_PARAM_ATOL,
+    )
 
 
 # ------------------------------------------------------------------------------- traces
