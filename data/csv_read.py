@@ -262,6 +262,12 @@ def parse(
         text = text.split("\n", 1)[1].lstrip("\r\n\t ") if "\n" in text else ""
         if not text:
             raise DataError("the file has only a 'sep=' line: it holds no data")
+    first_line = text[: text.find("\n")] if "\n" in text else text
+    if len(first_line) > 1000 * MAX_COLUMNS:
+        raise DataError(
+            f"the first line has {len(first_line):,} characters: far more than a header of "
+            f"{MAX_COLUMNS} columns, so this is no CSV table this tool can read"
+        )
     sample = [line for line in _head_lines(text)[:200] if line.strip()]
     if sep == "auto":
         sep = sniff(sample)
@@ -282,7 +288,12 @@ def parse(
             f"the file has {width} columns, more than the limit of {MAX_COLUMNS}: "
             "remove columns you do not need"
         )
-    if text.count("\n") > MAX_ROWS + 1 and _nonblank(text) > MAX_ROWS + 1:
+    newlines = text.count("\n")
+    # a run of k blank lines holds at least k/2 "\n\n": a cheap bound first, the exact count
+    # only when the bound cannot decide
+    if newlines > MAX_ROWS + 1 and (
+        newlines - 2 * text.count("\n\n") > MAX_ROWS + 1 or _nonblank(text) > MAX_ROWS + 1
+    ):
         raise DataError(
             f"the file has more than {MAX_ROWS:,} rows: upload a shorter part, or aggregate "
             "(e.g. daily instead of hourly values)"
@@ -367,10 +378,12 @@ def _head_lines(text: str, size: int = 65536) -> list[str]:
 def _nonblank(text: str) -> int:
     """Lines with anything but white space (vectorised: the text may have millions)."""
     data = np.frombuffer(text.encode("utf-8", "replace"), dtype=np.uint8)
-    starts = np.append(0, np.flatnonzero(data == ord("\n")) + 1)
-    starts = starts[starts < len(data)]
-    content = ~np.isin(data, np.frombuffer(b" \t\r\n", dtype=np.uint8))
-    return int(np.count_nonzero(np.logical_or.reduceat(content, starts)))
+    newline = data == ord("\n")
+    content = ~(newline | (data == ord(" ")) | (data == ord("\t")) | (data == ord("\r")))
+    content = content[content | newline]  # drop blanks: a line is now a run of True
+    if len(content) == 0:
+        return 0
+    return int(content[0]) + int(np.count_nonzero(content[1:] & ~content[:-1]))
 
 
 def _has_header(rows: list[list[str]], decimal: str) -> bool:

@@ -79,9 +79,12 @@ def timeseries(frame: pd.DataFrame, cols: Columns, features, opts: dict, notes: 
     windows = np.lib.stride_tricks.sliding_window_view(z, window, axis=0)  # (L-W+1, D, W)
 
     def cut(starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x = windows[starts].transpose(0, 2, 1).copy()  # (N, W, D)
+        # starts is an arange: a strided slice of the window view, copied once
+        picked = windows[starts[0] : starts[-1] + 1 : stride]
+        x = np.ascontiguousarray(picked.transpose(0, 2, 1))  # (N, W, D)
+        targets_z = z[:, columns]
         rows = starts[:, None] + window + np.arange(horizon)  # (N, H)
-        y = z[rows][:, :, columns].reshape(len(starts), -1)  # (N, H * K), step-major
+        y = targets_z[rows].reshape(len(starts), -1)  # (N, H * K), step-major
         return x, y
 
     x_train, y_train = cut(starts_train)
@@ -140,4 +143,4 @@ def _time_order(cols: Columns, n: int, notes: list[str]) -> tuple[np.ndarray, li
     order = rows[np.argsort(keys, kind="stable")]
     if not np.array_equal(order, rows):
         notes.append(f"sorted the rows by {cols.date!r}")
-    return order, [str(v) for v in cols.order_labels.to_numpy()[order]]
+    return order, cols.order_labels.to_numpy()[order].astype(str).tolist()

@@ -25,13 +25,38 @@ GENERIC = {
 }
 
 PRESETS = {
-    # why each differs from GENERIC is in its comment
-    "sine": {"train": {"epochs": 15}},
-    "adding": {"train": {"epochs": 25, "lr": 0.005}},
-    "copy": {"model": {"hidden_size": 64}, "train": {"epochs": 30}},
-    "temporal_order": {"train": {"epochs": 25}},
-    "reber": {"model": {"hidden_size": 24}, "train": {"epochs": 20}},
-    "parity": {"model": {"hidden_size": 16}, "train": {"epochs": 15}},
+    # Tuned on the NumPy backend (issue 8); why each differs from GENERIC is in its comment.
+    # Options are written out even where they equal the generator's default: they are the task
+    # the thresholds were measured on.
+    # At the default noise 0.05 the best possible MSE (a least-squares fit of two sines to
+    # each noisy window) is itself about 0.010, the threshold; noise 0.03 leaves room to learn.
+    # More sequences than the default 1000: the forecast error falls with data, not epochs.
+    "sine": {
+        "options": {"seq_len": 40, "n_waves": 2, "noise": 0.03, "n_train": 4000},
+        "train": {"epochs": 20, "batch_size": 64},
+    },
+    # T = 50: a plateau at the baseline for ~10 epochs, then the marker gating clicks
+    "adding": {"options": {"seq_len": 50}, "train": {"epochs": 25}},
+    # K = 8 symbols, 5 to recall after 10 blanks; 4000 sequences so recall generalises past
+    # 99%; a larger step and batch reach it in about 10 epochs
+    "copy": {
+        "options": {"n_symbols": 8, "length": 5, "delay": 10, "n_train": 4000},
+        "model": {"hidden_size": 64},
+        "train": {"epochs": 20, "batch_size": 64, "lr": 0.02},
+    },
+    "temporal_order": {"options": {"seq_len": 50}, "train": {"epochs": 12}},  # solved by ~4
+    "reber": {  # legal and outer T/P right by epoch ~4
+        "options": {"embedded": True, "max_len": 30},
+        "model": {"hidden_size": 24},
+        "train": {"epochs": 12},
+    },
+    # the running parity at every step ("each"); with only the last step's target, 20 bits
+    # give one bit of signal per sequence and training stalls at chance
+    "parity": {
+        "options": {"seq_len": 20, "target": "each"},
+        "model": {"hidden_size": 16},
+        "train": {"epochs": 10},
+    },
     # two sequences: full-batch steps, many epochs, a few units as in the worked example
     "statquest": {
         "model": {"hidden_size": 4},

@@ -39,6 +39,7 @@ BAD_FILES = {
     "no numeric column": (lines("name,city", "ann,paris", "bob,rome", "eve,oslo"), "no numeric"),
     "too few rows for the window": (series(15), "too few rows for window=20.*lower window to"),
     "ragged line": (lines("a,b", "1,2", "3,4,5,6", "7,8"), "line 3 has 4 fields.*separator"),
+    "first line too long for a header": (b"1," * 1_000_001, "first line has 2,000,002 characters"),
     "field longer than the csv limit": (b"a\n" + b"x" * 200_000 + b"\n", "longer than"),
     "broken utf-16": (b"\xff\xfe" + "a,b\n1,2\n".encode("utf-16-le") + b"\x00", "UTF-16|utf-16"),
     "numbers too large": (lines("v", *(f"{(-1) ** k * 1.7}e308" for k in range(40))), "too large"),
