@@ -9,7 +9,7 @@ import re
 
 from data.csv_columns import Columns, check_columns, classify, order_column
 from data.csv_long import long_format
-from data.csv_read import Table
+from data.csv_parse import Table
 from data.csv_rows import rows
 from data.csv_series import timeseries
 from data.dataset import DataError, Dataset

@@ -41,7 +41,8 @@ import numpy as np
 from data.csv_build import build
 from data.csv_columns import MAX_CLASSES, worth_reading
 from data.csv_common import MAX_FEATURES, MAX_SEQ_LEN, MAX_VALUES
-from data.csv_read import MAX_BYTES, MAX_COLUMNS, MAX_ROWS, Table, read_table
+from data.csv_parse import MAX_COLUMNS, MAX_ROWS, Table
+from data.csv_read import MAX_BYTES, read_table
 from data.dataset import DataError, Dataset
 from data.options import OptionSpec, float_option, int_option, resolve_options, specs_of
 
