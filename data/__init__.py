@@ -8,12 +8,13 @@ Never imports `lstm` or streamlit: it produces arrays and a `Dataset` describing
     describe_dataset(name) -> str
     dataset_from_csv(source, **options) -> Dataset      (path, bytes or binary file object)
     csv_options() -> dict[str, OptionSpec]
+    csv_column_names(source, sep="auto", header="auto") -> list[str]
     get_preset(name) -> {"model": {...}, "train": {...}}
 
 Bad input of any kind raises DataError (a ValueError) with a message a person can act on.
 """
 
-from data.csv_loader import LIMITS, csv_options, dataset_from_csv
+from data.csv_loader import LIMITS, csv_column_names, csv_options, dataset_from_csv
 from data.dataset import DataError, Dataset
 from data.options import OptionSpec
 from data.presets import get_preset
@@ -30,6 +31,7 @@ __all__ = [
     "DataError",
     "Dataset",
     "OptionSpec",
+    "csv_column_names",
     "csv_options",
     "dataset_from_csv",
     "dataset_options",

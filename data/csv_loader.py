@@ -134,6 +134,23 @@ def dataset_from_csv(source, **options) -> Dataset:
     return dataset
 
 
+def csv_column_names(source, sep: str = "auto", header: str = "auto") -> list[str]:
+    """Every column name of a CSV file, in order (for column pickers); DataError if unreadable.
+
+    Reads like `dataset_from_csv` (same separator and header detection) without building
+    sequences; text columns are named but not parsed, so a big file answers quickly."""
+    opts = resolve_options(
+        {k: CSV_OPTIONS[k] for k in ("sep", "header")}, {"sep": sep, "header": header}, "csv"
+    )
+    try:
+        table, _ = read_table(source, sep=SEPARATORS[opts["sep"]], header=opts["header"])
+    except DataError:
+        raise
+    except Exception as err:  # same promise as dataset_from_csv
+        raise DataError(f"could not read the file as CSV ({type(err).__name__}: {err})") from None
+    return list(table.columns)
+
+
 def _first_few(test, limit: int):
     """`test`, but true for at most `limit` columns: a file of thousands of date-like text
     columns reads only the first few (the loader uses one date, one id, one label)."""

@@ -25,7 +25,6 @@ MAGIC = [  # (leading bytes, what the file is, what to do)
     (b"\xff\xd8\xff", "a JPEG image", "other"),
     (b"GIF8", "a GIF image", "other"),
     (b"\x1f\x8b", "a gzip-compressed file", "unzip"),
-    (b"BZh", "a bzip2-compressed file", "unzip"),
     (b"\xfd7zXZ", "an xz-compressed file", "unzip"),
     (b"7z\xbc\xaf", "a 7-zip archive", "unzip"),
     (b"PAR1", "a Parquet file", "export"),
@@ -108,6 +107,8 @@ def decode(raw: bytes) -> tuple[str, str]:
     """Text and the encoding it was read with, or DataError for anything that is not text."""
     if not raw.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
         raise DataError("the file is empty: upload a CSV with a header line and rows of numbers")
+    if raw[:3] == b"BZh" and raw[4:10] == b"1AY&SY":
+        raise DataError(f"this is a bzip2-compressed file, not a CSV text file: {ADVICE['unzip']}")
     for magic, what, advice in MAGIC:
         if raw.startswith(magic):
             raise DataError(f"this is {what}, not a CSV text file: {ADVICE[advice]}")

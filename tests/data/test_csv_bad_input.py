@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
 import time
@@ -31,6 +32,7 @@ BAD_FILES = {
     "pdf": (b"%PDF-1.7\n%\xe2\xe3", "PDF"),
     "png": (b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, "PNG image"),
     "gzip": (gzip.compress(b"a,b\n1,2\n"), "decompress"),
+    "bzip2": (bz2.compress(b"a,b\n1,2\n"), "bzip2.*decompress"),
     "nul bytes": (b"a,b\n1,2\x00\x00\x07\x00\x01\x02\x03", "binary"),
     "control characters": (bytes(range(1, 32)) * 20, "binary"),
     "html": (b"<!DOCTYPE html><html><body><table></table></body></html>", "HTML"),

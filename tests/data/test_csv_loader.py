@@ -7,6 +7,7 @@ import io
 import numpy as np
 import pytest
 
+import data
 from data import dataset_from_csv
 
 
@@ -308,3 +309,13 @@ def test_timeseries_metrics_compare_with_repeating_the_last_value():
     assert metrics["skill_vs_persistence"] == pytest.approx(0.0, abs=1e-12)
     assert ds.metrics(ds.y_val)["skill_vs_persistence"] == 1.0
     assert ds.metrics(ds.y_val)["mae_original_units"] == 0.0
+
+
+def test_csv_column_names_lists_every_column_including_text_ones():
+    raw, _ = series_file(30)
+    assert data.csv_column_names(raw) == ["date", "temp", "sales"]
+    text = csv_bytes(["name", "a", "b"], [["x", 1, 2], ["y", 3, 4]], sep=";")
+    assert data.csv_column_names(text) == ["name", "a", "b"]
+    assert data.csv_column_names(b"1,2\n3,4\n5,6\n") == ["col1", "col2"]
+    with pytest.raises(data.DataError, match="Excel"):
+        data.csv_column_names(b"PK\x03\x04....")
