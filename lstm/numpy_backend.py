@@ -21,28 +21,35 @@ with h_0 = c_0 = 0. Backward, with dh_t the gradient reaching h_t from above and
     dh_{t-1} (from step t) = dz @ W_h^T,  dx_t = dz @ W_x^T
     dW_x = sum_t x_t^T dz_t,  dW_h = sum_t h_{t-1}^T dz_t,  db = sum_t sum_n dz_t
 
-How it is made fast (same equations, rounded differently only in the last bits; measured with
-`python -m benchmarks.backends`):
-- Arrays go time-major inside, (T, N, .), so every step's slice is contiguous, and the gate axis
-  stays in the canonical order i, f, g, o, so parameters and gradients need no reordering.
-- Every step's input projection x_t @ W_x + b of a layer is one product for the whole sequence
-  (a broadcast multiply when the input has one feature, where a K = 1 matmul is slow).
-- All four gates are activated by one chain of five whole-array ufuncs on the (N, 4H) block:
+How it is made fast (the same equations; results differ from a plain implementation only by
+rounding; `python -m benchmarks.backends` measures it against torch.nn.LSTM):
+- Inside, arrays are time-major with the batch innermost, (T, features, N): a step's gate block
+  (4H, N) and each gate (H, N) are contiguous. (On strided (N, H) slices of an (N, 4H) array,
+  NumPy's ufuncs cost 3-4x more at the dashboard's size, where per-call overhead dominates.)
+- A step's gates are one matrix product, z_t = W^T @ [x_t; h_{t-1}; 1] with W = [W_x; W_h; b]:
+  the layer's input, its own previous output and a row of ones share one buffer, and h_t is
+  written straight into it. Backward accumulates dW = sum_t dz_t [x_t; h_{t-1}; 1]^T, the
+  gradients of W_x, W_h and b together, with one product per step.
+- The gate axis is in the order o, i, f, g inside: the sigmoid gates (o, i, f) are one block for
+  the forward pass, the gates that backward multiplies by dc (i, f, g) are another.
+- The four gates are activated by one chain of whole-block ufuncs:
       sigmoid(z) = 1 - 1 / (1 + exp(z)),   tanh(z) = 1 - 2 / (1 + exp(2z)),
-  with the candidate's columns of W_x, W_h and b doubled beforehand (exact in binary floating
-  point) and z clipped to [-40, 40] first: exp then never overflows or underflows (no warnings,
-  even at |z| = 1000), and the clip changes nothing, since every gate is already saturated to 0
-  or 1 (tanh to -1 or 1) in float64 there. NumPy's exp is several times cheaper than its tanh
-  (float64: ~3x, float32: ~2x), which was the largest cost of a step.
-- The backward pass needs, per step, only what depends on the recurrence: every factor that
-  depends on the forward values alone (g i(1-i), c_{t-1} f(1-f), i (1-g^2), tanh(c) o(1-o),
-  o (1-tanh(c)^2)) is computed for all steps at once before the time loop, so a step is five
-  small ufuncs and one matrix product.
-- Buffers are allocated once per call and written with out=; weight gradients are one product
-  per layer after the backward time loop.
-- `predict` and `trace` keep nothing that only backward needs: predict projects the inputs in
-  chunks of steps and keeps the cell state and tanh(c) for one step; trace keeps the gates and
-  states it returns, never tanh(c).
+  with the candidate's rows of W doubled beforehand (exact in binary floating point) and z
+  clipped to [-40, 40] first, so exp never overflows or underflows (no warnings, even at
+  |z| = 1000). The clip changes no result: beyond 40 the formulas give exactly 0, 1 or -1
+  anyway. Like 0.5 tanh(z/2) + 0.5, this is accurate to ~1e-16 absolute (not relative, for
+  gates below ~1e-16). NumPy's exp costs about half its tanh in float32, a third in float64.
+- Backward needs, per step, only what depends on the recurrence: every factor that depends on
+  the forward values alone (g i(1-i), c_{t-1} f(1-f), i (1-g^2), tanh(c) o(1-o) and
+  o (1-tanh(c)^2)) is computed for all steps at once before the time loop, so a backward step is
+  five small ufuncs and two matrix products.
+- NumpyBackend lends forward and backward a workspace of buffers reused from step to step: a
+  training step allocates nothing large (fresh multi-megabyte arrays every step cost ~1200 page
+  faults, about 4 ms, a step at the dashboard's size on the reference machine).
+- Params and grads are consecutive views of one flat buffer each, so gradient clipping and the
+  optimizer (`lstm.optim`) are a dozen whole-vector NumPy calls.
+- `predict` keeps one step of gates, c and tanh(c) per layer; `trace` keeps gates and states for
+  every step but never tanh(c), which only backward needs.
 """
 
 from __future__ import annotations
@@ -74,9 +81,9 @@ def _to_internal(W: np.ndarray, H: int) -> np.ndarray:
     return np.concatenate([W[..., 3 * H :], W[..., : 3 * H]], axis=-1)
 
 
-def _to_canonical(W: np.ndarray, H: int) -> np.ndarray:
-    """Internal columns o, i, f, g -> canonical i, f, g, o (a copy)."""
-    return np.concatenate([W[..., H:], W[..., :H]], axis=-1)
+def _to_canonical(W: np.ndarray, H: int, out: np.ndarray) -> np.ndarray:
+    """Internal columns o, i, f, g -> canonical i, f, g, o, written to out."""
+    return np.concatenate([W[..., H:], W[..., :H]], axis=-1, out=out)
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -326,8 +333,7 @@ def backward(dy_hat: np.ndarray, cache: dict) -> dict[str, np.ndarray]:
         dW, dH = _layer_backward(dH, dh_last, layers[k], k)
         # canonical columns, written over this layer's consecutive views W_x, W_h, b
         start = offset[f"l{k}.W_x"]
-        block = flat[start : start + dW.size].reshape(dW.shape)
-        np.concatenate([dW[:, H:], dW[:, :H]], axis=1, out=block)
+        _to_canonical(dW, H, out=flat[start : start + dW.size].reshape(dW.shape))
         dh_last = None
     return grads
 
