@@ -95,7 +95,7 @@ def _cache() -> OrderedDict:
     return st.session_state.setdefault("datasets", OrderedDict())
 
 
-def _remember(key: str, make: Callable):
+def remember(key: str, make: Callable):
     cache = _cache()
     if key in cache:
         cache.move_to_end(key)
@@ -112,7 +112,7 @@ def load_dataset(name: str, options: dict):
     import data
 
     key = json.dumps([name, options], sort_keys=True, default=str)
-    return _remember(key, lambda: data.load_dataset(name, **options))
+    return remember(key, lambda: data.load_dataset(name, **options))
 
 
 def load_upload(upload: dict, options: dict):
@@ -126,7 +126,7 @@ def load_upload(upload: dict, options: dict):
         source.name = upload["name"]  # the loader names the file after it (spec, messages)
         return data.dataset_from_csv(source, **options)
 
-    return _remember(key, read)
+    return remember(key, read)
 
 
 def upload_info(uploaded) -> dict | None:

@@ -47,15 +47,14 @@ def csv_choices(upload: dict | None = None) -> dict:
 
 
 def _file_columns(upload: dict) -> list[str]:
-    """Every column name of the file (the loader reads only the useful ones)."""
-    from data.csv_read import read_table
-
-    def read():
-        table, _ = read_table(upload["bytes"])
-        return [str(c) for c in getattr(table, "columns", None) or table.frame.columns]
-
+    """Every column name of the file, for the column pickers."""
+    sep = st.session_state.get(CSV_PREFIX + "sep") or "auto"
+    header = st.session_state.get(CSV_PREFIX + "header") or "auto"
+    key = f"columns:{upload['digest']}:{sep}:{header}"
     try:
-        return state._remember("columns:" + upload["digest"], read)
+        return state.remember(
+            key, lambda: data.csv_column_names(upload["bytes"], sep=sep, header=header)
+        )
     except ValueError:
         return []
 

@@ -40,6 +40,7 @@ def test_upload_a_good_csv_shows_layout_preview_and_trains(runs_dir):
     assert "Uploaded file: monthly.csv" in text
     assert "timeseries" in text  # the detected layout
     assert at.dataframe  # the preview
+    assert at.multiselect(key="csv.target_columns").options == ["month", "temperature"]
     at.number_input(key="csv.window").set_value(6).run()  # a control next to the preview
     assert_clean(at)
     at.button(key="train").click().run()
