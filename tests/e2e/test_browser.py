@@ -1,7 +1,8 @@
 """The dashboard as a person uses it: a real `streamlit run` driven by headless Chromium.
 
-Pick a dataset, Train, wait for the loss chart, open Gates and Cell walkthrough, take
-screenshots (tests/artifacts/), and check that no exception box ever appears.
+Pick a dataset, Train, wait for the loss chart, open Gates, Predictions, Compare backends (and
+compare), Cell walkthrough and Runs, take screenshots (tests/artifacts/), and check that no
+exception box ever appears.
 """
 
 from __future__ import annotations
@@ -84,6 +85,15 @@ def test_pick_train_and_inspect_gates_and_walkthrough(app_url, page):
     page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=LONG)
     _no_exception(page)
     page.screenshot(path=str(ARTIFACTS / "predictions.png"), full_page=True)
+
+    _open_tab(page, "Compare backends")
+    _wait_idle(page)
+    page.locator(".st-key-compare button").first.click()
+    page.get_by_text("speed ratio", exact=False).first.wait_for(timeout=LONG)
+    _wait_idle(page)
+    page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=LONG)
+    _no_exception(page)
+    page.screenshot(path=str(ARTIFACTS / "compare.png"), full_page=True)
 
     _open_tab(page, "Cell walkthrough")
     _wait_idle(page)
