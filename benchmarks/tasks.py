@@ -17,9 +17,10 @@ got within the limit, or (with --stop-when-solved) the first epoch that crossed 
 Times are wall seconds from the start of data generation, so they include setup, evaluation
 and gate snapshots, as a user who presses Train would wait for them.
 
-BLAS threads: OpenBLAS's threads only contend over matrices this small, badly so on a busy
-2-core machine (a step can take 5x longer), so the benchmark pins them to 1 unless
---blas-threads or OPENBLAS_NUM_THREADS says otherwise.
+Threads: over matrices this small a second BLAS or Torch thread only contends, badly so on a
+busy 2-core machine (measured: one NumPy step of the adding problem 5x slower with OpenBLAS's
+default threads), so the benchmark uses 1 thread (OPENBLAS_NUM_THREADS, torch.set_num_threads)
+unless --threads or OPENBLAS_NUM_THREADS says otherwise.
 """
 
 from __future__ import annotations
@@ -54,10 +55,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="end a run at the first epoch that solves the task",
     )
     parser.add_argument(
-        "--blas-threads",
+        "--threads",
         type=int,
         default=None,
-        help="OpenBLAS threads (default: OPENBLAS_NUM_THREADS, else 1)",
+        help="BLAS and Torch threads (default: OPENBLAS_NUM_THREADS, else 1)",
     )
     parser.add_argument("--json", metavar="PATH", help="also write every run's numbers here")
     args = parser.parse_args(argv)
@@ -236,7 +237,7 @@ def environment(args: argparse.Namespace) -> dict:
         "backend": args.backend,
         "limit_seconds": args.limit,
         "stop_when_solved": args.stop_when_solved,
-        "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
+        "threads": os.environ.get("OPENBLAS_NUM_THREADS"),
         "cpus": os.cpu_count(),
         "load_average_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
         "python": platform.python_version(),
@@ -250,13 +251,17 @@ def environment(args: argparse.Namespace) -> dict:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # before numpy is imported: OpenBLAS reads it once, when it loads
-    if args.blas_threads is not None:
-        os.environ["OPENBLAS_NUM_THREADS"] = str(args.blas_threads)
+    if args.threads is not None:
+        os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    if args.backend == "torch":
+        import torch
+
+        torch.set_num_threads(int(os.environ["OPENBLAS_NUM_THREADS"]))
     env = environment(args)
     print(
         f"backend {args.backend}, {args.seeds} seeds, {args.limit:g} s per run, "
-        f"OPENBLAS_NUM_THREADS={env['openblas_threads']}, {env['cpus']} CPUs, "
+        f"threads {env['threads']}, {env['cpus']} CPUs, "
         f"load average {env['load_average_at_start']}"
     )
     results, summaries = [], []
