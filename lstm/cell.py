@@ -77,9 +77,7 @@ def weights_from_params(params: dict) -> dict[str, float]:
     """The 12 scalar weights of a one-unit, one-input, one-layer model's canonical params."""
     W_x, W_h, b = params["l0.W_x"], params["l0.W_h"], params["l0.b"]
     if W_x.shape != (1, 4) or W_h.shape != (1, 4):
-        raise ValueError(
-            f"needs a 1-input, 1-unit model, got W_x {W_x.shape} and W_h {W_h.shape}"
-        )
+        raise ValueError(f"needs a 1-input, 1-unit model, got W_x {W_x.shape} and W_h {W_h.shape}")
     weights = {}
     for gate, slot in _CANONICAL_SLOT.items():
         weights[f"{gate}_h"] = float(W_h[0, slot])

@@ -47,9 +47,11 @@ class FieldSpec:
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise ValueError(bad)
         if self.kind == "int":
-            if not isinstance(value, numbers.Integral):
-                if not (math.isfinite(value) and float(value).is_integer()):
-                    raise ValueError(bad)
+            whole = isinstance(value, numbers.Integral) or (
+                math.isfinite(value) and float(value).is_integer()
+            )
+            if not whole:
+                raise ValueError(bad)
             value = int(value)
         else:
             value = float(value)

@@ -57,7 +57,8 @@ def check_params(params: dict, cfg: ModelConfig) -> None:
         raise ValueError(f"parameters do not match the model: missing {missing}, extra {extra}")
     for name, shape in expected.items():
         if tuple(np.shape(params[name])) != shape:
-            raise ValueError(f"parameter {name} has shape {np.shape(params[name])}, expected {shape}")
+            got = np.shape(params[name])
+            raise ValueError(f"parameter {name} has shape {got}, expected {shape}")
 
 
 def to_torch_state_dict(params: dict, cfg: ModelConfig) -> dict:
