@@ -72,6 +72,9 @@ _clip = getattr(getattr(getattr(np, "_core", None), "umath", None), "clip", np.c
 # |z| beyond this changes no gate: sigmoid(40) = 1 - 4e-18 and tanh(20) = 1 - 8e-18 round to 1
 _Z_LIMIT = 40.0
 
+# backward works through the steps in chunks of about this many bytes of dz (a cache's worth)
+_CHUNK_BYTES = 256 * 1024
+
 # ----------------------------------------------------------------------------- gate layout
 # Inside, the 4H gate axis is in the order o, i, f, g: the sigmoid gates (o, i, f) are one
 # block for the forward pass, the gates that backward multiplies by dc (i, f, g) another.
@@ -244,12 +247,38 @@ def trace(params: dict, x: np.ndarray, cfg: ModelConfig) -> dict[str, np.ndarray
 # ----------------------------------------------------------------------------- backward
 
 
+def _backward_factors(A, c_prev, tanh_cs, F, dc_dh) -> None:
+    """Every factor of the backward step that depends on the forward values alone, for a run of
+    S steps at once: A (S, 4H, N) the gates o, i, f, g, c_prev and tanh_cs (S, H, N). Fills F
+    like A and dc_dh like tanh_cs, so that a step is dz[o] = dh * F[o], dc = carry + dh * dc_dh,
+    dz[i, f, g] = dc * F[i, f, g]."""
+    S, H4, N = A.shape
+    H = H4 // 4
+    Ao, Ai, Af, Ag = A.reshape(S, 4, H, N).transpose(1, 0, 2, 3)  # each (S, H, N)
+    np.subtract(1.0, A, out=F)
+    F *= A  # s (1 - s): the sigmoid's derivative (the candidate's block is replaced below)
+    Fo, Fi, Ff, Fg = F.reshape(S, 4, H, N).transpose(1, 0, 2, 3)
+    Fo *= tanh_cs  # do = dh * tanh(c)
+    Fi *= Ag  # di = dc * g
+    Ff *= c_prev  # df = dc * c_{t-1}
+    np.multiply(Ag, Ag, out=Fg)
+    np.subtract(1.0, Fg, out=Fg)
+    Fg *= Ai  # dg = dc * i, tanh' = 1 - g^2
+    np.multiply(tanh_cs, tanh_cs, out=dc_dh)
+    np.subtract(1.0, dc_dh, out=dc_dh)
+    dc_dh *= Ao  # dc += dh * o * (1 - tanh(c)^2)
+
+
 def _layer_backward(dH: np.ndarray | None, dh_last: np.ndarray | None, layer: dict,
                     layer_index: int):  # fmt: skip
     """BPTT through one layer. dH (T, H, N) is the gradient reaching every h_t from above, or
     None when only the last step gets one (dh_last, (H, N)). Returns (dW, dX): dW (K, 4H), the
     gradient w.r.t. [W_x; W_h; b] with internal columns, and dX (T, D, N) the gradient w.r.t.
-    the layer's input (None for the bottom layer)."""
+    the layer's input (None for the bottom layer).
+
+    Steps are taken in chunks of about _CHUNK_BYTES of dz, last chunk first: the factors of a
+    chunk are computed just before its steps use them, while they are still in the cache, and
+    only a chunk's dz is kept (dX takes its share of each chunk)."""
     A, cs, tanh_cs, inputs, W = (layer[k] for k in ("A", "cs", "tanh_cs", "inputs", "W"))
     T, H4, N = A.shape
     H = H4 // 4
@@ -257,24 +286,10 @@ def _layer_backward(dH: np.ndarray | None, dh_last: np.ndarray | None, layer: di
     D = K - H - 1
     dtype = A.dtype
     workspace, name = layer["workspace"], f"l{layer_index}."
-    Ao, Ai, Af, Ag = A.reshape(T, 4, H, N).transpose(1, 0, 2, 3)  # each (T, H, N)
-    # Every factor that depends on the forward values alone, for all steps at once; the loop
-    # then only multiplies: dz[o] = dh * F[o], dz[i, f, g] = dc * F[i, f, g].
-    F = np.subtract(1.0, A, out=_buffer(workspace, name + "dZ", A.shape, dtype))
-    F *= A  # s (1 - s): the sigmoid's derivative (the candidate's block is replaced below)
-    Fo, Fi, Ff, Fg = F.reshape(T, 4, H, N).transpose(1, 0, 2, 3)
-    Fo *= tanh_cs  # do = dh * tanh(c)
-    Fi *= Ag  # di = dc * g
-    Ff *= cs[:-1]  # df = dc * c_{t-1}
-    np.multiply(Ag, Ag, out=Fg)
-    np.subtract(1.0, Fg, out=Fg)
-    Fg *= Ai  # dg = dc * i, tanh' = 1 - g^2
-    dc_dh = np.multiply(
-        tanh_cs, tanh_cs, out=_buffer(workspace, name + "dc_dh", cs[1:].shape, dtype)
-    )
-    np.subtract(1.0, dc_dh, out=dc_dh)
-    dc_dh *= Ao  # dc += dh * o * (1 - tanh(c)^2)
-    F_ifg = F[:, H:].reshape(T, 3, H, N)
+    chunk = max(1, min(T, _CHUNK_BYTES // (H4 * N * A.itemsize)))
+    F_all = _buffer(workspace, name + "dZ", (chunk, H4, N), dtype)
+    dc_dh_all = _buffer(workspace, name + "dc_dh", (chunk, H, N), dtype)
+    dX = None if layer_index == 0 else _buffer(workspace, name + "dX", (T, D, N), dtype)
 
     W_h = W[D : D + H]  # (H, 4H), contiguous: dh_{t-1} = W_h (internal columns) @ dz_t
     dW = np.zeros((H4, K), dtype)  # sum_t dz_t @ inputs[t]^T, transposed
@@ -283,28 +298,33 @@ def _layer_backward(dH: np.ndarray | None, dh_last: np.ndarray | None, layer: di
     dh_rec = np.empty((H, N), dtype)  # gradient reaching h_t from step t+1
     dc = np.zeros((H, N), dtype)  # gradient reaching c_t from step t+1, then total at c_t
     tmp = np.empty((H, N), dtype)
-    steps = zip(range(T - 1, -1, -1), F[::-1], F_ifg[::-1], Fo[::-1], dc_dh[::-1], Af[::-1],
-                inputs[T - 1 :: -1], strict=True)  # fmt: skip
-    for t, dz, dz_ifg, dz_o, dc_dh_t, f, x_h_1 in steps:
-        if t == T - 1:
-            dh = dH[t] if dH is not None else dh_last
-        elif dH is not None:
-            dh = np.add(dH[t], dh_rec, out=dh_sum)
-        else:
-            dh = dh_rec
-        np.multiply(dh, dc_dh_t, out=tmp)
-        np.add(dc, tmp, out=dc)
-        np.multiply(dz_ifg, dc, out=dz_ifg)
-        np.multiply(dz_o, dh, out=dz_o)
-        if t > 0:
-            np.multiply(dc, f, out=dc)  # carry to step t-1
-            np.dot(W_h, dz, out=dh_rec)
-        np.dot(dz, x_h_1.T, out=dW_t)
-        np.add(dW, dW_t, out=dW)
-    if layer_index == 0:
-        return dW.T, None
-    dX = _buffer(workspace, name + "dX", (T, D, N), dtype)
-    return dW.T, np.matmul(W[:D], F, out=dX)
+    for t1 in range(T, 0, -chunk):
+        t0 = max(0, t1 - chunk)
+        F, dc_dh = F_all[: t1 - t0], dc_dh_all[: t1 - t0]
+        _backward_factors(A[t0:t1], cs[t0:t1], tanh_cs[t0:t1], F, dc_dh)
+        F_ifg = F[:, H:].reshape(t1 - t0, 3, H, N)
+        Fo, Af = F[:, :H], A[t0:t1, 2 * H : 3 * H]
+        steps = zip(range(t1 - 1, t0 - 1, -1), F[::-1], F_ifg[::-1], Fo[::-1], dc_dh[::-1],
+                    Af[::-1], inputs[t0:t1][::-1], strict=True)  # fmt: skip
+        for t, dz, dz_ifg, dz_o, dc_dh_t, f, x_h_1 in steps:
+            if t == T - 1:
+                dh = dH[t] if dH is not None else dh_last
+            elif dH is not None:
+                dh = np.add(dH[t], dh_rec, out=dh_sum)
+            else:
+                dh = dh_rec
+            np.multiply(dh, dc_dh_t, out=tmp)
+            np.add(dc, tmp, out=dc)
+            np.multiply(dz_ifg, dc, out=dz_ifg)
+            np.multiply(dz_o, dh, out=dz_o)
+            if t > 0:
+                np.multiply(dc, f, out=dc)  # carry to step t-1
+                np.dot(W_h, dz, out=dh_rec)
+            np.dot(dz, x_h_1.T, out=dW_t)
+            np.add(dW, dW_t, out=dW)
+        if dX is not None:
+            np.matmul(W[:D], F, out=dX[t0:t1])
+    return dW.T, dX
 
 
 def backward(dy_hat: np.ndarray, cache: dict) -> dict[str, np.ndarray]:
