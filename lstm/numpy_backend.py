@@ -41,8 +41,9 @@ rounding; `python -m benchmarks.backends` measures it against torch.nn.LSTM):
   gates below ~1e-16). NumPy's exp costs about half its tanh in float32, a third in float64.
 - Backward needs, per step, only what depends on the recurrence: every factor that depends on
   the forward values alone (g i(1-i), c_{t-1} f(1-f), i (1-g^2), tanh(c) o(1-o) and
-  o (1-tanh(c)^2)) is computed for all steps at once before the time loop, so a backward step is
-  five small ufuncs and two matrix products.
+  o (1-tanh(c)^2)) is computed for a chunk of steps at once (about 256 KB of gates, so the chunk
+  is still in the cache when its steps use it), so a backward step is five small ufuncs and two
+  matrix products. Only a chunk of dz is ever kept.
 - NumpyBackend lends forward and backward a workspace of buffers reused from step to step: a
   training step allocates nothing large (fresh multi-megabyte arrays every step cost ~1200 page
   faults, about 4 ms, a step at the dashboard's size on the reference machine).
