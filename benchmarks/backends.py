@@ -46,6 +46,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads, each side")
     p.add_argument("--quick", action="store_true", help="a short run: few repeats, small peak test")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    p.add_argument("--markdown", metavar="JSON", help="print a saved run as Markdown, and exit")
     p.add_argument(
         "--sizes", default=",".join(SIZES), help=f"comma-separated, of {', '.join(SIZES)}"
     )
@@ -268,6 +269,37 @@ def _memory_text(m: dict) -> str:
     return "\n".join(lines)
 
 
+def markdown(report: dict) -> str:
+    """A saved run as Markdown: the machine, the matmul peak, the table and the memory report."""
+    m, peak = report["machine"], report["matmul_peak"]
+    lines = [
+        f"Measured {m['date']} on {m['cpu']} ({m['cpu_count']} CPUs), {m['threads']} thread(s) "
+        f"each side (OpenBLAS reports {m['openblas_threads']}, torch {m['torch_threads']}); "
+        f"numpy {m['numpy']}, torch {m['torch']}, Python {m['python']}; load average "
+        f"{m['load_average_before'][0]:.2f} before, {m['load_average_after'][0]:.2f} after.",
+        "",
+        f"Matrix-multiply peak in the same run ({peak['n']} x {peak['n']}): "
+        + ", ".join(
+            f"{d} NumPy {peak[f'numpy_{d}_gflops']:.1f} / torch {peak[f'torch_{d}_gflops']:.1f}"
+            for d in DTYPES
+        )
+        + " GFLOP/s.",
+        "",
+        "| size | N | T | D | H | dtype | NumPy ms (IQR) | torch ms (IQR) | NumPy/torch "
+        "| NumPy GFLOP/s | torch GFLOP/s |",
+        "|---|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|",
+    ]
+    for r in report["results"]:
+        cells = [f"{r[s]['median_ms']:.2f} ({r[s]['iqr_ms']:.2f})" for s in ("numpy", "torch")]
+        lines.append(
+            f"| {r['size']} | {r['N']} | {r['T']} | {r['D']} | {r['H']} | {r['dtype']} | "
+            f"{cells[0]} | {cells[1]} | **{r['ratio']:.2f}** | {r['numpy']['gflops']:.2f} | "
+            f"{r['torch']['gflops']:.2f} |"
+        )
+    lines += ["", "```", _memory_text(report["memory"]), "```"]
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> dict:
     import numpy as np
     import torch
@@ -333,6 +365,10 @@ def run(args: argparse.Namespace) -> dict:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = _parse(argv)
+    if args.markdown:
+        with open(args.markdown) as f:
+            print(markdown(json.load(f)))
+        return 0
     want = {var: str(args.threads) for var in THREAD_VARS}
     if any(os.environ.get(k) != v for k, v in want.items()):
         if "numpy" in sys.modules or "torch" in sys.modules:
