@@ -182,7 +182,7 @@ def print_task(name: str, runs: list[dict], summary: dict) -> None:
     rows = []
     for r in runs:
         when = r["first_solved_seconds"]
-        first = "-" if when is None else f"{when:.1f} s (ep {r['first_solved_epoch']})"
+        first = "-" if when is None else f"{_fmt_seconds(when)} (ep {r['first_solved_epoch']})"
         rows.append(
             [
                 str(r["seed"]),
@@ -208,7 +208,9 @@ def print_task(name: str, runs: list[dict], summary: dict) -> None:
 
 
 def _fmt_seconds(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f} s"
+    if value is None:
+        return "-"
+    return f"{value:.2f} s" if value < 1 else f"{value:.1f} s"
 
 
 def print_summary(summaries: list[dict]) -> None:
