@@ -9,6 +9,7 @@ default stays out of the URL, so a link says only what differs.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 
@@ -68,8 +69,48 @@ class Experiment:
 
     @property
     def label(self) -> str:
-        name = self.upload["name"] if self.upload else self.dataset
-        return f"{name} · {self.backend} · {self.model['hidden_size']}×{self.model['num_layers']}"
+        """A run's label: dataset, backend, hidden units × layers."""
+        return f"{self._name} · {self.backend} · {self._size}"
+
+    @property
+    def compare_label(self) -> str:
+        """The label of a comparison's runs, without the sidebar's backend: the job adds
+        " [numpy]" / " [torch]" to it, one per run."""
+        return f"{self._name} · {self._size} · compare"
+
+    @property
+    def _name(self) -> str:
+        return self.upload["name"] if self.upload else self.dataset
+
+    @property
+    def _size(self) -> str:
+        return f"{self.model['hidden_size']}×{self.model['num_layers']}"
+
+
+class PresetWriteFilter(logging.Filter):
+    """Drops Streamlit's "created with a default value but also had its value set via the
+    Session State API" warning for the model and training fields, where both are on purpose:
+    a new dataset writes its preset into them (`_apply_preset`), and each widget keeps the
+    preset as its default so that the URL holds only what differs from it. Any other widget's
+    warning passes."""
+
+    name = "lstm-lab-preset-write"
+    MESSAGE = "was created with a default value but also had its value set via the Session"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.MESSAGE not in str(record.msg):
+            return True
+        key = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        return key not in MODEL_FIELDS + TRAIN_FIELDS
+
+
+def _install_preset_write_filter() -> None:
+    logger = logging.getLogger("streamlit.elements.lib.policies")
+    if not any(getattr(f, "name", None) == PresetWriteFilter.name for f in logger.filters):
+        logger.addFilter(PresetWriteFilter())
+
+
+_install_preset_write_filter()
 
 
 def dataset_label(name: str) -> str:

@@ -30,15 +30,34 @@ the sidebar to see the difference rounding makes.
 """
 
 
+WARM_UP_EPOCHS = 3  # from this many epochs on, the first one is left out of the timing
+TIMING_HELP = (
+    "Median seconds per epoch, leaving out the first epoch when there are "
+    f"{WARM_UP_EPOCHS} or more: it pays one-off costs (PyTorch's import and warm-up) that "
+    "later epochs do not."
+)
+
+
 def _start(ctx: state.Context):
     return tab_training.start_training(ctx, backends=BACKENDS, kind="compare")
 
 
+def epoch_seconds(seconds) -> float:
+    """The typical seconds per epoch of one run: the median over its epochs, without the first
+    epoch when there are WARM_UP_EPOCHS or more (`seconds` in epoch order; None, NaN skipped)."""
+    seconds = list(seconds)
+    if len(seconds) >= WARM_UP_EPOCHS:
+        seconds = seconds[1:]
+    finite = [float(s) for s in seconds if s is not None and np.isfinite(s)]
+    return float(np.median(finite)) if finite else np.nan
+
+
 def summary(runs) -> tuple[pd.DataFrame, dict]:
-    """Per-backend table, and the cross-backend numbers: speed ratio, max loss and param diff."""
+    """Per-backend table, and the cross-backend numbers: speed ratio (of `epoch_seconds`), max
+    loss and param diff."""
     rows = []
     for run in runs:
-        seconds = [h["seconds"] for h in run.history if h.get("seconds") is not None]
+        seconds = [h.get("seconds") for h in run.history]
         final = run.history[-1] if run.history else {}
         rows.append(
             {
@@ -46,7 +65,8 @@ def summary(runs) -> tuple[pd.DataFrame, dict]:
                 "device": run.device,
                 "dtype": run.dtype,
                 "epochs": len(run.history),
-                "seconds / epoch": float(np.mean(seconds)) if seconds else np.nan,
+                "seconds / epoch": epoch_seconds(seconds),
+                "first epoch (s)": seconds[0] if seconds and seconds[0] is not None else np.nan,
                 "final train loss": final.get("train_loss"),
                 "final validation loss": final.get("val_loss"),
                 "status": run.status,
@@ -87,6 +107,19 @@ def summary(runs) -> tuple[pd.DataFrame, dict]:
         )
         numbers["dtype"] = a.dtype
     return table, numbers
+
+
+def timing_note(epochs: int) -> str:
+    """What the seconds-per-epoch chart's numbers in the table and the ratio are."""
+    if epochs >= WARM_UP_EPOCHS:
+        return (
+            "The first epoch includes one-off costs (PyTorch's import and warm-up): the table "
+            "and the speed ratio use the median of the later epochs."
+        )
+    return (
+        f"With fewer than {WARM_UP_EPOCHS} epochs the first one counts, one-off costs "
+        "(PyTorch's import and warm-up) included: train more for a fair speed ratio."
+    )
 
 
 def render(ctx: state.Context) -> None:
@@ -130,12 +163,13 @@ def render(ctx: state.Context) -> None:
         ratio = numbers["speed_ratio"]
         faster = "Torch" if ratio > 1 else "NumPy"
         cols[0].metric(
-            "speed ratio (NumPy s/epoch ÷ Torch s/epoch)",
+            "speed ratio (NumPy ÷ Torch)",
             f"{ratio:.3g}×" if np.isfinite(ratio) else "–",
             delta=f"{faster} is faster" if np.isfinite(ratio) and ratio != 1 else None,
             delta_color="off",
-            help="Above 1: Torch takes less time per epoch. Small models favour NumPy (no "
-            "framework overhead per step); large ones favour Torch's kernels.",
+            help="NumPy's seconds per epoch divided by Torch's. Above 1: Torch takes less time "
+            "per epoch. Small models favour NumPy (no framework overhead per step); large ones "
+            f"favour Torch's kernels. {TIMING_HELP}",
         )
         cols[1].metric(
             "largest loss difference",
@@ -157,7 +191,10 @@ def render(ctx: state.Context) -> None:
         hide_index=True,
         width="stretch",
         column_config={
-            "seconds / epoch": st.column_config.NumberColumn(format="%.3f"),
+            "seconds / epoch": st.column_config.NumberColumn(format="%.3f", help=TIMING_HELP),
+            "first epoch (s)": st.column_config.NumberColumn(
+                format="%.3f", help="The first epoch alone, one-off costs included"
+            ),
             "final train loss": st.column_config.NumberColumn(format="%.6g"),
             "final validation loss": st.column_config.NumberColumn(format="%.6g"),
         },
@@ -172,6 +209,7 @@ def render(ctx: state.Context) -> None:
             charts.timing_chart({r.backend: [h["seconds"] for h in r.history] for r in runs}),
             width="stretch",
         )
+        st.caption(timing_note(min(len(r.history) for r in runs)))
     st.markdown(EXPLANATION)
 
 

@@ -59,6 +59,24 @@ def _file_columns(upload: dict) -> list[str]:
         return []
 
 
+def not_text_reason(upload: dict) -> str | None:
+    """Why the file cannot be CSV text at all (a zip, a workbook, an image, binary, empty), or
+    None when it reads as text. Only then can the separator, header and column options (and a
+    preview of its rows) help; for anything else they would show garbled bytes."""
+    from data.csv_read import decode
+
+    cache = st.session_state.setdefault("upload_text_check", {})
+    if upload["digest"] not in cache:
+        try:
+            decode(upload["bytes"])
+            cache.clear()  # one file at a time: keep only the verdict on this one
+            cache[upload["digest"]] = None
+        except ValueError as exc:
+            cache.clear()
+            cache[upload["digest"]] = str(exc)
+    return cache[upload["digest"]]
+
+
 def _preview(upload: dict, dataset) -> pd.DataFrame | None:
     """The first rows of the file as text, split the way the loader split them."""
     import io
@@ -80,7 +98,9 @@ def _preview(upload: dict, dataset) -> pd.DataFrame | None:
         return None
 
 
-def _csv_controls(upload: dict, dataset) -> None:
+def _csv_controls(upload: dict, dataset, failed: bool = False) -> None:
+    """The CSV options; `failed`: the file is text but did not load, so the reading options
+    (separator, header, decimal mark) are shown open: they are what usually fixes that."""
     columns = _file_columns(upload)
     specs = data.csv_options()
     used = ((dataset.spec or {}).get("options") or {}) if dataset is not None else {}
@@ -97,7 +117,7 @@ def _csv_controls(upload: dict, dataset) -> None:
             draw(name)
             if name in used and st.session_state.get(CSV_PREFIX + name) in (None, [], "auto"):
                 st.caption(f"detected: {_short(used[name])}")
-    with st.expander("more options"):
+    with st.expander("more options (separator, header, …)", expanded=failed):
         rest = [n for n in specs if n not in MAIN_CSV_OPTIONS]
         cols = st.columns(3)
         for k, name in enumerate(rest):
@@ -166,7 +186,11 @@ def render(ctx: state.Context) -> None:
         st.subheader(f"Uploaded file: {upload['name']}")
         if ctx.dataset_error:
             st.error(ctx.dataset_error, icon=":material/error:")
-        _csv_controls(upload, ctx.dataset)
+            if not_text_reason(upload) is not None:
+                # not text at all: no reading option can fix it, and a preview shows garbage
+                st.info("Upload another file in the sidebar.", icon=":material/upload_file:")
+                return
+        _csv_controls(upload, ctx.dataset, failed=bool(ctx.dataset_error))
         preview = _preview(upload, ctx.dataset)
         if preview is not None:
             st.markdown("**Preview** (the file's first rows)")
@@ -199,7 +223,7 @@ def render(ctx: state.Context) -> None:
         _series_chart(dataset)
     st.markdown("**A few training sequences** (inputs, original units)")
     x = dataset.denormalize_x(dataset.x_train[:4])
-    st.altair_chart(charts.sequences_chart(x, dataset.feature_names), width="content")
+    st.altair_chart(charts.sequences_chart(x, dataset.feature_names), width="stretch")
     st.markdown("**Their targets**")
     st.dataframe(_targets_table(dataset), width="stretch")
 

@@ -73,7 +73,7 @@ def _regression(run, dataset, y_hat: np.ndarray) -> None:
             st.markdown("**A few validation sequences** and the value that follows")
             x = dataset.denormalize_x(dataset.x_val[:4])[..., 0]
             st.altair_chart(
-                charts.continuation_chart(x, truth[:4, 0], pred[:4, 0]), width="content"
+                charts.continuation_chart(x, truth[:4, 0], pred[:4, 0]), width="stretch"
             )
         else:
             table = pd.DataFrame({f"true {n}": truth[:20, k] for k, n in enumerate(names[:3])})

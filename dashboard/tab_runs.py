@@ -3,10 +3,14 @@ several runs overlaid, and one run to open in the other tabs, download or delete
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 import streamlit as st
 
 from dashboard import charts, state
+
+log = logging.getLogger(__name__)
 
 COLUMNS = {
     "id": "run",
@@ -29,6 +33,8 @@ COLUMNS = {
     "reason": "problem",
 }
 MIME = {"npz": "application/octet-stream", "pt": "application/octet-stream", "csv": "text/csv"}
+DOWNLOADS = (("npz", "weights .npz"), ("pt", "weights .pt"), ("csv", "history .csv"))
+EAGER_BYTES = 16 * 2**20  # weights up to this size are exported as soon as a run is chosen
 
 
 def runs_table(infos) -> pd.DataFrame:
@@ -59,6 +65,72 @@ def _open(store, run_id: str, ctx: state.Context) -> None:
     dataset, note = state.dataset_for_run(run, ctx)
     state.set_current(run, dataset, note, source="opened")
     return True
+
+
+def _on_request(store, run_id: str, fmt: str) -> bool:
+    """Whether an export waits for a click: .pt needs PyTorch (seconds to load the first
+    time), and large weights are not read just because a run is selected."""
+    if fmt == "pt":
+        return True
+    if fmt == "npz":
+        try:
+            return (store.root / run_id / "weights.npz").stat().st_size > EAGER_BYTES
+        except OSError:
+            return False  # the export itself will say what is wrong
+    return False
+
+
+def _request_export(run_id: str, fmt: str) -> None:
+    st.session_state["runs_export_request"] = (run_id, fmt)
+
+
+def _download(store, run_id: str, fmt: str, what: str, stamp) -> str | None:
+    """One download button; returns the export's error message, if it failed.
+
+    The file is made here, in the page's run, not by a deferred `data=callable`: Streamlit runs
+    such a callable after the page has been drawn and only shows "Failed to generate file for
+    download" when it raises, so the reason (e.g. PyTorch missing) would be lost. A made file
+    is kept for the selected run (`stamp` changes when the run gains epochs)."""
+    exports = st.session_state.setdefault("runs_exports", {})
+    for key in [k for k in exports if (k[0], k[2]) != (run_id, stamp)]:
+        del exports[key]  # keep only the selected run's files, as it is now
+    key = (run_id, fmt, stamp)
+    problem = None
+    requested = st.session_state.get("runs_export_request") == (run_id, fmt)
+    if requested:
+        del st.session_state["runs_export_request"]  # one click, one attempt
+    on_request = _on_request(store, run_id, fmt)
+    if key not in exports and (requested or not on_request):
+        try:
+            exports[key] = store.export_bytes(run_id, fmt)
+        except Exception as exc:  # shown under the buttons, never a traceback
+            if not isinstance(exc, ValueError):
+                log.exception("export of %s as %s failed", run_id, fmt)
+            problem = f"Cannot make {what} of run {run_id}: {state.error_message(exc)}"
+    if key not in exports:
+        if on_request:  # (again, after a failure: the cause may be gone)
+            st.button(
+                f"prepare {what.split()[-1]}",
+                key=f"runs_prepare_{fmt}",
+                on_click=_request_export,
+                args=(run_id, fmt),
+                icon=":material/download:",
+                width="stretch",
+                help="The file is made when you click (PyTorch loads the first time); then save it",
+            )
+        return problem
+    st.download_button(
+        what,
+        data=exports[key],
+        file_name=f"{run_id}.{fmt}" if fmt != "csv" else f"{run_id}-history.csv",
+        mime=MIME[fmt],
+        key=f"runs_download_{fmt}",
+        on_click="ignore",
+        icon=":material/download:",
+        type="primary" if on_request else "secondary",
+        width="stretch",
+    )
+    return None
 
 
 def _delete(store, run_id: str) -> None:
@@ -143,22 +215,15 @@ def render(ctx: state.Context) -> None:
                 f"Opened {run_id}: see Training, Gates and Predictions."
                 + (f" {current.note}" if current.note else "")
             )
-    for col, fmt, what in (
-        (cols[1], "npz", "weights .npz"),
-        (cols[2], "pt", "weights .pt"),
-        (cols[3], "csv", "history .csv"),
-    ):
-        col.download_button(
-            what,
-            data=lambda fmt=fmt: store.export_bytes(run_id, fmt),
-            file_name=f"{run_id}.{fmt}" if fmt != "csv" else f"{run_id}-history.csv",
-            mime=MIME[fmt],
-            key=f"runs_download_{fmt}",
-            on_click="ignore",
-            icon=":material/download:",
-        )
+    stamp = (info.status, info.epochs)
+    problems = []
+    for col, (fmt, what) in zip(cols[1:4], DOWNLOADS, strict=True):
+        with col:
+            problems.append(_download(store, run_id, fmt, what, stamp))
     if cols[4].button("Delete…", key="runs_delete", icon=":material/delete:"):
         st.session_state["confirm_delete"] = run_id
+    for problem in filter(None, problems):
+        st.error(problem, icon=":material/error:")
     if st.session_state.get("confirm_delete") == run_id:
         with st.container(border=True):
             st.warning(

@@ -49,8 +49,9 @@ def start_training(
 
         # one set of initial values for both backends: they must start from the same point
         params = init_params(model_cfg, train_cfg.seed, train_cfg.dtype)
+    label = exp.compare_label if kind == "compare" else exp.label
     job = jobs.TrainingJob(
-        backends=backends or [exp.backend], epochs=train_cfg.epochs, label=exp.label, kind=kind
+        backends=backends or [exp.backend], epochs=train_cfg.epochs, label=label, kind=kind
     )
     st.session_state["job"] = job
     st.session_state["job_dataset"] = ctx.dataset
@@ -76,7 +77,9 @@ def progress_text(job: jobs.TrainingJob) -> str:
 
 
 def _duration(seconds: float) -> str:
-    seconds = max(0, round(seconds))
+    if seconds < 9.95:  # a short run took 0.2 s, not "0 s"
+        return f"{max(0.0, seconds):.1f} s"
+    seconds = round(seconds)
     if seconds < 60:
         return f"{seconds} s"
     minutes, seconds = divmod(seconds, 60)
@@ -132,7 +135,13 @@ def controls(ctx: state.Context) -> None:
 # ----------------------------------------------------------------------------- tab
 
 
-def _chart_settings() -> tuple[bool, float]:
+def _smoothing_chosen() -> None:
+    st.session_state["smoothing_chosen"] = True
+
+
+def _chart_settings(epochs: int) -> tuple[bool, float]:
+    """Log scale and smoothing of the loss chart of a run of `epochs` epochs. Smoothing starts
+    at `charts.default_smoothing(epochs)` and follows the run shown until the user moves it."""
     left, right = st.columns([1, 2])
     log_scale = left.toggle(
         "log scale",
@@ -140,16 +149,20 @@ def _chart_settings() -> tuple[bool, float]:
         persist_state="session",
         help="Losses often fall over orders of magnitude",
     )
+    if not st.session_state.get("smoothing_chosen"):
+        st.session_state["smoothing"] = charts.default_smoothing(epochs)
     smoothing = right.slider(
         "smoothing",
         0.0,
         0.99,
-        0.6,
-        0.01,
+        step=0.01,
         key="smoothing",
         persist_state="session",
+        on_change=_smoothing_chosen,
         help="Exponential moving average as TensorBoard does it, debiased so the first "
-        "epochs are not pulled to zero. The raw curve stays faint behind.",
+        f"epochs are not pulled to zero. The raw curve stays faint behind. Off for runs "
+        f"under {charts.SHORT_HISTORY} epochs (it would lag far behind the raw curve), up to "
+        f"{charts.MAX_DEFAULT_SMOOTHING} for long ones, until you set it.",
     )
     return log_scale, smoothing
 
@@ -224,7 +237,11 @@ def render(ctx: state.Context) -> None:
     baseline_name = "baseline"
     if ctx.dataset is not None:
         baseline_name = f"baseline: {ctx.dataset.baseline_name}"
-    log_scale, smoothing = _chart_settings()
+    if job is not None and job.running and job.kind == "train":
+        epochs = job.epochs
+    else:
+        epochs = len(current.run.history) if current is not None else 0
+    log_scale, smoothing = _chart_settings(epochs)
     if job is not None and job.running and job.kind == "train":
         baseline = ctx.dataset.baseline_loss if ctx.dataset is not None else None
         _live(baseline)

@@ -30,7 +30,10 @@ from dashboard.charts.predictions import (
 )
 from dashboard.charts.sequences import sequences_chart, series_chart
 from dashboard.charts.training import (
+    MAX_DEFAULT_SMOOTHING,
+    SHORT_HISTORY,
     compare_loss_chart,
+    default_smoothing,
     ema_smooth,
     history_frame,
     history_table,
@@ -45,7 +48,9 @@ __all__ = [
     "GATE_COLORS",
     "GATE_TITLES",
     "MAX_CELLS",
+    "MAX_DEFAULT_SMOOTHING",
     "NEGATIVE_COLOR",
+    "SHORT_HISTORY",
     "SPLIT_COLORS",
     "cell_flow_dot",
     "cell_sequence_chart",
@@ -53,6 +58,7 @@ __all__ = [
     "confusion_chart",
     "continuation_chart",
     "correctness_grid_chart",
+    "default_smoothing",
     "downsample_grid",
     "ema_smooth",
     "gate_heatmap",

@@ -143,7 +143,12 @@ def gates_panel(
         for gate in gates
     ]
     # step t of the input sits in the middle of heatmap column [t, t + 1)
-    return alt.vconcat(*charts, spacing=8).resolve_scale(color="independent", x="shared")
+    # fixed widths: Vega's "fit" autosize (Streamlit's default here) works only on single views
+    return (
+        alt.vconcat(*charts, spacing=8)
+        .resolve_scale(color="independent", x="shared")
+        .properties(autosize=alt.AutoSizeParams(type="pad", contains="padding"))
+    )
 
 
 def saturation_chart(saturation: Mapping[str, Mapping], layer: int) -> alt.Chart:

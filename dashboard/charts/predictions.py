@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.charts.palette import MAX_CELLS, SPLIT_COLORS
+from dashboard.charts.sequences import Strip
 
 
 def prediction_chart(
@@ -30,12 +31,13 @@ def prediction_chart(
                 ),
                 legend=alt.Legend(orient="top", title=None),
             ),
+            # the same legend as the colour's, so Vega-Lite draws one legend with both
             strokeDash=alt.StrokeDash(
                 "kind:N",
                 scale=alt.Scale(
                     domain=["truth", "one step ahead", "forecast"], range=[[1, 0], [1, 0], [5, 3]]
                 ),
-                legend=None,
+                legend=alt.Legend(orient="top", title=None),
             ),
             tooltip=[f"{x}:Q", "target:N", "kind:N", alt.Tooltip("value:Q", format=".5g")],
         )
@@ -73,20 +75,19 @@ def truth_scatter(truth: np.ndarray, prediction: np.ndarray, name: str = "value"
     return alt.layer(line.encode(x="truth:Q", y="prediction:Q"), points).properties(height=320)
 
 
-def continuation_chart(x: np.ndarray, truth: np.ndarray, prediction: np.ndarray) -> alt.Chart:
-    """A few one-feature sequences (n, T) with the true and predicted next value at step T."""
+def continuation_chart(x: np.ndarray, truth: np.ndarray, prediction: np.ndarray) -> alt.LayerChart:
+    """A few one-feature sequences (n, T) side by side (a `Strip`), each with the true value
+    that follows (a ring) and the predicted one (a dot) at step T; fills its column's width."""
     x = np.asarray(x, dtype=float)
     n, T = x.shape
+    strip = Strip(n, T)
     rows = []
     for k in range(n):
         rows += [{"sequence": k, "step": t, "kind": "input", "value": x[k, t]} for t in range(T)]
         rows.append({"sequence": k, "step": T, "kind": "truth", "value": float(truth[k])})
         rows.append({"sequence": k, "step": T, "kind": "prediction", "value": float(prediction[k])})
     df = pd.DataFrame(rows)
-    base = alt.Chart().encode(
-        x=alt.X("step:Q", scale=alt.Scale(nice=False)),
-        y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
-    )
+    df["position"] = strip.position(df["sequence"], df["step"])
     color = alt.Color(
         "kind:N",
         scale=alt.Scale(
@@ -95,21 +96,27 @@ def continuation_chart(x: np.ndarray, truth: np.ndarray, prediction: np.ndarray)
         ),
         legend=alt.Legend(orient="top", title=None),
     )
-    line = base.transform_filter("datum.kind == 'input'").mark_line().encode(color=color)
-    dots = (
-        base.transform_filter("datum.kind != 'input'")
-        .mark_point(size=80, filled=True)
-        .encode(
-            color=color,
-            shape=alt.Shape("kind:N", legend=None),
-            tooltip=["kind:N", alt.Tooltip("value:Q", format=".4g")],
-        )
+    tooltip = ["sequence:O", "step:Q", "kind:N", alt.Tooltip("value:Q", format=".4g")]
+    base = alt.Chart(df).encode(
+        x=strip.x(), y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)), color=color
     )
-    return (
-        alt.layer(line, dots, data=df)
-        .properties(width=190, height=120)
-        .facet(facet=alt.Facet("sequence:O", title=None), columns=min(n, 4))
+    line = (
+        base.transform_filter("datum.kind == 'input'")
+        .mark_line()
+        .encode(detail="sequence:N", tooltip=tooltip)
     )
+    # truth as a ring, prediction as a dot inside it: a good prediction shows as a bullseye
+    ring = (
+        base.transform_filter("datum.kind == 'truth'")
+        .mark_point(size=110, filled=False, strokeWidth=2)
+        .encode(tooltip=tooltip)
+    )
+    dot = (
+        base.transform_filter("datum.kind == 'prediction'")
+        .mark_point(size=45, filled=True, opacity=1)
+        .encode(tooltip=tooltip)
+    )
+    return alt.layer(strip.bands(), line, ring, dot).properties(height=250)
 
 
 def confusion_chart(matrix: np.ndarray, class_names: Sequence[str]) -> alt.Chart:

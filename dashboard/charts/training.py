@@ -34,6 +34,22 @@ def ema_smooth(values: Sequence[float], weight: float) -> np.ndarray:
     return out
 
 
+SHORT_HISTORY = 20  # epochs: below this a loss curve is shown unsmoothed by default
+MAX_DEFAULT_SMOOTHING = 0.6
+
+
+def default_smoothing(epochs: int) -> float:
+    """The smoothing weight a loss curve of `epochs` points starts with.
+
+    An EMA of weight w lags about w / (1 - w) points behind: on a 3-epoch run 0.6 leaves the
+    smoothed curve far above the raw one at the end. So no smoothing below SHORT_HISTORY
+    epochs, then 1 - 10 / epochs (a lag of about a tenth of the run), at most 0.6.
+    """
+    if epochs < SHORT_HISTORY:
+        return 0.0
+    return round(min(MAX_DEFAULT_SMOOTHING, 1.0 - 10.0 / epochs), 2)
+
+
 def _epoch_axis() -> alt.X:
     return alt.X("epoch:Q", title="epoch", axis=alt.Axis(format="d", tickMinStep=1))
 
@@ -214,11 +230,8 @@ def compare_loss_chart(histories: Mapping[str, Sequence[Mapping]], *, log_scale=
                 scale=alt.Scale(domain=list(BACKEND_COLORS), range=list(BACKEND_COLORS.values())),
                 legend=alt.Legend(orient="top", title=None),
             ),
-            strokeWidth=alt.StrokeWidth(
-                "backend:N",
-                scale=alt.Scale(domain=["numpy", "torch"], range=[5, 1.5]),
-                legend=None,
-            ),
+            # a condition, not a scale: a width legend would clash with the colour legend
+            strokeWidth=alt.condition("datum.backend == 'numpy'", alt.value(5), alt.value(1.5)),
             strokeDash=alt.StrokeDash(
                 "split:N",
                 scale=alt.Scale(domain=["train", "validation"], range=[[1, 0], [6, 3]]),

@@ -79,6 +79,35 @@ def test_url_query_parameters_set_the_experiment_and_a_new_dataset_applies_its_p
     assert_clean(at)
 
 
+def test_a_new_datasets_preset_logs_no_session_state_warning_for_the_sidebar(runs_dir, monkeypatch):
+    # the server log showed "The widget with key "hidden_size" was created with a default
+    # value but also had its value set via the Session State API" on every dataset change
+    import logging
+
+    from streamlit.elements.lib import policies
+
+    monkeypatch.setattr(policies, "_shown_default_value_warning", False)  # once per process
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    logger = logging.getLogger("streamlit.elements.lib.policies")
+    logger.addHandler(handler)
+    try:
+        at = start_app({"dataset": "parity"})
+        at.selectbox(key="dataset").set_value("statquest").run()
+        assert_clean(at)
+    finally:
+        logger.removeHandler(handler)
+    assert not [m for m in seen if "Session State API" in m], seen
+    record = logging.LogRecord(logger.name, logging.WARNING, "", 0,
+                               'The widget with key "%s" was created with a default value but '
+                               "also had its value set via the Session State API.",
+                               ("some_other_widget",), None)  # fmt: skip
+    from dashboard.sidebar import PresetWriteFilter
+
+    assert PresetWriteFilter().filter(record)  # other widgets still warn
+
+
 def test_train_a_small_model_then_every_tab_renders_it(runs_dir):
     at = start_app(TINY)
     at.button(key="train").click().run()
@@ -116,6 +145,24 @@ def test_training_tab_controls_smoothing_and_log_scale(runs_dir):
     assert '"type": "log"' in spec or '"type":"log"' in spec
 
 
+def test_smoothing_starts_off_for_a_short_run_and_keeps_the_users_choice(runs_dir):
+    at = start_app({**TINY, "epochs": "25"})
+    at.button(key="train").click().run()
+    wait_for_job(at)
+    assert at.slider(key="smoothing").value == pytest.approx(0.6)  # a long enough run
+    at.number_input(key="epochs").set_value(3).run()
+    at.button(key="train").click().run()
+    wait_for_job(at)
+    assert len(at.session_state["current"].run.history) == 3
+    assert at.slider(key="smoothing").value == 0.0  # 0.6 would lag far behind 3 points
+    at.slider(key="smoothing").set_value(0.3).run()
+    at.number_input(key="epochs").set_value(25).run()
+    at.button(key="train").click().run()
+    wait_for_job(at)
+    assert at.slider(key="smoothing").value == pytest.approx(0.3)  # the user's choice stays
+    assert_clean(at)
+
+
 def test_stop_ends_the_run_and_keeps_the_finished_epochs(runs_dir):
     from lstm.runs import RunStore
 
@@ -138,13 +185,18 @@ def test_stop_ends_the_run_and_keeps_the_finished_epochs(runs_dir):
 
 def test_compare_backends_trains_numpy_and_torch_from_the_same_start(runs_dir):
     pytest.importorskip("torch")
-    at = start_app({**TINY, "dtype": "float64"})
+    # the sidebar's backend is torch: it must not leak into the labels of the compare runs
+    at = start_app({**TINY, "dtype": "float64", "backend": "torch"})
     open_tab(at, "Compare backends")
     at.button(key="compare").click().run()
     wait_for_job(at)
     assert_clean(at)
     result = at.session_state["compare_result"]
     assert [r.backend for r in result["runs"]] == ["numpy", "torch"]
+    assert [r.label for r in result["runs"]] == [
+        "sine · 4×1 · compare [numpy]",
+        "sine · 4×1 · compare [torch]",
+    ]
     from dashboard.tab_compare import summary
 
     table, numbers = summary(result["runs"])
@@ -155,6 +207,7 @@ def test_compare_backends_trains_numpy_and_torch_from_the_same_start(runs_dir):
     assert any(label.startswith("speed ratio") for label in labels)
     assert list(table["backend"]) == ["numpy", "torch"]
     assert "float32 rounding" in text_of(at)
+    assert "fewer than 3 epochs the first one counts" in text_of(at)  # TINY trains 2
 
 
 def test_tab_switches_and_reruns_during_training_do_not_interrupt_it(runs_dir):

@@ -141,3 +141,54 @@ def test_cell_flow_dot_writes_the_example_values_into_the_diagram():
 def test_downsample_grid_of_a_short_wide_trace_keeps_every_step():
     grid, steps, units = charts.downsample_grid(np.zeros((20, 256)), 3333)
     assert len(steps) == 20 and 150 <= len(units) <= 166 and grid.size <= 3333
+
+
+def _positions(chart) -> dict[int, tuple[float, float]]:
+    """Each sequence's smallest and largest x position in a strip chart's data."""
+    spec = chart.to_dict()
+    rows = [r for data in spec["datasets"].values() for r in data if "position" in r]
+    spans: dict[int, tuple[float, float]] = {}
+    for r in rows:
+        lo, hi = spans.get(r["sequence"], (np.inf, -np.inf))
+        spans[r["sequence"]] = (min(lo, r["position"]), max(hi, r["position"]))
+    return spans
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda rng: charts.sequences_chart(rng.standard_normal((4, 40, 2)), ["a", "b"]),
+        lambda rng: charts.continuation_chart(rng.standard_normal((4, 40)), [0.1] * 4, [0.2] * 4),
+    ],
+    ids=["data-tab-sequences", "predictions-continuation"],
+)
+def test_sequence_panels_are_one_view_that_stretches_to_its_column(make):
+    # a faceted chart has fixed-width panels: at 1400 px the third of four was cut off
+    chart = make(np.random.default_rng(3))
+    spec = _valid(chart)
+    assert "facet" not in spec and "width" not in spec  # the column decides the width
+    assert all("width" not in layer for layer in spec["layer"])
+    spans = _positions(chart)
+    assert sorted(spans) == [0, 1, 2, 3]
+    for k in range(3):  # side by side, in order, with a gap between two panels
+        assert spans[k][1] < spans[k + 1][0]
+    x = next(layer["encoding"]["x"] for layer in spec["layer"] if layer["encoding"].get("x", {})
+             .get("field") == "position")  # fmt: skip
+    low, high = x["scale"]["domain"]
+    assert low < spans[0][0] and spans[3][1] < high
+    assert "sequence" in x["axis"]["labelExpr"] and len(x["axis"]["values"]) == 4
+
+
+def test_default_smoothing_is_off_for_short_runs_and_at_most_0_6():
+    assert charts.default_smoothing(3) == 0.0  # a 3-epoch run: no lag behind the raw curve
+    assert charts.default_smoothing(19) == 0.0
+    values = [charts.default_smoothing(n) for n in range(20, 500)]
+    assert values[0] > 0 and max(values) == 0.6
+    assert values == sorted(values)
+
+
+def test_compare_chart_marks_numpy_wider_without_a_second_legend():
+    history = [{"epoch": 1, "train_loss": 1.0, "val_loss": 1.0}]
+    spec = _valid(charts.compare_loss_chart({"numpy": history, "torch": history}))
+    width = spec["encoding"]["strokeWidth"]
+    assert "field" not in width and width["condition"]["value"] == 5  # no scale, no legend

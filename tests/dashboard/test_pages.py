@@ -72,6 +72,36 @@ def test_upload_a_broken_file_shows_an_error_and_the_page_stays_up(runs_dir, con
     assert at.error
 
 
+@pytest.mark.parametrize(
+    "content",
+    [b"PK\x03\x04 this is a zip, not a csv\x00\x01", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+     b"a,b\n1,2\x00\x00\x00\x01\x02\x03\x04", b""],
+    ids=["zip", "png", "nul-bytes", "empty"],
+)  # fmt: skip
+def test_a_file_that_is_not_text_shows_only_the_error_no_preview_or_column_pickers(
+    runs_dir, content
+):
+    at = start_app()
+    _upload(at, "broken.csv", content)
+    assert not at.exception
+    assert len(at.error) == 1, [e.value for e in at.error]
+    assert not at.dataframe, "a preview of a binary file shows garbled bytes"
+    assert "Preview" not in text_of(at)
+    csv_widgets = [w.key for w in at.main if str(getattr(w, "key", "")).startswith("csv.")]
+    assert csv_widgets == []  # no separator, header or column option can make it text
+
+
+def test_a_text_file_that_does_not_load_keeps_the_reading_options_and_the_preview(runs_dir):
+    at = start_app()
+    _upload(at, "names.csv", b"name;colour\nann;red\nbob;blue\n")
+    assert not at.exception
+    assert at.error  # no numbers in it
+    assert at.dataframe  # the preview shows how it was split
+    assert at.selectbox(key="csv.sep") and at.selectbox(key="csv.header")
+    assert at.selectbox(key="csv.layout") and at.number_input(key="csv.window")
+    assert any(e.label.startswith("more options") and e.proto.expanded for e in at.expander)
+
+
 def test_walkthrough_defaults_show_cell_state_2_95_and_hidden_state_0_99(runs_dir):
     at = start_app()
     open_tab(at, "Cell walkthrough")
@@ -143,6 +173,38 @@ def test_runs_tab_lists_broken_folders_with_their_reason_and_opens_a_good_run(ru
         open_tab(at, label)
         assert_clean(at)
     open_tab(at, "Runs")
+    downloads = {b.key for b in at.get("download_button")}
+    assert {"runs_download_npz", "runs_download_csv"} <= downloads
+    assert at.button(key="runs_prepare_pt")  # .pt is made on request: it loads PyTorch
+
+
+def test_a_download_whose_export_fails_shows_the_reason(runs_dir, monkeypatch):
+    import sys
+
+    _store_with_a_good_and_two_broken_runs(runs_dir)
+    at = start_app()
+    open_tab(at, "Runs")
+    assert_clean(at)
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` fails as if not installed
+    at.button(key="runs_prepare_pt").click().run()
+    assert not at.exception
+    assert any("needs PyTorch" in e.value and ".pt" in e.value for e in at.error), [
+        e.value for e in at.error
+    ]
+    assert "runs_download_pt" not in {b.key for b in at.get("download_button")}
+    assert at.button(key="runs_prepare_pt")  # to try again once the cause is fixed
+    assert {"runs_download_npz", "runs_download_csv"} <= {b.key for b in at.get("download_button")}
+    at.run()  # the error belonged to that click
+    assert not at.error
+
+
+def test_a_pt_download_is_made_on_request_then_saved(runs_dir):
+    pytest.importorskip("torch")
+    _store_with_a_good_and_two_broken_runs(runs_dir)
+    at = start_app()
+    open_tab(at, "Runs")
+    at.button(key="runs_prepare_pt").click().run()
+    assert_clean(at)
     downloads = {b.key for b in at.get("download_button")}
     assert {"runs_download_npz", "runs_download_pt", "runs_download_csv"} <= downloads
 

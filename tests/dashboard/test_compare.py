@@ -1,0 +1,57 @@
+"""Compare backends' numbers: typical seconds per epoch, the speed ratio, and run labels."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from dashboard.tab_compare import epoch_seconds, summary, timing_note
+
+
+def _run(backend: str, seconds: list[float]):
+    history = [
+        {"epoch": k + 1, "train_loss": 1.0 / (k + 1), "val_loss": 1.0 / (k + 1), "seconds": s}
+        for k, s in enumerate(seconds)
+    ]
+    params = {"w": np.zeros(2)}
+    return SimpleNamespace(backend=backend, device="cpu", dtype="float32", history=history,
+                           status="completed", params=params, initial_params=params)  # fmt: skip
+
+
+def test_epoch_seconds_is_the_median_without_the_warm_up_epoch():
+    # torch's first epoch pays its import and warm-up: 4 s, then 0.6 s an epoch
+    assert epoch_seconds([4.0, 0.6, 0.62]) == pytest.approx(0.61)
+    assert epoch_seconds([4.0, 0.6, 0.5, 0.7, 9.0]) == pytest.approx(0.65)  # median: no outlier
+    # with 1 or 2 epochs there is nothing else to go by: every epoch counts
+    assert epoch_seconds([4.0, 0.6]) == pytest.approx(2.3)
+    assert epoch_seconds([4.0]) == pytest.approx(4.0)
+    assert np.isnan(epoch_seconds([]))
+    assert epoch_seconds([4.0, None, 0.6, float("nan"), 0.8]) == pytest.approx(0.7)
+
+
+def test_speed_ratio_and_table_leave_out_torchs_first_epoch():
+    # the screenshot's run: the mean made the ratio 0.0346 and torch 1.75 s/epoch
+    runs = [_run("numpy", [0.061, 0.060, 0.062]), _run("torch", [4.05, 0.60, 0.60])]
+    table, numbers = summary(runs)
+    per_epoch = dict(zip(table["backend"], table["seconds / epoch"], strict=True))
+    assert per_epoch["numpy"] == pytest.approx(0.061)
+    assert per_epoch["torch"] == pytest.approx(0.60)
+    assert numbers["speed_ratio"] == pytest.approx(0.061 / 0.60)
+    assert list(table["first epoch (s)"]) == [0.061, 4.05]
+
+
+def test_timing_note_says_which_epochs_the_numbers_use():
+    assert "median of the later epochs" in timing_note(3)
+    assert "fewer than 3 epochs" in timing_note(2)
+
+
+def test_compare_runs_are_labelled_without_the_sidebars_backend():
+    from dashboard.sidebar import Experiment
+
+    exp = Experiment(dataset="sine", dataset_options={}, backend="torch",
+                     model={"hidden_size": 8, "num_layers": 1}, train={})  # fmt: skip
+    assert exp.label == "sine · torch · 8×1"
+    assert exp.compare_label == "sine · 8×1 · compare"
+    assert "torch" not in exp.compare_label
