@@ -8,7 +8,11 @@ change in the machine's load hits both sides alike; the table gives medians and 
 
 Both sides get the same number of threads (`--threads`, default os.cpu_count()): OpenBLAS
 (NumPy), MKL and OpenMP (PyTorch) read their *_NUM_THREADS variables when loaded, so they are
-set before numpy and torch are imported, and torch.set_num_threads is called as well.
+set before numpy and torch are imported, and torch.set_num_threads is called as well. Idle
+worker threads of both libraries spin for a while before they sleep; on a machine shared with
+other work that makes multi-threaded timings erratic (a spinning thread takes the core another
+needs), and `--passive` makes them sleep at once (OMP_WAIT_POLICY=PASSIVE for torch's OpenMP,
+OPENBLAS_THREAD_TIMEOUT=4 for OpenBLAS) at the price of a slower wake-up.
 
 FLOPs counted (matrix products only, the standard 3x-the-forward count):
     forward   2 N T 4H (D_k + H) per layer k (the gate product [x_t, h_{t-1}] @ [W_x; W_h])
@@ -37,6 +41,7 @@ SIZES = {  # name: (batch N, steps T, input D, hidden H)
 }
 DTYPES = ("float32", "float64")
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+PASSIVE_VARS = {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_THREAD_TIMEOUT": "4"}
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -45,6 +50,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     )
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads, each side")
     p.add_argument("--quick", action="store_true", help="a short run: few repeats, small peak test")
+    p.add_argument("--passive", action="store_true", help="idle threads sleep instead of spinning")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     p.add_argument("--markdown", metavar="JSON", help="print a saved run as Markdown, and exit")
     p.add_argument(
@@ -274,7 +280,8 @@ def markdown(report: dict) -> str:
     m, peak = report["machine"], report["matmul_peak"]
     lines = [
         f"Measured {m['date']} on {m['cpu']} ({m['cpu_count']} CPUs), {m['threads']} thread(s) "
-        f"each side (OpenBLAS reports {m['openblas_threads']}, torch {m['torch_threads']}); "
+        f"each side (OpenBLAS reports {m['openblas_threads']}, torch {m['torch_threads']}"
+        f"{', idle threads sleep (--passive)' if m.get('passive') else ''}); "
         f"numpy {m['numpy']}, torch {m['torch']}, Python {m['python']}; load average "
         f"{m['load_average_before'][0]:.2f} before, {m['load_average_after'][0]:.2f} after.",
         "",
@@ -317,12 +324,16 @@ def run(args: argparse.Namespace) -> dict:
         "openblas_threads": _openblas_threads(),
         "torch_threads": torch.get_num_threads(),
         "quick": args.quick,
+        "passive": args.passive,
+        "wait_policy": {k: os.environ.get(k) for k in PASSIVE_VARS},
     }
     print(
         f"LSTM Lab backends, one train_step (forward, loss, backward, clip 1.0, Adam); "
         f"{info['date']}\n{info['cpu']}, {info['cpu_count']} CPUs; numpy {info['numpy']} "
         f"(OpenBLAS threads {info['openblas_threads']}), torch {info['torch']} "
-        f"(threads {info['torch_threads']}); load average {load_before[0]:.2f}",
+        f"(threads {info['torch_threads']}); idle threads "
+        f"{'sleep (--passive)' if args.passive else 'spin (library defaults)'}; load average "
+        f"{load_before[0]:.2f}",
         flush=True,
     )
     peak = matmul_peak(512 if args.quick else 2048, 2 if args.quick else 5)
@@ -370,6 +381,8 @@ def main(argv: list[str] | None = None) -> int:
             print(markdown(json.load(f)))
         return 0
     want = {var: str(args.threads) for var in THREAD_VARS}
+    if args.passive:
+        want.update(PASSIVE_VARS)
     if any(os.environ.get(k) != v for k, v in want.items()):
         if "numpy" in sys.modules or "torch" in sys.modules:
             # too late for the thread variables in this process: run again in a fresh one
