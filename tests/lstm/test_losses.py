@@ -153,8 +153,6 @@ def test_loss_fn_and_accuracy():
 
 
 def test_accuracy_counts_only_masked_steps_and_refuses_an_empty_mask():
-    from lstm.losses import accuracy
-
     logits = np.array([[[2.0, 0.0], [0.0, 2.0], [2.0, 0.0]]])  # argmax 0, 1, 0
     y = np.array([[0, 0, 0]])  # right, wrong, right
     assert accuracy(logits, y) == pytest.approx(2 / 3, abs=1e-15)
