@@ -196,9 +196,13 @@ def render(controls) -> Experiment:
         except ValueError as exc:
             specs, errors = {}, [str(exc)]
         if specs:
+            # the preset's options are the ones its hyperparameters were tuned on
+            tuned = data.get_preset(dataset).get("options") or {}
             with sb.expander("dataset options", expanded=False):
                 for name, spec in specs.items():
-                    options[name] = spec_widget(spec, option_key(dataset, name))
+                    options[name] = spec_widget(
+                        spec, option_key(dataset, name), default=tuned.get(name)
+                    )
     defaults = preset_defaults(dataset)
 
     sb.markdown("#### Model")

@@ -127,6 +127,8 @@ def _experiment(args) -> tuple:
         known = data.csv_options() if args.csv else data.dataset_options(name)
         if "target" in known:
             options.setdefault("target", args.target)
+    if not args.csv:  # the preset's dataset options (those it was tuned on) under --opt
+        options = {**(data.get_preset(name).get("options") or {}), **options}
     if args.csv:
         path = Path(args.csv)
         if not path.is_file():

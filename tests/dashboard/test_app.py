@@ -229,3 +229,15 @@ def test_tab_switches_and_reruns_during_training_do_not_interrupt_it(runs_dir):
     assert not other.button(key="train").disabled
     wait_for_job(at)
     assert job.status() == "completed" and len(at.session_state["current"].run.history) == 40
+
+
+def test_a_new_dataset_starts_from_the_dataset_options_its_preset_was_tuned_on(runs_dir):
+    import data
+
+    tuned = data.get_preset("copy")["options"]
+    assert tuned, "the copy preset names its dataset options"
+    at = start_app({"dataset": "sine"})
+    at.selectbox(key="dataset").set_value("copy").run()
+    assert_clean(at)
+    for name, value in tuned.items():
+        assert at.sidebar.number_input(key=f"copy.{name}").value == value, name

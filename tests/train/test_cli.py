@@ -131,3 +131,20 @@ def test_a_bad_dataset_option_exits_2_with_the_loaders_message(tmp_path):
     assert done.stderr.strip().endswith(
         "option seq_len='2' is invalid: must be an integer in [5, 500]"
     )
+
+
+@needs_data
+def test_train_uses_the_presets_dataset_options_under_explicit_ones(tmp_path):
+    import data
+
+    tuned = data.get_preset("copy")["options"]
+    root = tmp_path / "runs"
+    done = cli("train", "--dataset", "copy", "--epochs", "1", "--hidden-size", "4",
+               "--opt", "n_train=64", "--opt", "n_val=16", root=root)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (info,) = RunStore(root).list()
+    options = RunStore(root).load(info.id).dataset["options"]
+    assert options["n_train"] == 64 and options["n_val"] == 16  # the command line wins
+    for name, value in tuned.items():
+        if name not in ("n_train", "n_val"):
+            assert options[name] == value, name
