@@ -9,17 +9,12 @@ import torch
 import torch.nn.functional as F
 
 from lstm.config import ModelConfig
-from lstm.params import split_state_dict, to_torch_state_dict
+from lstm.params import to_torch_modules
 
 
 def stock_modules(params: dict, cfg: ModelConfig):
     """(nn.LSTM, nn.Linear) in the params' dtype, bias_hh frozen at zero as DESIGN says."""
-    dtype = getattr(torch, str(params["head.W"].dtype))
-    lstm = torch.nn.LSTM(cfg.input_size, cfg.hidden_size, cfg.num_layers, batch_first=True)
-    head = torch.nn.Linear(cfg.hidden_size, cfg.output_size)
-    lstm_sd, head_sd = split_state_dict(to_torch_state_dict(params, cfg))
-    lstm.to(dtype).load_state_dict(lstm_sd, strict=True)
-    head.to(dtype).load_state_dict(head_sd, strict=True)
+    lstm, head = to_torch_modules(params, cfg)  # strict loads into stock modules
     for k in range(cfg.num_layers):
         getattr(lstm, f"bias_hh_l{k}").requires_grad_(False)
     return lstm, head
