@@ -45,7 +45,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated task names")
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
-    parser.add_argument("--backend", default="numpy", choices=("numpy", "torch"))
+    # checked against lstm.backends.BACKENDS in main(), once the thread count is set: importing
+    # lstm imports numpy, and OpenBLAS reads its thread count when it loads
+    parser.add_argument("--backend", default="numpy", help="a name from lstm.backends.BACKENDS")
     parser.add_argument(
         "--limit", type=float, default=LIMIT_SECONDS, help="wall seconds per run (default 60)"
     )
@@ -82,14 +84,12 @@ def run_task(name: str, seed: int, backend: str, limit: float, stop_when_solved:
     """Train `name`'s preset with `seed` for at most `limit` seconds; its numbers as a dict."""
     import data
     from data.presets import is_solved
-    from lstm.config import TrainConfig
-    from lstm.train import model_config_for, train
+    from lstm.experiment import configs_for, preset_options
+    from lstm.train import train
 
-    preset = data.get_preset(name)
     start = time.perf_counter()
-    dataset = data.load_dataset(name, **{**preset["options"], "seed": seed})
-    model_cfg = model_config_for(dataset, **preset["model"])
-    train_cfg = TrainConfig(**{**preset["train"], "seed": seed})
+    dataset = data.load_dataset(name, **preset_options(name, {"seed": seed}))
+    model_cfg, train_cfg = configs_for(dataset, train={"seed": seed})
     first: dict = {}
 
     def on_event(event: dict) -> None:
@@ -256,6 +256,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads is not None:
         os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    from lstm.backends import BACKENDS
+
+    if args.backend not in BACKENDS:
+        print(f"--backend {args.backend!r}: choose one of {', '.join(BACKENDS)}", file=sys.stderr)
+        return 2
     if args.backend == "torch":
         import torch
 

@@ -63,7 +63,7 @@ class Experiment:
         return TrainConfig(**values)
 
     def model_config(self, dataset) -> ModelConfig:
-        from lstm.train import model_config_for
+        from lstm.experiment import model_config_for
 
         return model_config_for(dataset, **self.model)
 

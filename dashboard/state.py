@@ -213,7 +213,8 @@ def train_statquest(store=None):
     """Train a one-unit LSTM on `statquest` with its preset (the walkthrough's button)."""
     import data
     from lstm.config import TrainConfig
-    from lstm.train import model_config_for, train
+    from lstm.experiment import model_config_for
+    from lstm.train import train
 
     dataset = data.load_dataset("statquest")
     preset = data.get_preset("statquest")

@@ -1,12 +1,15 @@
 """LSTM Lab's model library: a from-scratch NumPy LSTM, its PyTorch twin, training and runs.
 
-`import lstm` is cheap: it never imports torch (the Torch backend loads it on first use) and
-never imports streamlit.
+`import lstm` is cheap: it never imports torch (the Torch backend loads it on first use), pandas
+or streamlit.
+
+`lstm.train` is the training function; `from lstm.train import ...` reaches its module.
 """
 
 from lstm.config import ModelConfig, TrainConfig
 from lstm.numpy_backend import backward, forward, predict, trace
 from lstm.params import from_torch_state_dict, init_params, to_torch_state_dict
+from lstm.train import train
 
 __all__ = [
     "ModelConfig",
@@ -20,12 +23,3 @@ __all__ = [
     "trace",
     "train",
 ]
-
-
-def __getattr__(name: str):
-    # the trainer pulls in the run store and data handling; load it when first asked for
-    if name == "train":
-        from lstm.train import train
-
-        return train
-    raise AttributeError(f"module 'lstm' has no attribute {name!r}")

@@ -26,9 +26,9 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from lstm.backends import BACKENDS
 from lstm.config import FieldSpec, ModelConfig, TrainConfig, field_specs
-
-FROM_DATASET = ("input_size", "output_size", "task", "target")  # the dataset decides these
+from lstm.experiment import FROM_DATASET
 
 
 class _Parser(argparse.ArgumentParser):
@@ -98,7 +98,7 @@ def _add_experiment_flags(parser: argparse.ArgumentParser, backend: bool = True)
     _add_config_flags(parser, TrainConfig)
     run = parser.add_argument_group("run")
     if backend:
-        run.add_argument("--backend", choices=("numpy", "torch"), default="numpy")
+        run.add_argument("--backend", choices=BACKENDS, default=BACKENDS[0])
     run.add_argument("--device", default="auto", help="cpu, cuda or auto (torch backend)")
     run.add_argument("--label", default="", help="free text stored with the run")
     run.add_argument("--runs-dir", help="the run store (default: $LSTM_RUNS_DIR, else ./runs)")
@@ -120,39 +120,30 @@ def _experiment(args) -> tuple:
     """(dataset, ModelConfig, TrainConfig) from the parsed flags."""
     options = _options(args.opt)  # before importing data (and pandas): a typo fails fast
     import data
-    from lstm.train import model_config_for
+    from lstm.experiment import configs_for, preset_options
 
     name = args.dataset or "csv"
     if args.target is not None:
         known = data.csv_options() if args.csv else data.dataset_options(name)
         if "target" in known:
             options.setdefault("target", args.target)
-    if not args.csv:  # the preset's dataset options (those it was tuned on) under --opt
-        options = {**(data.get_preset(name).get("options") or {}), **options}
     if args.csv:
         path = Path(args.csv)
         if not path.is_file():
             raise _UsageError(f"--csv {args.csv!r}: no such file")
         dataset = data.dataset_from_csv(path, **options)
     else:
-        dataset = data.load_dataset(name, **options)
+        dataset = data.load_dataset(name, **preset_options(name, options))
     if args.target is not None and args.target != dataset.target:
         raise _UsageError(
             f"--target {args.target}: the dataset {name!r} has target={dataset.target!r} and no "
             "option to change it"
         )
-    preset = data.get_preset(name)
-    chosen = {}
-    for cls, part in ((ModelConfig, "model"), (TrainConfig, "train")):
-        values = {k: v for k, v in (preset.get(part) or {}).items() if k not in FROM_DATASET}
-        for field_name in field_specs(cls):
-            if field_name not in FROM_DATASET and getattr(args, field_name) is not None:
-                values[field_name] = getattr(args, field_name)
-        chosen[part] = values
-    if "clip_norm" in chosen["train"] and chosen["train"]["clip_norm"] == 0:
-        chosen["train"]["clip_norm"] = None
-    model_cfg = model_config_for(dataset, **chosen["model"])
-    return dataset, model_cfg, TrainConfig(**chosen["train"])
+    chosen = {
+        part: {name: getattr(args, name) for name in field_specs(cls) if name not in FROM_DATASET}
+        for part, cls in (("model", ModelConfig), ("train", TrainConfig))
+    }
+    return (dataset, *configs_for(dataset, **chosen))
 
 
 # ---------------------------------------------------------------------- train and compare
@@ -238,8 +229,6 @@ def cmd_train(args) -> int:
 def cmd_compare(args) -> int:
     from lstm.params import init_params
 
-    if importlib.util.find_spec("lstm.torch_backend") is None:
-        raise _UsageError("compare needs the torch backend (lstm/torch_backend.py), not found")
     dataset, model_cfg, train_cfg = _experiment(args)
     params = init_params(model_cfg, train_cfg.seed, train_cfg.dtype)  # one start for both
     store = None if args.no_save else _store(args)
@@ -248,9 +237,9 @@ def cmd_compare(args) -> int:
         name: _train_one(
             args, dataset, model_cfg, train_cfg, name, store, params, f"{label} ({name})"
         )  # fmt: skip
-        for name in ("numpy", "torch")
+        for name in BACKENDS
     }
-    print(compare_table(runs["numpy"], runs["torch"]))
+    print(compare_table(*runs.values()))
     for name, run in runs.items():
         print(f"{name}: run {run.id or '(not saved)'}, {run.status}. {run.message}")
     return 0 if all(r.status in ("completed", "stopped") for r in runs.values()) else 1
@@ -323,7 +312,7 @@ def cmd_runs_show(args) -> int:
     print(f"  {run.message}")
     print(f"created {run.created}; {run.backend} on {run.device}, {run.dtype}; "
           + ", ".join(f"{k} {v}" for k, v in run.versions.items()))  # fmt: skip
-    summary = run.dataset.get("summary", {})
+    summary = run.dataset_summary
     print(f"dataset {run.dataset.get('name')} {run.dataset.get('options', {})}: "
           f"{summary.get('train_sequences')} training and {summary.get('val_sequences')} "
           f"validation sequences of {summary.get('seq_len')} steps x "

@@ -60,7 +60,7 @@ import math
 
 import numpy as np
 
-from lstm.backends import Backend
+from lstm.backend import Backend
 from lstm.config import ModelConfig, TrainConfig
 from lstm.losses import loss_fn
 from lstm.optim import clip_by_global_norm, make_optimizer
@@ -89,11 +89,6 @@ def _to_internal(W: np.ndarray, H: int) -> np.ndarray:
 def _to_canonical(W: np.ndarray, H: int, out: np.ndarray) -> np.ndarray:
     """Internal columns o, i, f, g -> canonical i, f, g, o, written to out."""
     return np.concatenate([W[..., H:], W[..., :H]], axis=-1, out=out)
-
-
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    """Numerically stable logistic function (no exp, so no overflow)."""
-    return 0.5 * np.tanh(0.5 * z) + 0.5
 
 
 def _activate(a: np.ndarray, H3: int) -> None:

@@ -20,11 +20,10 @@ import numpy as np
 
 from lstm.config import ModelConfig, TrainConfig
 from lstm.params import param_shapes
+from lstm.record import INTERRUPTED, STATUSES, Run
 from lstm.snapshots import TRACE_PARTS
-from lstm.train import STATUSES, Run
 
 FORMAT = "lstm-lab run 1"
-INTERRUPTED = "interrupted"  # a "running" run whose process has ended
 
 
 class RunStoreError(ValueError):
@@ -76,6 +75,7 @@ def json_bytes(run: Run) -> bytes:
         "model_config": run.model_cfg.to_dict(),
         "train_config": run.train_cfg.to_dict(),
         "dataset": run.dataset,
+        "dataset_summary": run.dataset_summary,
         "baseline_loss": run.baseline_loss,
         "history": run.history,
         "timings": run.timings,
@@ -216,6 +216,21 @@ def read_snapshots(path: Path, model_cfg: ModelConfig) -> dict | None:
         raise RunStoreError(f"gates.npz is malformed: {exc}") from None
     return {"epochs": epochs, "x": x, "y": y, "mask": arrays.get("mask"), "units": units,
             "traces": traces}  # fmt: skip
+
+
+def dataset_spec(doc: dict) -> dict:
+    """The Dataset.spec a run was trained on (older runs kept the summary inside it)."""
+    spec = doc.get("dataset")
+    if not isinstance(spec, dict):
+        return {}
+    return {k: v for k, v in spec.items() if k != "summary"}
+
+
+def dataset_summary(doc: dict) -> dict:
+    summary = doc.get("dataset_summary")
+    if summary is None and isinstance(doc.get("dataset"), dict):
+        summary = doc["dataset"].get("summary")  # where older runs kept it
+    return summary if isinstance(summary, dict) else {}
 
 
 def read_saturation(doc: dict) -> dict:

@@ -34,11 +34,13 @@ from pathlib import Path
 
 from lstm.export import export_bytes
 from lstm.params import param_shapes
-from lstm.run_files import (  # noqa: F401  (RunStoreError, INTERRUPTED: this module's API)
-    INTERRUPTED,
+from lstm.record import INTERRUPTED, Run
+from lstm.run_files import (  # noqa: F401  (RunStoreError: this module's API)
     RunStoreError,
     atomic_write,
     check_npz_shapes,
+    dataset_spec,
+    dataset_summary,
     effective_status,
     json_bytes,
     npz_bytes,
@@ -48,7 +50,6 @@ from lstm.run_files import (  # noqa: F401  (RunStoreError, INTERRUPTED: this mo
     read_snapshots,
     snapshot_arrays,
 )
-from lstm.train import Run
 
 RUN_ID = re.compile(r"\d{8}-\d{6}-\d{6}-[0-9a-f]{6}")
 
@@ -182,7 +183,8 @@ class RunStore:
         return Run(
             model_cfg=model_cfg,
             train_cfg=train_cfg,
-            dataset=doc.get("dataset") or {},
+            dataset=dataset_spec(doc),
+            dataset_summary=dataset_summary(doc),
             backend=str(doc.get("backend", "")),
             device=str(doc.get("device", "")),
             status=status,

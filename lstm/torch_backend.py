@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lstm.backends import Backend
+from lstm.backend import Backend
 from lstm.config import ModelConfig, TrainConfig
 from lstm.losses import _check_mask
 from lstm.params import check_params, from_torch_state_dict, split_state_dict, to_torch_state_dict

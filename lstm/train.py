@@ -13,21 +13,17 @@ as "diverged" with the last finite parameters; an error from the backend or the 
 after its epochs (at most once a second, and always at the end), so a killed process leaves a
 run with the epochs it finished.
 
-The module is callable (`lstm.train(...)` works even after `import lstm.train`, which binds the
-package attribute `lstm.train` to this module).
+`lstm.train` is this module's `train` function (the package exports it); the module itself is
+`sys.modules["lstm.train"]`, reached with `from lstm.train import ...`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-import platform
-import sys
 import time
 import traceback
-import types
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
@@ -36,71 +32,12 @@ from lstm import backends
 from lstm.config import ModelConfig, TrainConfig
 from lstm.losses import accuracy, loss_fn
 from lstm.params import check_params, init_params
+from lstm.record import Run, versions
 from lstm.snapshots import DEFAULT_PROBES, SnapshotRecorder, plan_snapshots, saturation
 
-STATUSES = ("running", "completed", "stopped", "diverged", "failed")
 SAVE_INTERVAL_SECONDS = 1.0  # the store rewrites run.json (whole history): not every fast epoch
 # errors a user's data, settings or machine can cause: the run ends "failed" with the message
 TRAINING_ERRORS = (ValueError, ArithmeticError, MemoryError, RuntimeError)
-
-
-@dataclass
-class Run:
-    """One training run: its settings, its progress, and its result. See docs/CONTRACTS.md."""
-
-    model_cfg: ModelConfig
-    train_cfg: TrainConfig
-    dataset: dict = field(default_factory=dict)  # Dataset.spec plus {"summary": summary()}
-    backend: str = "numpy"
-    device: str = "cpu"
-    status: str = "running"
-    message: str = ""
-    history: list[dict] = field(default_factory=list)  # one dict per finished epoch
-    params: dict[str, np.ndarray] = field(default_factory=dict)  # latest finite parameters
-    initial_params: dict[str, np.ndarray] = field(default_factory=dict)
-    snapshots: dict | None = None  # lstm.snapshots.SnapshotRecorder.as_dict()
-    saturation: dict = field(default_factory=dict)  # {"l0.i": {"low": (H,), "high": (H,)}}
-    baseline_loss: float | None = None  # the dataset's trivial predictor, on validation
-    timings: dict = field(default_factory=dict)  # seconds: setup, train, eval, snapshots, total
-    versions: dict = field(default_factory=dict)  # python, numpy, torch (when loaded)
-    id: str | None = None  # assigned by RunStore.save
-    label: str = ""  # free text from the user, stored as data only
-    created: str = ""  # ISO 8601, UTC
-    error: str = ""  # for "failed": the traceback, kept out of `message`
-
-    @property
-    def dtype(self) -> str:
-        return self.train_cfg.dtype
-
-    @property
-    def epochs_done(self) -> int:
-        return len(self.history)
-
-    @property
-    def final(self) -> dict:
-        """The last finished epoch's history entry ({} before the first)."""
-        return self.history[-1] if self.history else {}
-
-
-def model_config_for(dataset, **overrides) -> ModelConfig:
-    """A ModelConfig whose input_size, output_size, task and target come from the dataset."""
-    fixed = dict(input_size=dataset.input_size, output_size=dataset.output_size,
-                 task=dataset.task, target=dataset.target)  # fmt: skip
-    clash = {k: v for k, v in overrides.items() if k in fixed and v != fixed[k]}
-    if clash:
-        name, value = next(iter(clash.items()))
-        raise ValueError(
-            f"{name}={value!r} does not fit the dataset {dataset.name!r}, which has "
-            f"{name}={fixed[name]!r}"
-        )
-    return ModelConfig(**{**overrides, **fixed})
-
-
-def versions() -> dict:
-    found = {"python": platform.python_version(), "numpy": np.__version__}
-    if "torch" in sys.modules:  # never import torch just to report its version
-        found["torch"] = sys.modules["torch"].__version__
-    return found
 
 
 def train(dataset, model_cfg: ModelConfig, train_cfg: TrainConfig, backend: str = "numpy",
@@ -127,7 +64,8 @@ def train(dataset, model_cfg: ModelConfig, train_cfg: TrainConfig, backend: str 
     run = Run(
         model_cfg=model_cfg,
         train_cfg=train_cfg,
-        dataset={"name": dataset.name, "options": {}, **dataset.spec, "summary": dataset.summary()},
+        dataset=dict(dataset.spec) or {"name": dataset.name, "options": {}},
+        dataset_summary=dataset.summary(),
         backend=backend,
         device=str(getattr(engine, "device", device)),
         params={k: v.copy() for k, v in initial.items()},
@@ -151,7 +89,7 @@ def _check_fits(dataset, model_cfg: ModelConfig) -> None:
         if want != have:
             raise ValueError(
                 f"model_cfg.{name}={have!r} does not fit the dataset {dataset.name!r}, which has "
-                f"{name}={want!r} (build the config with lstm.train.model_config_for(dataset))"
+                f"{name}={want!r} (build the config with lstm.experiment.model_config_for(dataset))"
             )
     if len(dataset.x_train) == 0 or len(dataset.x_val) == 0:
         raise ValueError(f"the dataset {dataset.name!r} needs training and validation sequences")
@@ -407,19 +345,11 @@ class _Trainer:
         self.run.saturation = saturation(trace, cfg.num_layers, self.recorder.mask)
 
     def _trace(self, params: dict) -> dict:
-        """The probe's trace under `params`, in the backend's own arithmetic when it holds
-        exactly these parameters, else in the NumPy reference."""
+        """The probe's trace under `params`, in the backend's own arithmetic: this engine when
+        it holds exactly these parameters, else a fresh engine of the same backend."""
         current = self.engine.params()
-        if all(np.array_equal(current[k], params[k]) for k in params):
-            return self.engine.trace(self.recorder.x)
-        from lstm.numpy_backend import trace
-
-        return trace(params, self.recorder.x, self.run.model_cfg)
-
-
-class _CallableModule(types.ModuleType):
-    def __call__(self, *args, **kwargs) -> Run:
-        return train(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+        engine = self.engine
+        if not all(np.array_equal(current[k], params[k]) for k in params):
+            engine = type(self.engine)(self.run.model_cfg, self.cfg, params,
+                                       device=self.engine.device)  # fmt: skip
+        return engine.trace(self.recorder.x)

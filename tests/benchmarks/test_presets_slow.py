@@ -12,7 +12,8 @@ import pytest
 import data
 from data.presets import THRESHOLDS, Threshold, is_solved, solved_thresholds
 from lstm.config import TrainConfig
-from lstm.train import model_config_for, train
+from lstm.experiment import model_config_for
+from lstm.train import train
 
 TASKS = ["sine", "adding", "copy", "temporal_order", "reber", "parity", "statquest"]
 

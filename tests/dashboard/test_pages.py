@@ -143,8 +143,9 @@ def test_walkthrough_sequence_mode_and_a_trained_one_unit_lstm(runs_dir):
 def _store_with_a_good_and_two_broken_runs(runs_dir):
     import data
     from lstm.config import TrainConfig
+    from lstm.experiment import model_config_for
     from lstm.runs import RunStore
-    from lstm.train import model_config_for, train
+    from lstm.train import train
 
     store = RunStore()
     dataset = data.load_dataset("sine", n_train=32, n_val=8, seq_len=6)

@@ -1,5 +1,5 @@
 """The NumPy forward pass in itself: the trace's gates recomputed independently from the
-equations, predict == forward, float32 kept float32, a stable sigmoid, and the NumpyBackend's
+equations, predict == forward, float32 kept float32, stable gate activations, and the NumpyBackend's
 refusal to step on non-finite losses."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from lstm.backends import create, get
 from lstm.config import ModelConfig, TrainConfig
 from lstm.losses import loss_fn
-from lstm.numpy_backend import NumpyBackend, backward, forward, predict, sigmoid, trace
+from lstm.numpy_backend import NumpyBackend, backward, forward, predict, trace
 from lstm.params import init_params
 from tests.lstm._problems import make_problem
 
@@ -123,7 +123,7 @@ def test_forward_with_pre_activations_of_magnitude_1000_is_warning_free():
         gates = trace(params, x, cfg)
         loss, dy_hat = loss_fn("regression")(y_hat, np.zeros_like(y_hat))
         grads = backward(dy_hat, cache)
-        s = sigmoid(np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0]))
+        s = _gates_at(np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0]))["l0.i"]
     z0 = np.abs(x[:, 0] @ params["l0.W_x"] + params["l0.b"])
     assert z0.min() >= 999.0, "the test needs pre-activations of magnitude ~1000"
     assert np.all(np.isfinite(y_hat)) and np.isfinite(loss)
@@ -132,12 +132,24 @@ def test_forward_with_pre_activations_of_magnitude_1000_is_warning_free():
     assert s[0] == 0.0 and s[2] == 0.5 and s[-1] == 1.0
 
 
-def test_sigmoid_matches_the_exp_formula_to_rounding():
+def _gates_at(z: np.ndarray) -> dict:
+    """The trace of one-step sequences whose every gate's pre-activation is z (float64)."""
+    cfg = ModelConfig(input_size=1, hidden_size=1, output_size=1)
+    params = {"l0.W_x": np.ones((1, 4)), "l0.W_h": np.zeros((1, 4)), "l0.b": np.zeros(4),
+              "head.W": np.ones((1, 1)), "head.b": np.zeros(1)}  # fmt: skip
+    out = trace(params, z.reshape(-1, 1, 1), cfg)
+    return {k: v.ravel() for k, v in out.items()}
+
+
+def test_gate_activations_match_the_exp_and_tanh_formulas_to_rounding():
     z = np.linspace(-40, 40, 16001)
-    diff = np.max(np.abs(sigmoid(z) - _ref_sigmoid(z)))
+    gates = _gates_at(z)
+    diff = np.max(np.abs(gates["l0.i"] - _ref_sigmoid(z)))
     # measured 2.2e-16: one ulp of 1.0 (absolute; relative accuracy of sigmoid(-40) ~ 4e-18 is
     # lower, harmless for gates that multiply O(1) values)
     assert diff <= 4.5e-16, f"sigmoid differs from 1/(1+exp(-z)) by {diff:.2e} (absolute)"
+    diff = np.max(np.abs(gates["l0.g"] - np.tanh(z)))
+    assert diff <= 4.5e-16, f"the candidate differs from tanh(z) by {diff:.2e} (absolute)"
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])

@@ -6,7 +6,7 @@ import numpy as np
 
 from data.dataset import Dataset
 from lstm.config import TrainConfig
-from lstm.train import model_config_for
+from lstm.experiment import model_config_for
 
 
 def sum_dataset(n_train: int = 50, n_val: int = 12, seq_len: int = 5, scale: float = 1.0,

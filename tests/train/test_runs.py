@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -54,7 +55,7 @@ def test_every_field_survives_a_save_and_load(saved):
                  "error"):  # fmt: skip
         assert getattr(back, name) == getattr(run, name), name
     assert back.label == WEIRD_LABEL and back.status == "completed"
-    assert back.dataset["summary"]["val_sequences"] == 10
+    assert back.dataset_summary["val_sequences"] == 10
     for which in ("params", "initial_params"):
         mine, theirs = getattr(run, which), getattr(back, which)
         assert mine.keys() == theirs.keys()
@@ -229,18 +230,18 @@ def test_two_processes_saving_twenty_runs_each_at_once_lose_nothing(tmp_path):
 
 
 KILLED_AFTER_TWO_EPOCHS = """
-    import os, signal
-    import lstm.train
+    import importlib, os, signal
     from lstm.runs import RunStore
     from tests.train.helpers import sum_dataset, tiny_configs
-    lstm.train.SAVE_INTERVAL_SECONDS = 0.0
+    trainer = importlib.import_module("lstm.train")
+    trainer.SAVE_INTERVAL_SECONDS = 0.0
     ds = sum_dataset(n_train=16, n_val=4)
     model_cfg, train_cfg = tiny_configs(ds, epochs=50)
     def on_event(event):
         if event["kind"] == "epoch" and event["epoch"] == 2:
             print(event["run"].id, flush=True)
             os.kill(os.getpid(), signal.SIGKILL)
-    lstm.train.train(ds, model_cfg, train_cfg, store=RunStore(), on_event=on_event)
+    trainer.train(ds, model_cfg, train_cfg, store=RunStore(), on_event=on_event)
 """
 
 
@@ -259,8 +260,7 @@ def test_a_killed_training_process_leaves_its_finished_epochs_as_an_interrupted_
 
 
 def test_a_run_in_progress_is_saved_as_running_with_the_epochs_so_far(store, monkeypatch):
-    import lstm.train as trainer
-
+    trainer = importlib.import_module("lstm.train")
     monkeypatch.setattr(trainer, "SAVE_INTERVAL_SECONDS", 0.0)
     seen = []
 

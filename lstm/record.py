@@ -1,0 +1,64 @@
+"""The Run record: one training run's settings, progress and result, as the trainer fills it
+and the run store saves and loads it. It knows nothing of how it is trained or stored."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lstm.config import ModelConfig, TrainConfig
+
+# how a run ended (or that it has not): what run.json's "status" may hold
+STATUSES = ("running", "completed", "stopped", "diverged", "failed")
+# not stored: the store's word for a "running" run whose process has gone
+INTERRUPTED = "interrupted"
+
+
+@dataclass
+class Run:
+    """One training run. See docs/CONTRACTS.md for what each field holds."""
+
+    model_cfg: ModelConfig
+    train_cfg: TrainConfig
+    dataset: dict = field(default_factory=dict)  # the Dataset.spec it was trained on
+    dataset_summary: dict = field(default_factory=dict)  # Dataset.summary(): shapes and sizes
+    backend: str = "numpy"
+    device: str = "cpu"
+    status: str = "running"
+    message: str = ""
+    history: list[dict] = field(default_factory=list)  # one dict per finished epoch
+    params: dict[str, np.ndarray] = field(default_factory=dict)  # latest finite parameters
+    initial_params: dict[str, np.ndarray] = field(default_factory=dict)
+    snapshots: dict | None = None  # lstm.snapshots.SnapshotRecorder.as_dict()
+    saturation: dict = field(default_factory=dict)  # {"l0.i": {"low": (H,), "high": (H,)}}
+    baseline_loss: float | None = None  # the dataset's trivial predictor, on validation
+    timings: dict = field(default_factory=dict)  # seconds: setup, train, eval, snapshots, total
+    versions: dict = field(default_factory=dict)  # python, numpy, torch (when loaded)
+    id: str | None = None  # assigned by RunStore.save
+    label: str = ""  # free text from the user, stored as data only
+    created: str = ""  # ISO 8601, UTC
+    error: str = ""  # for "failed": the traceback, kept out of `message`
+
+    @property
+    def dtype(self) -> str:
+        return self.train_cfg.dtype
+
+    @property
+    def epochs_done(self) -> int:
+        return len(self.history)
+
+    @property
+    def final(self) -> dict:
+        """The last finished epoch's history entry ({} before the first)."""
+        return self.history[-1] if self.history else {}
+
+
+def versions() -> dict:
+    """Library versions for run.json; torch only when something already imported it."""
+    found = {"python": platform.python_version(), "numpy": np.__version__}
+    if "torch" in sys.modules:
+        found["torch"] = sys.modules["torch"].__version__
+    return found
