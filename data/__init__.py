@@ -7,6 +7,7 @@ Never imports `lstm` or streamlit: it produces arrays and a `Dataset` describing
     dataset_options(name) -> dict[str, OptionSpec]
     describe_dataset(name) -> str
     dataset_from_csv(source, **options) -> Dataset      (path, bytes or binary file object)
+    dataset_from_spec(spec, source=None) -> Dataset     (rebuild from Dataset.spec)
     csv_options() -> dict[str, OptionSpec]
     csv_column_names(source, sep="auto", header="auto") -> list[str]
     get_preset(name) -> {"model": {...}, "train": {...}}
@@ -19,6 +20,7 @@ from data.dataset import DataError, Dataset
 from data.options import OptionSpec
 from data.presets import get_preset
 from data.registry import (
+    dataset_from_spec,
     dataset_options,
     describe_dataset,
     list_datasets,
@@ -34,6 +36,7 @@ __all__ = [
     "csv_column_names",
     "csv_options",
     "dataset_from_csv",
+    "dataset_from_spec",
     "dataset_options",
     "describe_dataset",
     "get_preset",

@@ -8,6 +8,7 @@ Samples are CSV files in data/samples/, read by `dataset_from_csv` exactly like 
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -123,6 +124,26 @@ def load_dataset(name: str, **options) -> Dataset:
     dataset.name = name
     dataset.spec = {"name": name, "options": resolved}
     return dataset
+
+
+def dataset_from_spec(spec: dict, source=None) -> Dataset:
+    """Rebuild a dataset from its `Dataset.spec`. A generated task or sample needs nothing more;
+    a CSV spec ({"name": "csv", "options", "filename"}) needs `source`, the file's bytes, path or
+    binary file object, and reads it with the options it was first read with."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+        raise DataError(f"a dataset spec is a dict with a name, got {spec!r:.80}")
+    options = dict(spec.get("options") or {})
+    if spec["name"] != "csv":
+        return load_dataset(spec["name"], **options)
+    if source is None:
+        raise DataError(
+            f"this dataset was read from the file {spec.get('filename') or '(unnamed)'}: "
+            "that file is needed to rebuild it"
+        )
+    if isinstance(source, bytes | bytearray):
+        source = io.BytesIO(bytes(source))
+        source.name = spec.get("filename") or "upload.csv"
+    return dataset_from_csv(source, **options)
 
 
 def _unknown(name) -> str:

@@ -138,3 +138,31 @@ def test_data_never_imports_lstm_torch_or_streamlit():
 def test_describe_csv_explains_the_upload():
     assert "long format" in data.describe_dataset("csv")
     assert set(data.dataset_options("csv")) == set(data.csv_options())
+
+
+def test_dataset_from_spec_rebuilds_a_task_a_sample_and_a_csv_exactly():
+    import io
+
+    from data import dataset_from_csv, dataset_from_spec
+
+    csv = "t,y\n" + "\n".join(f"{k},{(k * 7) % 11 + 0.5 * k}" for k in range(60))
+    upload = io.BytesIO(csv.encode())
+    upload.name = "mine.csv"
+    originals = [
+        data.load_dataset("adding", seq_len=12, n_train=20, n_val=8),
+        data.load_dataset("sample:nile"),
+        dataset_from_csv(upload, window=5),
+    ]
+    for original in originals:
+        source = csv.encode() if original.spec["name"] == "csv" else None
+        again = dataset_from_spec(original.spec, source)
+        for part in ("x_train", "y_train", "x_val", "y_val"):
+            np.testing.assert_array_equal(getattr(again, part), getattr(original, part))
+        assert again.spec == original.spec
+
+
+def test_dataset_from_spec_of_a_csv_without_its_file_says_the_file_is_needed():
+    from data import DataError, dataset_from_spec
+
+    with pytest.raises(DataError, match="mine.csv: that file is needed"):
+        dataset_from_spec({"name": "csv", "options": {}, "filename": "mine.csv"})
