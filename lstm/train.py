@@ -8,10 +8,20 @@ the same batches follow the same path, and the same seed gives a bitwise-identic
 
 Progress is reported through `on_event(event)` (a dict, see `_Trainer.emit`), never printed.
 `should_stop()` is polled before every step. A non-finite loss, gradient or parameter ends the run
-as "diverged" with the last finite parameters; an error from the backend or the data ends it as
-"failed" with the error's message. With `store=RunStore(...)` the run is saved when it starts and
-after its epochs (at most once a second, and always at the end), so a killed process leaves a
-run with the epochs it finished.
+as "diverged" with the last finite parameters, and so does a validation loss that explodes while
+staying finite: above EXPLOSION_FACTOR times the larger of the untrained model's and the
+trivial baseline's, the run ends "diverged" with the previous epoch's parameters. An error from
+the backend or the data ends it as "failed" with the error's message.
+
+Before anything is trained or saved, `train` refuses (ValueError) a run whose estimated memory
+(`lstm.budget.estimate`) is over `memory_budget` (default: `lstm.budget.default_budget()`), a
+store it cannot write to, and a run record the store would refuse (e.g. a label over
+MAX_LABEL_CHARS).
+
+With `store=RunStore(...)` the run is saved when it starts and after its epochs (at most once a
+second, and always at the end), so a killed process leaves a run with the epochs it finished. A
+save that fails does not stop training: `run.save_error` says why, the next save (and the last,
+at the end) tries again, and the "end" event carries `save_error` ("" once a save succeeded).
 
 `lstm.train` is this module's `train` function (the package exports it); the module itself is
 `sys.modules["lstm.train"]`, reached with `from lstm.train import ...`.
@@ -28,14 +38,26 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from lstm import backends
+from lstm import backends, budget
 from lstm.config import ModelConfig, TrainConfig
 from lstm.losses import accuracy, loss_fn
 from lstm.params import check_params, init_params
-from lstm.record import Run, versions
+from lstm.record import (
+    MAX_ERROR_CHARS,
+    MAX_LABEL_CHARS,
+    MAX_MESSAGE_CHARS,
+    Run,
+    clip_text,
+    versions,
+)
+from lstm.run_files import json_bytes
 from lstm.snapshots import DEFAULT_PROBES, SnapshotRecorder, plan_snapshots, saturation
 
 SAVE_INTERVAL_SECONDS = 1.0  # the store rewrites run.json (whole history): not every fast epoch
+# a validation loss this many times the reference (the larger of the untrained model's and the
+# trivial baseline's) has exploded: an LSTM that learns anything stays within a few times it,
+# and one whose loss grew 100-fold does not come back in the epochs the lab runs
+EXPLOSION_FACTOR = 100.0
 # errors a user's data, settings or machine can cause: the run ends "failed" with the message
 TRAINING_ERRORS = (ValueError, ArithmeticError, MemoryError, RuntimeError)
 
@@ -44,17 +66,29 @@ def train(dataset, model_cfg: ModelConfig, train_cfg: TrainConfig, backend: str 
           on_event: Callable[[dict], None] | None = None,
           should_stop: Callable[[], bool] | None = None, store=None,
           params: dict | None = None, label: str = "", device: str = "auto",
-          probes: int = DEFAULT_PROBES) -> Run:  # fmt: skip
+          probes: int = DEFAULT_PROBES, memory_budget: float | None = None) -> Run:  # fmt: skip
     """Train a model on `dataset` and return the Run (also saved to `store` as it goes).
 
     dataset: a `data.Dataset` (x_train (N, T, D), y_train, x_val, y_val, optional masks).
     params: initial canonical params (default `init_params(model_cfg, train_cfg.seed, dtype)`).
     probes: validation sequences whose gates are snapshotted (fewer if the memory bound asks).
-    Raises ValueError before training if the configs do not fit the dataset, the backend or
-    device is unknown, or `params` do not fit the model; after that, problems end the run.
+    memory_budget: bytes the run may need (`lstm.budget.estimate`); None: the default budget,
+    math.inf: no limit.
+    Raises ValueError before training if the configs do not fit the dataset, the run would need
+    more memory than `memory_budget`, the backend or device is unknown, `params` do not fit the
+    model, the label is too long, or `store` cannot be written; after that, problems end the
+    run.
     """
     start = time.perf_counter()
     _check_fits(dataset, model_cfg)
+    label = str(label)
+    if len(label) > MAX_LABEL_CHARS:
+        raise ValueError(f"label is {len(label):,} characters long: at most {MAX_LABEL_CHARS}")
+    est = budget.estimate(dataset, model_cfg, train_cfg, backend, probes)
+    how = "memory_budget" if memory_budget is not None else ""
+    budget.check(est, memory_budget, how)
+    if store is not None:
+        store.check_writable()
     if params is None:
         params = init_params(model_cfg, train_cfg.seed, train_cfg.dtype)
     else:
@@ -71,12 +105,16 @@ def train(dataset, model_cfg: ModelConfig, train_cfg: TrainConfig, backend: str 
         params={k: v.copy() for k, v in initial.items()},
         initial_params=initial,
         baseline_loss=float(dataset.baseline_loss),
-        label=str(label),
+        label=label,
         created=datetime.now(UTC).isoformat(timespec="microseconds"),
         versions=versions(),
     )
     run.timings = {"setup": 0.0, "train": 0.0, "eval": 0.0, "snapshots": 0.0, "total": 0.0}
-    trainer = _Trainer(dataset, engine, run, store, on_event, should_stop, probes, start)
+    try:  # the record the store will write, checked as its reader will check it
+        json_bytes(run)
+    except ValueError as exc:
+        raise ValueError(f"this run cannot be recorded: {exc}") from None
+    trainer = _Trainer(dataset, engine, run, store, on_event, should_stop, probes, start, est)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         # non-finite numbers are handled below as divergence, not as warnings
         trainer.run_all()
@@ -112,8 +150,10 @@ class _Stop(Exception):
 
 
 class _Trainer:
-    def __init__(self, dataset, engine, run: Run, store, on_event, should_stop, probes, start):
+    def __init__(self, dataset, engine, run: Run, store, on_event, should_stop, probes, start,
+                 estimate):  # fmt: skip
         self.data, self.engine, self.run, self.store = dataset, engine, run, store
+        self.estimate = estimate
         self.on_event, self.should_stop = on_event, should_stop
         self.start = start
         self.cfg: TrainConfig = run.train_cfg
@@ -125,15 +165,17 @@ class _Trainer:
                               model.hidden_size, model.num_layers, probes)  # fmt: skip
         self.recorder = SnapshotRecorder(plan, dataset.x_val, dataset.y_val, dataset.mask_val)
         self.last_save = -math.inf
-        self.save_error = ""
         self.step_no = 0  # the step in progress, for messages
+        self.reference_loss: float | None = None  # what an exploded validation loss exceeds
+        self.previous_params = run.params  # the last finished epoch's (or the initial) params
 
     # ------------------------------------------------------------------ events and saving
 
     def emit(self, kind: str, epoch: int, step: int = 0, **values) -> None:
         """Event keys: kind ("start", "step", "epoch", "end"), epoch (1-based; 0 at start),
         epochs, step (1-based within the epoch), steps (per epoch), train_loss, val_loss,
-        val_accuracy, grad_norm, seconds, samples_per_sec, run; "end" adds status, message."""
+        val_accuracy, grad_norm, seconds, samples_per_sec, run; "start" adds estimate (an
+        lstm.budget.Estimate); "end" adds status, message, save_error."""
         if self.on_event is None:
             return
         event = dict(kind=kind, epoch=epoch, epochs=self.cfg.epochs, step=step, steps=self.steps,
@@ -144,7 +186,9 @@ class _Trainer:
         self.on_event(event)
 
     def save(self, force: bool = False) -> None:
-        if self.store is None or self.save_error:
+        """Save now (force) or if the last save is SAVE_INTERVAL_SECONDS old. A failure is kept
+        in run.save_error and the next save tries again; a success clears it."""
+        if self.store is None:
             return
         now = time.perf_counter()
         if not force and now - self.last_save < SAVE_INTERVAL_SECONDS:
@@ -152,8 +196,10 @@ class _Trainer:
         self.run.timings["total"] = now - self.start
         try:
             self.store.save(self.run)
-        except (OSError, ValueError) as exc:  # keep training; say so at the end
-            self.save_error = f"The run could not be saved: {exc}"
+        except (OSError, ValueError) as exc:  # keep training; the next save tries again
+            self.run.save_error = _first_line(exc)
+        else:
+            self.run.save_error = ""
         self.last_save = time.perf_counter()
 
     # ------------------------------------------------------------------ the loop
@@ -167,8 +213,11 @@ class _Trainer:
             first = self.evaluate()
             self.run.timings["eval"] += time.perf_counter() - t
             self.run.timings["setup"] = time.perf_counter() - self.start
+            finite = [v for v in (first["loss"], self.run.baseline_loss)
+                      if v is not None and math.isfinite(v) and v > 0]  # fmt: skip
+            self.reference_loss = max(finite) if finite else None
             self.emit("start", 0, val_loss=first["loss"], val_accuracy=first.get("accuracy"),
-                      seconds=0.0)  # fmt: skip
+                      seconds=0.0, estimate=self.estimate)  # fmt: skip
             for epoch in range(1, self.cfg.epochs + 1):
                 self.epoch(epoch)
         except _Stop as stop:
@@ -185,9 +234,8 @@ class _Trainer:
             self.finish(None)
 
     def failure(self, exc: BaseException, epoch: int) -> _Stop:
-        lines = str(exc).strip().splitlines()
-        text = lines[0] if lines else type(exc).__name__
-        self.run.error = "".join(traceback.format_exception(exc))
+        text = clip_text(_first_line(exc), MAX_MESSAGE_CHARS // 2)
+        self.run.error = clip_text("".join(traceback.format_exception(exc)), MAX_ERROR_CHARS)
         message = f"Training failed at epoch {epoch} step {self.step_no}: {text}"
         return _Stop("failed", message, len(self.run.history))
 
@@ -221,7 +269,7 @@ class _Trainer:
         params = self.engine.params()
         if not all(np.all(np.isfinite(p)) for p in params.values()):
             raise self.diverged(epoch, self.steps, "the parameters became inf or nan", params)
-        run.params = params
+        self.previous_params, run.params = run.params, params
         t1 = time.perf_counter()
         result = self.evaluate()
         run.timings["eval"] += time.perf_counter() - t1
@@ -243,6 +291,9 @@ class _Trainer:
         self.emit("epoch", epoch, self.steps, **{k: v for k, v in entry.items() if k != "epoch"})
         if not math.isfinite(entry["val_loss"]):
             raise self.diverged(epoch, self.steps, f"the validation loss became {result['loss']}")
+        limit = None if self.reference_loss is None else EXPLOSION_FACTOR * self.reference_loss
+        if limit is not None and entry["val_loss"] > limit:
+            raise self.exploded(epoch, entry["val_loss"])
 
     def evaluate(self) -> dict:
         data, engine = self.data, self.engine
@@ -282,7 +333,6 @@ class _Trainer:
         return _Stop("stopped", f"{how} {where}. The {done} finished epochs are kept.", reached)
 
     def diverged(self, epoch: int, step: int, what: str, bad_params=None) -> _Stop:
-        cfg = self.cfg
         # the backend skips an update whose loss or gradient is not finite, so its parameters
         # are the last finite ones, unless an update itself overflowed
         params = self.engine.params() if bad_params is None else bad_params
@@ -294,6 +344,21 @@ class _Trainer:
                 reached = epoch
         else:
             kept = f"The parameters after epoch {reached} are kept."
+        return self._diverged_stop(epoch, step, what, kept, reached)
+
+    def exploded(self, epoch: int, val_loss: float) -> _Stop:
+        """The validation loss grew past EXPLOSION_FACTOR x the reference while finite: the run
+        keeps the previous epoch's parameters (this epoch's made the explosion)."""
+        self.run.params = self.previous_params
+        what = (
+            f"the validation loss {val_loss:.4g} is over {EXPLOSION_FACTOR:g} times the larger of "
+            f"the untrained model's and the baseline's ({self.reference_loss:.4g})"
+        )
+        kept = f"The parameters after epoch {epoch - 1} are kept."
+        return self._diverged_stop(epoch, self.steps, what, kept, epoch - 1)
+
+    def _diverged_stop(self, epoch: int, step: int, what: str, kept: str, reached: int) -> _Stop:
+        cfg = self.cfg
         advice = f"Try a lower learning rate (now {cfg.lr:g})"
         if cfg.clipping:
             advice += f" or a smaller gradient clipping norm (now {cfg.clip_norm:g})."
@@ -315,10 +380,9 @@ class _Trainer:
             self.snapshot_params(outcome.reached, run.params)
         self.final_saturation(run.params)
         run.snapshots = self.recorder.as_dict()
+        run.message = clip_text(run.message, MAX_MESSAGE_CHARS)
         run.versions = versions()
         run.timings["total"] = time.perf_counter() - self.start
-        if self.save_error:
-            run.message += " " + self.save_error
         self.save(force=True)
         if quiet:
             return
@@ -326,7 +390,8 @@ class _Trainer:
         self.emit("end", len(run.history), 0, train_loss=last.get("train_loss"),
                   val_loss=last.get("val_loss"), val_accuracy=last.get("val_accuracy"),
                   grad_norm=last.get("grad_norm"), seconds=run.timings["total"],
-                  status=run.status, message=run.message)  # fmt: skip
+                  status=run.status, message=run.message,
+                  save_error=run.save_error)  # fmt: skip
 
     def snapshot_params(self, epoch: int, params: dict) -> None:
         if not self.recorder.wants(epoch, final=True):
@@ -353,3 +418,8 @@ class _Trainer:
             engine = type(self.engine)(self.run.model_cfg, self.cfg, params,
                                        device=self.engine.device)  # fmt: skip
         return engine.trace(self.recorder.x)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
