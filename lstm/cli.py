@@ -9,13 +9,24 @@
 
 Every ModelConfig / TrainConfig field is a flag, generated from the configs' field specs (the one
 source of defaults and ranges). A flag not given takes the dataset's preset value
-(`data.get_preset`), else the config default. Bad flags or values exit with status 2 and one line
-on stderr.
+(`data.get_preset`), else the config default.
+
+Before training, `train` and `compare` print the run's estimated memory and time per epoch
+(`lstm.budget`); a run over the memory budget (`--memory-budget`, default half of this machine's
+memory) is refused with what to lower. A run store that cannot be written is refused before
+anything is trained.
+
+Exit status: 0 done (completed, or stopped by Ctrl-C); 1 the run diverged or failed; 2 a bad
+flag or value, a refused run, or a missing or damaged run (one line on stderr); 3 the run
+trained but is NOT saved (a save failed: disk full, store read-only or deleted); 130 aborted.
+Everything printed from a run or a file (labels, messages, names) has its control characters
+escaped.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import math
 import os
@@ -31,6 +42,7 @@ from lstm.cli_runs import (
     cmd_runs_list,
     cmd_runs_show,
     fmt_value,
+    safe_text,
     store_for,
 )
 from lstm.config import FieldSpec, ModelConfig, TrainConfig, field_specs
@@ -109,7 +121,21 @@ def _add_experiment_flags(parser: argparse.ArgumentParser, backend: bool = True)
     run.add_argument("--label", default="", help="free text stored with the run")
     run.add_argument("--runs-dir", help="the run store (default: $LSTM_RUNS_DIR, else ./runs)")
     run.add_argument("--no-save", action="store_true", help="do not keep the run")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--quiet", action="store_true", help="no progress bar, no estimate")
+    run.add_argument(
+        "--memory-budget", metavar="SIZE", type=_memory_budget, default=None,
+        help="refuse a run estimated to need more memory, e.g. 4G, 500M, off (default: "
+        "$LSTM_MEMORY_BUDGET, else half of this machine's memory)",
+    )  # fmt: skip
+
+
+def _memory_budget(text: str) -> float:
+    from lstm.budget import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _options(pairs: list[str]) -> dict[str, str]:
@@ -135,8 +161,12 @@ def _experiment(args) -> tuple:
             options.setdefault("target", args.target)
     if args.csv:
         path = Path(args.csv)
-        if not path.is_file():
-            raise _UsageError(f"--csv {args.csv!r}: no such file")
+        # a FIFO (`--csv <(zcat data.csv.gz)`) or a device is read like a file, within the
+        # loader's size limit; only nothing at all, or a folder, is refused here
+        if not path.exists():
+            raise _UsageError(f"--csv {safe_text(args.csv)!r}: no such file")
+        if path.is_dir():
+            raise _UsageError(f"--csv {safe_text(args.csv)!r} is a folder, not a file")
         dataset = data.dataset_from_csv(path, **options)
     else:
         dataset = data.load_dataset(name, **preset_options(name, options))
@@ -155,15 +185,40 @@ def _experiment(args) -> tuple:
 # ---------------------------------------------------------------------- train and compare
 
 
+class _Stop:
+    """Ctrl-C as a request to stop, shared by every run of one command (a second Ctrl-C
+    aborts): `compare` starts no further backend once it is set."""
+
+    def __init__(self):
+        self.requested = False
+        self.previous = None
+
+    def __enter__(self):
+        def handler(signum, frame):
+            if self.requested:
+                raise KeyboardInterrupt
+            self.requested = True
+            print("stopping after this step (Ctrl-C again to abort)", file=sys.stderr)
+
+        try:
+            self.previous = signal.signal(signal.SIGINT, handler)
+        except ValueError:  # not the main thread
+            self.previous = None
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
 class _Progress:
-    """A tqdm bar over epochs, and Ctrl-C as a request to stop (a second Ctrl-C aborts)."""
+    """A tqdm bar over epochs."""
 
     def __init__(self, epochs: int, quiet: bool, desc: str):
         from tqdm import tqdm
 
         self.bar = tqdm(total=epochs, unit="epoch", desc=desc, disable=True if quiet else None,
                         dynamic_ncols=True, file=sys.stderr)  # fmt: skip
-        self.stop_requested = False
 
     def on_event(self, event: dict) -> None:
         if event["kind"] == "epoch":
@@ -173,69 +228,107 @@ class _Progress:
             self.bar.set_postfix(postfix, refresh=False)
             self.bar.update(1)
 
-    def should_stop(self) -> bool:
-        return self.stop_requested
-
     def __enter__(self):
-        def handler(signum, frame):
-            if self.stop_requested:
-                raise KeyboardInterrupt
-            self.stop_requested = True
-            self.bar.write("stopping after this step (Ctrl-C again to abort)", file=sys.stderr)
-
-        try:
-            self.previous = signal.signal(signal.SIGINT, handler)
-        except ValueError:  # not the main thread
-            self.previous = None
         return self
 
     def __exit__(self, *exc):
         self.bar.close()
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
 
 
-def _train_one(args, dataset, model_cfg, train_cfg, backend, store, params=None, label=None):
+def _estimate(args, dataset, model_cfg, train_cfg, backends: tuple) -> None:
+    """Print each backend's estimate (stderr); train() itself refuses a run over budget."""
+    from lstm.budget import default_budget, estimate, fmt_bytes
+
+    if args.quiet:
+        return
+    budget, how = (
+        (args.memory_budget, "--memory-budget") if args.memory_budget else default_budget()
+    )
+    for backend in backends:
+        est = estimate(dataset, model_cfg, train_cfg, backend)
+        print(f"estimate: {est.describe()}; budget {fmt_bytes(budget)} ({how})", file=sys.stderr)
+
+
+def _train_one(args, dataset, model_cfg, train_cfg, backend, store, stop, params=None,
+               label=None):  # fmt: skip
     from lstm.train import train
 
     with _Progress(train_cfg.epochs, args.quiet, backend) as progress:
         return train(dataset, model_cfg, train_cfg, backend=backend, on_event=progress.on_event,
-                     should_stop=progress.should_stop, store=store, params=params,
-                     label=args.label if label is None else label, device=args.device)  # fmt: skip
+                     should_stop=lambda: stop.requested, store=store, params=params,
+                     label=args.label if label is None else label, device=args.device,
+                     memory_budget=args.memory_budget)  # fmt: skip
+
+
+def _store(args):
+    """The run store, checked writable before anything is loaded or trained (None: --no-save)."""
+    if args.no_save:
+        return None
+    store = store_for(args)
+    store.check_writable()
+    return store
+
+
+def _saved(store, run) -> bool:
+    """Print where the run is saved, or (stderr) that it is NOT and what the store holds."""
+    if store is None:
+        return True
+    if not run.save_error:
+        print(f"saved in {safe_text(store.root / run.id)}")
+        return True
+    held = "nothing of it is in the store"
+    if run.id is not None and (store.root / run.id).is_dir():
+        held = (f"the store holds an earlier save of it, {safe_text(store.root / run.id)} "
+                "(listed as interrupted)")  # fmt: skip
+    print(f"NOT saved: {safe_text(run.save_error, 500)}; {held}", file=sys.stderr)
+    return False
 
 
 def cmd_train(args) -> int:
+    store = _store(args)
     dataset, model_cfg, train_cfg = _experiment(args)
-    store = None if args.no_save else store_for(args)
-    run = _train_one(args, dataset, model_cfg, train_cfg, args.backend, store)
+    _estimate(args, dataset, model_cfg, train_cfg, (args.backend,))
+    with _Stop() as stop:
+        run = _train_one(args, dataset, model_cfg, train_cfg, args.backend, store, stop)
     last = run.final
-    print(f"run {run.id or '(not saved)'}: {run.status}. {run.message}")
+    print(f"run {run.id or '(not saved)'}: {run.status}. {safe_text(run.message)}")
     line = f"after {len(run.history)} epochs: train loss {fmt_value(last.get('train_loss'))}, "
     line += f"val loss {fmt_value(last.get('val_loss'))} (baseline {fmt_value(run.baseline_loss)})"
     if last.get("val_accuracy") is not None:
         line += f", val accuracy {last['val_accuracy']:.4f}"
     print(line + f"; {run.timings['total']:.2f} s on {run.backend} ({run.device}, {run.dtype})")
-    if store is not None:
-        print(f"saved in {store.root / run.id}")
+    if not _saved(store, run):
+        return 3
     return 0 if run.status in ("completed", "stopped") else 1
 
 
 def cmd_compare(args) -> int:
     from lstm.params import init_params
 
+    store = _store(args)
     dataset, model_cfg, train_cfg = _experiment(args)
+    _estimate(args, dataset, model_cfg, train_cfg, BACKENDS)
     params = init_params(model_cfg, train_cfg.seed, train_cfg.dtype)  # one start for both
-    store = None if args.no_save else store_for(args)
     label = args.label or "compare"
-    runs = {
-        name: _train_one(
-            args, dataset, model_cfg, train_cfg, name, store, params, f"{label} ({name})"
-        )  # fmt: skip
-        for name in BACKENDS
-    }
-    print(compare_table(*runs.values()))
+    runs = {}
+    with _Stop() as stop:
+        for name in BACKENDS:
+            if stop.requested:
+                break  # one Ctrl-C stops the comparison, not just the backend it landed in
+            runs[name] = _train_one(args, dataset, model_cfg, train_cfg, name, store, stop,
+                                    params, f"{label} ({name})")  # fmt: skip
+    if len(runs) == len(BACKENDS):
+        print(compare_table(*runs.values()))
+    saved = True
     for name, run in runs.items():
-        print(f"{name}: run {run.id or '(not saved)'}, {run.status}. {run.message}")
+        print(f"{name}: run {run.id or '(not saved)'}, {run.status}. {safe_text(run.message)}")
+        saved = _saved(store, run) and saved
+    if len(runs) < len(BACKENDS):
+        skipped = ", ".join(b for b in BACKENDS if b not in runs)
+        print(f"comparison stopped: {skipped} not started", file=sys.stderr)
+        return 130
+    if not saved:
+        return 3
     return 0 if all(r.status in ("completed", "stopped") for r in runs.values()) else 1
 
 
@@ -358,8 +451,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@functools.cache
+def _parser() -> argparse.ArgumentParser:
+    return build_parser()  # built once a process: parsing does not change it
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = _parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args)
@@ -369,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `runs list | head`: the reader has gone, nothing to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except (ValueError, OSError) as exc:  # DataError and RunStoreError are ValueErrors
+    except (ValueError, OSError) as exc:  # DataError, RunStoreError, BudgetError: ValueErrors
         lines = str(exc).strip().splitlines() or [type(exc).__name__]
-        print(f"{parser.prog} {args.command}: error: {lines[0]}", file=sys.stderr)
+        print(f"{parser.prog} {args.command}: error: {safe_text(lines[0], 1000)}", file=sys.stderr)
         return 2

@@ -160,8 +160,10 @@ def _number(value, where: str, low: float | None = None, high: float | None = No
         _fail(where, f"is {value}: must be a finite number")
     if isinstance(value, int) and abs(value) > 2**53:
         _fail(where, f"is {_show(value)}: out of range")
-    if (low is not None and value < low) or (high is not None and value > high):
-        _fail(where, f"is {_show(value)}: must be in [{low:g}, {high:g}]")
+    if low is not None and value < low:
+        _fail(where, f"is {_show(value)}: must be at least {low:g}")
+    if high is not None and value > high:
+        _fail(where, f"is {_show(value)}: must be at most {high:g}")
     return value
 
 
@@ -283,7 +285,7 @@ def _history(value, epochs: int) -> list[dict]:
 
 def _dataset(doc: dict) -> tuple[dict, dict]:
     """(the Dataset.spec, the summary): older runs kept the summary inside "dataset"."""
-    raw = doc.get("dataset", {})
+    raw = _optional(doc, "dataset")
     spec = {}
     for key, value in _object(raw, "dataset", limit=100).items():
         if key == "summary":
@@ -292,7 +294,7 @@ def _dataset(doc: dict) -> tuple[dict, dict]:
         if key == "name":
             spec[key] = _string(value, where, MAX_NAME_CHARS)
         elif key == "options":
-            spec[key] = _free(_object(value, where, 256), where)
+            spec[key] = _free(_object({} if value is None else value, where, 256), where)
         elif key == "filename":
             spec[key] = None if value is None else _string(value, where, 1_000)
         else:
@@ -305,6 +307,8 @@ def _dataset(doc: dict) -> tuple[dict, dict]:
         item = f"{where}.{key}"
         if key in _SUMMARY_INTS:
             summary[key] = _number(value, item, 0, 2**40, integer=True)
+        elif key in ("x_train_shape", "y_train_shape") and value is None:
+            continue
         elif key in ("x_train_shape", "y_train_shape"):
             summary[key] = [
                 _number(v, f"{item}[{i}]", 0, 2**40, nullable=False, integer=True)
@@ -313,7 +317,7 @@ def _dataset(doc: dict) -> tuple[dict, dict]:
         elif key == "baseline_loss":
             summary[key] = _number(value, item, 0.0)
         elif key in ("name", "task", "target"):
-            summary[key] = _string(value, item, MAX_NAME_CHARS)
+            summary[key] = _string(value, item, MAX_NAME_CHARS, nullable=True)
         else:
             summary[key] = _free(value, item, depth=1)
     return spec, summary
@@ -354,6 +358,14 @@ def _process(doc: dict) -> dict:
     }
 
 
+def _optional(doc: dict, key: str, empty=None):
+    """An optional section: absent and null both read as empty."""
+    value = doc.get(key)
+    if value is None:
+        return {} if empty is None else empty
+    return value
+
+
 def check_doc(doc: dict) -> RunDoc:
     """Every field of run.json checked and normalised; RunStoreError naming the first bad one."""
     fmt = doc.get("format")
@@ -376,15 +388,17 @@ def check_doc(doc: dict) -> RunDoc:
     spec, summary = _dataset(doc)
     epochs = [
         _number(e, f"snapshot_epochs[{i}]", 0, train_cfg.epochs, nullable=False, integer=True)
-        for i, e in enumerate(_list(doc.get("snapshot_epochs", []), "snapshot_epochs", 1_000))
+        for i, e in enumerate(
+            _list(_optional(doc, "snapshot_epochs", []), "snapshot_epochs", 1_000)
+        )
     ]
     timings = {
         _string(k, "timings key", MAX_NAME_CHARS): _number(v, f"timings.{k}", 0.0)
-        for k, v in _object(doc.get("timings", {}), "timings", 32).items()
+        for k, v in _object(_optional(doc, "timings"), "timings", 32).items()
     }
     versions = {
         _string(k, "versions key", MAX_NAME_CHARS): _string(v, f"versions.{k}", MAX_NAME_CHARS)
-        for k, v in _object(doc.get("versions", {}), "versions", 32).items()
+        for k, v in _object(_optional(doc, "versions"), "versions", 32).items()
     }
     return RunDoc(
         status=status,
@@ -402,7 +416,7 @@ def check_doc(doc: dict) -> RunDoc:
         baseline_loss=_number(doc.get("baseline_loss"), "baseline_loss", 0.0),
         timings=timings,
         versions=versions,
-        saturation=_saturation(doc.get("saturation", {}), model_cfg),
+        saturation=_saturation(_optional(doc, "saturation"), model_cfg),
         snapshot_epochs=epochs,
         process=_process(doc),
     )
