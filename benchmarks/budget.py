@@ -17,6 +17,9 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
 
 # (n_train, n_val, seq_len, input_size, hidden, layers, batch): overhead-bound to compute-bound
 CONFIGS = [
@@ -66,10 +69,13 @@ print(json.dumps({"seconds": statistics.median(seconds),
 
 
 def measure(config, dtype, backend, epochs=4) -> dict:
-    env = {**os.environ, "PYTHONPATH": os.getcwd(), "OMP_NUM_THREADS": "1"}
+    """{"seconds": median CPU seconds per epoch after the first, "maxrss": peak bytes} of
+    training `config` (see CONFIGS) in a fresh process with one BLAS thread."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     env["OPENBLAS_NUM_THREADS"] = env["MKL_NUM_THREADS"] = "1"  # CPU time of one core
-    done = subprocess.run([sys.executable, "-c", CHILD, json.dumps([*config, dtype, backend,
-                          epochs])], capture_output=True, text=True, env=env, check=True)  # fmt: skip
+    argument = json.dumps([*config, dtype, backend, epochs])
+    done = subprocess.run([sys.executable, "-c", CHILD, argument], capture_output=True,
+                          text=True, env=env, check=True)  # fmt: skip
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

@@ -12,8 +12,8 @@ Memory is counted array by array (what the backends allocate, see the parts belo
 process's own footprint. It is the peak of the training process, not of one array: the training
 workspace and the optimizer stay allocated while the validation set is predicted.
 
-- runtime: Python with NumPy (and PyTorch for its backend), measured as the resident size of a
-  fresh `python -c "import lstm.train"` (+ `import torch`).
+- runtime: Python with NumPy and the data package (and PyTorch for its backend): the measured
+  peak of a process that trains a tiny run.
 - dataset: x, y (and masks) of both splits, as the data package holds them (float64 inputs).
 - parameters: the parameters and every copy of them the run keeps: the backend's, the run's
   latest and initial ones, the gradients, the optimizer's state (Adam: 2 buffers, momentum: 1)
@@ -23,15 +23,15 @@ workspace and the optimizer stay allocated while the validation set is predicted
   the gradient w.r.t. the layer's input (T, H, B) above layer 0, and for target="each" the
   gradient reaching every h_t (T, H, B); plus the batch itself.
 - evaluation: predicting the whole validation set at once (one pass, no cache): each layer's
-  inputs (T+1, K, N_val) with the layer below still alive, and the outputs.
+  inputs (T+1, K, N_val) with the layer below still alive (torch: every step's input
+  projection and outputs), and the outputs.
 - snapshots: the gate snapshots' bound (lstm.snapshots, at most 16 MiB), and one trace of the
   probe sequences (six (P, T, H) arrays a layer) while it is taken.
 
-Time per epoch is a count of floating-point operations divided by a measured rate, plus a
-per-step overhead (Python and NumPy's per-call cost, paid per time step, layer and batch),
-with constants measured on the reference machine (see RATES); a run on another machine or
-under load differs by the ratio of the machines' speeds. `python -m benchmarks.budget` measures
-the estimate against real runs.
+Time per epoch is a count of floating-point operations divided by measured rates, plus
+per-step and per-batch overheads, with constants measured on the reference machine (see
+TIME_MODEL); a run on another machine or under load differs by the ratio of the machines'
+speeds. `python -m benchmarks.budget` measures the estimate against real runs.
 
 The default memory budget is DEFAULT_BUDGET_FRACTION of the memory this process may use: the
 machine's physical memory, or the cgroup (container) limit when lower. `LSTM_MEMORY_BUDGET`
@@ -54,20 +54,22 @@ from lstm.snapshots import DEFAULT_PROBES, TRACE_PARTS, plan_snapshots
 # and another run must not push the machine into swap or the OOM killer
 DEFAULT_BUDGET_FRACTION = 0.5
 
-# resident bytes of a fresh process that imported the trainer (Python 3.12 + NumPy 2: 41 MB),
-# and what `import torch` adds (torch 2.x CPU: 330 MB), measured with ru_maxrss on the
-# reference machine; rounded up
+# peak resident bytes of a process that trained a tiny run (Python 3.11, NumPy, pandas through
+# `data`: 106 MB; with torch 2.13 CPU: 385 MB), measured with ru_maxrss on the reference machine
 RUNTIME_BYTES = {"numpy": 110 * 2**20, "torch": 384 * 2**20}
 
-# Time model: seconds = matmul flops / R_mm + elementwise ops / R_ew + steps * overhead, where
-# a step is one time step of one layer for one batch (Python's and NumPy's per-call cost).
-# Measured with `python -m benchmarks.budget --calibrate`: CPU time per epoch of one process
-# with one BLAS thread (OPENBLAS_NUM_THREADS=1), so the load of a shared machine does not
-# enter; a least-squares fit of the relative error over 12 configs from H=4, B=1, T=5
-# (overhead-bound) to H=512, B=128 (arithmetic-bound). See CALIBRATION below for the fit.
-TIME_MODEL = {  # backend: {dtype: (R_mm flops/s, R_ew ops/s, s per step, s per batch)}
-    "numpy": {"float32": (40e9, 2e9, 30e-6, 1e-4), "float64": (20e9, 1e9, 30e-6, 1e-4)},
-    "torch": {"float32": (40e9, 2e9, 30e-6, 1e-3), "float64": (20e9, 1e9, 30e-6, 1e-3)},
+# Time model: seconds = matmul flops / R_mm + elementwise ops / R_ew + steps * c_step
+# + batches * c_batch, where a step is one time step of one layer for one batch (Python's and
+# NumPy's per-call cost in the loop over time) and a batch carries the loss, clipping and
+# optimizer calls. Measured with `python -m benchmarks.budget --calibrate` on the reference
+# machine (2 cores, Python 3.11, NumPy 2.4 with OpenBLAS, torch 2.13 CPU): CPU time per epoch
+# of a process with one BLAS thread, so a shared machine's load does not enter; a fit of the
+# relative error over 12 configs from H=4, T=5, B=1 (overhead-bound) to H=512 or T=500
+# (arithmetic-bound). Worst config of the fit: within 1.3x (numpy) and 1.4x (torch). Two BLAS
+# threads on an idle machine make arithmetic-bound configs up to ~2x faster than this.
+TIME_MODEL = {  # backend: {dtype: (R_mm flops/s, R_ew ops/s, c_step s, c_batch s)}
+    "numpy": {"float32": (96e9, 3.9e9, 15e-6, 150e-6), "float64": (40e9, 2.2e9, 13e-6, 150e-6)},
+    "torch": {"float32": (120e9, 3.2e9, 7e-6, 900e-6), "float64": (44e9, 1.2e9, 75e-6, 600e-6)},
 }
 
 _ADVICE = {
@@ -110,20 +112,23 @@ class Estimate:
 
     @property
     def biggest(self) -> str:
-        return max(self.parts, key=self.parts.get)
+        """The largest part that settings change (the runtime only when nothing else counts)."""
+        own = {k: v for k, v in self.parts.items() if k != "runtime"}
+        return max(own or self.parts, key=(own or self.parts).get)
 
     def describe(self) -> str:
         """One line: memory with its two biggest parts, and time per epoch and in total."""
-        top = sorted(self.parts.items(), key=lambda kv: -kv[1])[:2]
-        parts = ", ".join(f"{name} {fmt_bytes(size)}" for name, size in top)
+        own = sorted((kv for kv in self.parts.items() if kv[0] != "runtime"), key=lambda kv: -kv[1])
+        parts = ", ".join(f"{name} {fmt_bytes(size)}" for name, size in own[:2])
+        per_epoch = fmt_seconds(self.seconds_per_epoch)
         return (
-            f"about {fmt_bytes(self.bytes)} of memory ({parts}) and {fmt_seconds(self.seconds_per_epoch)}"
-            f" per epoch ({fmt_seconds(self.seconds)} for {self.epochs} epochs) on {self.backend}"
+            f"about {fmt_bytes(self.bytes)} of memory ({parts}) and {per_epoch} per epoch "
+            f"({fmt_seconds(self.seconds)} for {self.epochs} epochs) on {self.backend}"
         )
 
 
 class BudgetError(ValueError):
-    """A run that would need more memory (or time) than its budget allows."""
+    """A run that would need more memory than its budget allows."""
 
 
 def data_shape(data) -> DataShape:
@@ -188,14 +193,17 @@ def estimate(data, model_cfg: ModelConfig, train_cfg: TrainConfig, backend: str 
     evaluation = 0
     for k, d in enumerate(widths):
         below = (T + 1) * (widths[k - 1] + H + 1) if k > 0 else T * D  # the input still alive
-        evaluation = max(evaluation, ((T + 1) * (d + H + 1) + below) * N_val)
+        # numpy: the inputs [x_t; h_{t-1}; 1] and one step of gates; nn.LSTM: every step's
+        # input projection (4H), its output and its gates workspace
+        layer = (T + 1) * (d + H + 1) if backend == "numpy" else T * (4 * H + 2 * H + d)
+        evaluation = max(evaluation, (layer + below) * N_val)
     evaluation = evaluation * s + N_val * (T if each else 1) * O * 8 * 3  # outputs, loss temps
 
     plan = plan_snapshots(train_cfg.epochs, N_val, T, H, L, probes)
     p = max(plan.probes, 1)
     trace = p * T * H * len(TRACE_PARTS) * L * 8 * 2  # trace arrays and the forward inside it
 
-    factor = 1.0 if backend == "numpy" else 1.5  # autograd keeps a few more arrays than BPTT here
+    factor = 1.0 if backend == "numpy" else 2.0  # autograd keeps more than this BPTT (measured)
     parts = {
         "runtime": RUNTIME_BYTES.get(backend, RUNTIME_BYTES["torch"]),
         "dataset": shape.nbytes,

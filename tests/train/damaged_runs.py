@@ -376,7 +376,8 @@ def file_cases(reference: Path) -> list[Case]:
              _arrays("initial.npz", lambda a: a.update({first: a[first][:1]})), "initial.npz"),
         Case("initial.npz: not a zip", _write("initial.npz", b"junk"), "initial.npz"),
         # gate snapshots are optional: a damaged gates.npz opens the run without them
-        Case("gates.npz: inflates to 128 MiB (128 kB on disk)", _bomb("gates.npz", "x", (4096, 4096))),
+        Case("gates.npz: inflates to 128 MiB (128 kB on disk)",
+             _bomb("gates.npz", "x", (4096, 4096))),
         Case("gates.npz: not a zip", _write("gates.npz", b"junk")),
         Case("gates.npz: wrong trace shape",
              _arrays("gates.npz", lambda a: a.update({"e1/l0.i": np.zeros((1, 1, 1))}))),
