@@ -14,7 +14,8 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from lstm.run_schema import RunStoreError, strict_dumps
+from lstm.json_checks import strict_dumps
+from lstm.run_schema import RunStoreError
 
 # C0 and C1 control characters, DEL, and the invisible ones that reorder or break lines
 # (bidirectional overrides and isolates, line and paragraph separators)

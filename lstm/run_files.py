@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from lstm.config import ModelConfig
+from lstm.json_checks import json_ready
 from lstm.params import param_shapes
 from lstm.record import INTERRUPTED, Run
 from lstm.run_schema import (  # noqa: F401  (FORMAT, RunStoreError: this module's API too)
@@ -35,7 +36,6 @@ from lstm.run_schema import (  # noqa: F401  (FORMAT, RunStoreError: this module
     RunDoc,
     RunStoreError,
     check_doc,
-    json_ready,
     parse_run_json,
 )
 from lstm.snapshots import SNAPSHOT_BUDGET_BYTES, TRACE_PARTS

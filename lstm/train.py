@@ -13,15 +13,12 @@ staying finite: above EXPLOSION_FACTOR times the larger of the untrained model's
 trivial baseline's, the run ends "diverged" with the previous epoch's parameters. An error from
 the backend or the data ends it as "failed" with the error's message.
 
-Before anything is trained or saved, `train` refuses (ValueError) a run whose estimated memory
-(`lstm.budget.estimate`) is over `memory_budget` (default: `lstm.budget.default_budget()`), a
-store it cannot write to, and a run record the store would refuse (e.g. a label over
-MAX_LABEL_CHARS).
-
-With `store=RunStore(...)` the run is saved when it starts and after its epochs (at most once a
-second, and always at the end), so a killed process leaves a run with the epochs it finished. A
-save that fails does not stop training: `run.save_error` says why, the next save (and the last,
-at the end) tries again, and the "end" event carries `save_error` ("" once a save succeeded).
+Before anything is trained or saved, `train` refuses (ValueError) a run over its memory budget
+(`lstm.budget`), a store it cannot write to, and a record the store would refuse (a label over
+MAX_LABEL_CHARS, say). With `store=RunStore(...)` the run is saved when it starts and after its
+epochs (at most once a second, and always at the end), so a killed process leaves a run with the
+epochs it finished. A failed save does not stop training: `run.save_error` says why, the next
+save (and the last) tries again, and the "end" event carries `save_error` ("" once one succeeded).
 
 `lstm.train` is this module's `train` function (the package exports it); the module itself is
 `sys.modules["lstm.train"]`, reached with `from lstm.train import ...`.
@@ -42,14 +39,7 @@ from lstm import backends, budget
 from lstm.config import ModelConfig, TrainConfig
 from lstm.losses import accuracy, loss_fn
 from lstm.params import check_params, init_params
-from lstm.record import (
-    MAX_ERROR_CHARS,
-    MAX_LABEL_CHARS,
-    MAX_MESSAGE_CHARS,
-    Run,
-    clip_text,
-    versions,
-)
+from lstm.record import MAX_ERROR_CHARS, MAX_MESSAGE_CHARS, Run, clip_text, versions
 from lstm.run_files import json_bytes
 from lstm.snapshots import DEFAULT_PROBES, SnapshotRecorder, plan_snapshots, saturation
 
@@ -74,16 +64,12 @@ def train(dataset, model_cfg: ModelConfig, train_cfg: TrainConfig, backend: str 
     probes: validation sequences whose gates are snapshotted (fewer if the memory bound asks).
     memory_budget: bytes the run may need (`lstm.budget.estimate`); None: the default budget,
     math.inf: no limit.
-    Raises ValueError before training if the configs do not fit the dataset, the run would need
-    more memory than `memory_budget`, the backend or device is unknown, `params` do not fit the
-    model, the label is too long, or `store` cannot be written; after that, problems end the
-    run.
+    Raises ValueError before training if the configs do not fit the dataset, the run is over
+    `memory_budget`, the backend or device is unknown, `params` do not fit the model, `store`
+    cannot be written or the record would be refused; after that, problems end the run.
     """
     start = time.perf_counter()
     _check_fits(dataset, model_cfg)
-    label = str(label)
-    if len(label) > MAX_LABEL_CHARS:
-        raise ValueError(f"label is {len(label):,} characters long: at most {MAX_LABEL_CHARS}")
     est = budget.estimate(dataset, model_cfg, train_cfg, backend, probes)
     how = "memory_budget" if memory_budget is not None else ""
     budget.check(est, memory_budget, how)
@@ -105,7 +91,7 @@ def train(dataset, model_cfg: ModelConfig, train_cfg: TrainConfig, backend: str 
         params={k: v.copy() for k, v in initial.items()},
         initial_params=initial,
         baseline_loss=float(dataset.baseline_loss),
-        label=label,
+        label=str(label),
         created=datetime.now(UTC).isoformat(timespec="microseconds"),
         versions=versions(),
     )

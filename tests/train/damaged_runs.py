@@ -308,9 +308,9 @@ def _bomb(name: str, key: str, shape: tuple, lie: bool = False) -> Callable[[Pat
         with zipfile.ZipFile(folder / name, "w", zipfile.ZIP_DEFLATED) as archive:
             for n, data in members.items():
                 archive.writestr(n, data)
-            with archive.open(f"{key}.npy", "w") as f:
+            left = 8 if lie else int(np.prod(shape)) * 8
+            with archive.open(f"{key}.npy", "w", force_zip64=left > 2**30) as f:
                 f.write(header.getvalue())
-                left = 8 if lie else int(np.prod(shape)) * 8
                 chunk = bytes(2**20)
                 while left > 0:
                     f.write(chunk[: min(left, len(chunk))])
