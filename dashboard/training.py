@@ -7,10 +7,14 @@ tab switch never interrupts training. Stop sets the job's flag, which the traine
 every step: the finished epochs are kept in the run store.
 
 When a job has ended, `collect_finished_job` puts its run ids where the tabs look (the current
-run, the comparison, the walkthrough's run); the tabs read the runs from the store.
+run, the comparison, the walkthrough's run); the tabs read the runs from the store. Training is
+refused, with the reason, when the run store cannot be written: a run the page cannot read back
+would be a run nobody sees.
 """
 
 from __future__ import annotations
+
+import os
 
 import streamlit as st
 
@@ -34,19 +38,34 @@ CELL_LABEL = "cell walkthrough: 1 unit"
 # ----------------------------------------------------------------------------- starting
 
 
+def _writable_store(ctx: state.Context):
+    """The run store, if training can save there; else a ValueError saying why. The store is
+    the one truth the page reads every result from, so training without it is refused."""
+    store = ctx.store
+    problem = ctx.store_error or "The run store is not available."
+    if store is not None:
+        try:
+            store.root.mkdir(parents=True, exist_ok=True)
+            if os.access(store.root, os.W_OK | os.X_OK):
+                return store
+            problem = f"The run store {store.root} is not writable."
+        except OSError as exc:
+            problem = f"The run store {store.root} cannot be created: {exc}."
+    raise ValueError(
+        f"{problem} Training needs it: every run is saved there and the page reads the result "
+        "from it. Set LSTM_RUNS_DIR to a folder you can write to."
+    )
+
+
 def _start(ctx: state.Context, job: jobs.TrainingJob, dataset, model_cfg, train_cfg, params=None):
     running = ctx.job
     if running is not None and running.running:
         raise ValueError("A training job is already running: stop it first.")
-    if ctx.store is None:
-        raise ValueError(
-            f"{ctx.store_error or 'The run store is not available.'} Training needs it: every "
-            "run is saved there and the page reads the result from it."
-        )
+    store = _writable_store(ctx)
     spec = dataset.spec
     raw = ctx.upload["bytes"] if spec.get("name") == "csv" and ctx.upload else None
     st.session_state[keys.JOB] = job
-    return jobs.start(job, spec, model_cfg, train_cfg, store_root=ctx.store.root, source=raw,
+    return jobs.start(job, spec, model_cfg, train_cfg, store_root=store.root, source=raw,
                       params=params)  # fmt: skip
 
 
