@@ -67,27 +67,3 @@ def dataset_option(dataset: str, option: str) -> str:
     """Sidebar widget (and URL parameter) of a dataset option, scoped to the dataset so that two
     datasets' options with one name but different ranges never share a value."""
     return f"{re.sub(r'[^a-z0-9]+', '_', dataset.lower()).strip('_')}.{option}"
-
-
-def csv_option(option: str) -> str:
-    return CSV_PREFIX + option
-
-
-def cell_weight(name: str) -> str:
-    return CELL_WEIGHT_PREFIX + name
-
-
-def cell_input(name: str) -> str:
-    return CELL_INPUT_PREFIX + name
-
-
-def runs_prepare(fmt: str) -> str:
-    return RUNS_PREPARE_PREFIX + fmt
-
-
-def runs_download(fmt: str) -> str:
-    return RUNS_DOWNLOAD_PREFIX + fmt
-
-
-def sample_download(stem: str) -> str:
-    return SAMPLE_DOWNLOAD_PREFIX + stem

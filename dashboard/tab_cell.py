@@ -31,13 +31,13 @@ INPUT_LABELS = {
 def _set_weights(weights: dict) -> None:
     # a callback: runs before the widgets are drawn, so setting their state is allowed
     for name, value in weights.items():
-        st.session_state[keys.cell_weight(name)] = float(value)
+        st.session_state[keys.CELL_WEIGHT_PREFIX + name] = float(value)
 
 
 def _reset_example() -> None:
     _set_weights(EXAMPLE_WEIGHTS)
     for name, value in EXAMPLE_INPUTS.items():
-        st.session_state[keys.cell_input(name)] = float(value)
+        st.session_state[keys.CELL_INPUT_PREFIX + name] = float(value)
 
 
 def _weights_controls() -> dict[str, float]:
@@ -60,7 +60,7 @@ def _weights_controls() -> dict[str, float]:
                 value=float(EXAMPLE_WEIGHTS[name]),
                 step=0.01,
                 format="%.3f",
-                key=keys.cell_weight(name),
+                key=keys.CELL_WEIGHT_PREFIX + name,
                 label_visibility="collapsed",
                 persist_state="session",
             )
@@ -75,7 +75,7 @@ def _inputs_controls() -> dict[str, float]:
             value=float(EXAMPLE_INPUTS[name]),
             step=0.1,
             format="%.3f",
-            key=keys.cell_input(name),
+            key=keys.CELL_INPUT_PREFIX + name,
             persist_state="session",
         )
         for col, name in zip(cols, ("x", "h_prev", "c_prev"), strict=True)

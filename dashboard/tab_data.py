@@ -53,7 +53,11 @@ def _csv_controls(file: dict, dataset, failed: bool = False) -> None:
 
     def draw(name):
         return spec_widget(
-            specs[name], keys.csv_option(name), columns=columns, bind=False, persist_state="session"
+            specs[name],
+            keys.CSV_PREFIX + name,
+            columns=columns,
+            bind=False,
+            persist_state="session",
         )
 
     st.markdown("**How to read the file** (auto-detected; change what is wrong)")
@@ -202,7 +206,7 @@ def _sample_downloads() -> None:
             data=path.read_bytes(),
             file_name=path.name,
             mime="text/csv",
-            key=keys.sample_download(path.stem),
+            key=keys.SAMPLE_DOWNLOAD_PREFIX + path.stem,
             on_click="ignore",
             icon=":material/download:",
         )

@@ -113,7 +113,7 @@ def _download(store, run_id: str, fmt: str, what: str, stamp) -> str | None:
         if on_request:  # (again, after a failure: the cause may be gone)
             st.button(
                 f"prepare {what.split()[-1]}",
-                key=keys.runs_prepare(fmt),
+                key=keys.RUNS_PREPARE_PREFIX + fmt,
                 on_click=_request_export,
                 args=(run_id, fmt),
                 icon=":material/download:",
@@ -126,7 +126,7 @@ def _download(store, run_id: str, fmt: str, what: str, stamp) -> str | None:
         data=exports[key],
         file_name=f"{run_id}.{fmt}" if fmt != "csv" else f"{run_id}-history.csv",
         mime=MIME[fmt],
-        key=keys.runs_download(fmt),
+        key=keys.RUNS_DOWNLOAD_PREFIX + fmt,
         on_click="ignore",
         icon=":material/download:",
         type="primary" if on_request else "secondary",

@@ -1,6 +1,6 @@
 """The uploaded CSV file and the CSV options chosen for it.
 
-The Data tab draws one widget per CSV option (`keys.csv_option(name)`, persisted for the
+The Data tab draws one widget per CSV option (`keys.CSV_PREFIX + name`, persisted for the
 session) next to the file's preview; the sidebar reads the chosen values through `csv_choices`
 into the experiment, so neither the app nor the sidebar reads a tab's code. A new file forgets
 the choices made for the previous one.
@@ -40,7 +40,7 @@ def csv_choices(upload: dict | None = None) -> dict:
     _forget_choices_if_new_file(upload)
     chosen = {}
     for name, spec in data.csv_options().items():
-        key = keys.csv_option(name)
+        key = keys.CSV_PREFIX + name
         if key in st.session_state:
             value = st.session_state[key]
             if value in ([], ""):
@@ -52,7 +52,7 @@ def csv_choices(upload: dict | None = None) -> dict:
 
 def chosen(name: str, default=None):
     """The value of one CSV option widget, `default` while it has none (or "auto")."""
-    return st.session_state.get(keys.csv_option(name)) or default
+    return st.session_state.get(keys.CSV_PREFIX + name) or default
 
 
 @st.cache_data(max_entries=4, show_spinner=False)

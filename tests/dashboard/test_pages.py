@@ -148,7 +148,7 @@ def test_walkthrough_sequence_mode_and_a_trained_one_unit_lstm(runs_dir):
     shown = next(d.value for d in at.dataframe if "forget" in d.value.index)
     assert shown.loc["forget", "× previous h"] == pytest.approx(learned["forget_h"])
     at.button(key=keys.CELL_USE_LEARNED).click().run()
-    assert at.number_input(key=keys.cell_weight("forget_h")).value == pytest.approx(
+    assert at.number_input(key=keys.CELL_WEIGHT_PREFIX + "forget_h").value == pytest.approx(
         learned["forget_h"]
     )
 
