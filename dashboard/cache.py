@@ -64,6 +64,19 @@ def load_run(key: RunKey, snapshots: bool = True):
     return RunStore(root).load(run_id, snapshots=snapshots)
 
 
+def load_run_now(key: RunKey, snapshots: bool = True):
+    """`load_run`, with the status of a "running" run asked again: the store calls it
+    "interrupted" once the process training it has gone, which does not change run.json (the
+    key), so the cached answer could say "running" for ever."""
+    from lstm.run_files import effective_status, read_doc
+
+    run = load_run(key, snapshots)  # a copy: ours to change
+    if run.status == "running":
+        root, run_id, _ = key
+        run.status, run.message = effective_status(read_doc(Path(root) / run_id)[0])
+    return run
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
 def run_history(key: RunKey) -> list[dict]:
     return load_run(key, snapshots=False).history

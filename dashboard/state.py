@@ -141,7 +141,7 @@ def shown(run_id: str, ctx: Context) -> tuple[Shown | None, str]:
         return None, ctx.store_error or "The run store is not available."
     try:
         key = cache.run_key(ctx.store.root, run_id)
-        run = cache.load_run(key)
+        run = cache.load_run_now(key)
     except ValueError as exc:
         return None, f"Run {run_id} cannot be shown: {exc}"
     return dataset_for_run(Shown(run=run, key=key), ctx.upload), ""

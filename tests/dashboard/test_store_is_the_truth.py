@@ -126,3 +126,35 @@ def test_without_a_writable_run_store_nothing_trains_and_it_says_why(tmp_path, m
     at.button(key=keys.CELL_TRAIN).click().run()
     assert keys.JOB not in at.session_state
     assert any("Training needs it" in e.value for e in at.error)
+
+
+def test_a_running_run_whose_process_dies_is_shown_as_interrupted(runs_dir):
+    import json
+
+    import data
+    from lstm.config import TrainConfig
+    from lstm.experiment import model_config_for
+    from lstm.runs import RunStore
+    from lstm.train import train
+
+    store = RunStore()
+    dataset = data.load_dataset("sine", n_train=48, n_val=12, seq_len=8)
+    run = train(dataset, model_config_for(dataset, hidden_size=4), TrainConfig(epochs=2),
+                store=store)  # fmt: skip
+    trainer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        path = runs_dir / run.id / "run.json"
+        doc = json.loads(path.read_text())
+        doc.update(status="running", message="", pid=trainer.pid)  # as a CLI run mid-training
+        path.write_text(json.dumps(doc))
+        at = start_app()
+        open_tab(at, "Runs")
+        at.button(key=keys.RUNS_OPEN).click().run()
+        open_tab(at, "Training")
+        assert any(i.value.startswith("**Running**") for i in at.info)
+    finally:
+        trainer.kill()
+        trainer.wait()
+    at.run()  # run.json has not changed, but the store's answer has
+    assert any(w.value.startswith("**Interrupted**") for w in at.warning)
+    assert "ended before it finished" in text_of(at)

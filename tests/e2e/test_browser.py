@@ -1,8 +1,8 @@
 """The dashboard as a person uses it: a real `streamlit run` driven by headless Chromium.
 
 Pick a dataset, Train, wait for the loss chart, open Gates, Predictions, Compare backends (and
-compare), Cell walkthrough (and train its one-unit LSTM) and Runs, take screenshots (tests/artifacts/), and check that no
-exception box ever appears.
+compare), Cell walkthrough (and train its one-unit LSTM) and Runs, take screenshots
+(tests/artifacts/), and check that no exception box ever appears.
 """
 
 from __future__ import annotations
