@@ -63,7 +63,7 @@ def not_text_reason(upload: dict) -> str | None:
     """Why the file cannot be CSV text at all (a zip, a workbook, an image, binary, empty), or
     None when it reads as text. Only then can the separator, header and column options (and a
     preview of its rows) help; for anything else they would show garbled bytes."""
-    from data.csv_read import decode
+    from data.csv.read import decode
 
     cache = st.session_state.setdefault("upload_text_check", {})
     if upload["digest"] not in cache:
@@ -81,7 +81,7 @@ def _preview(upload: dict, dataset) -> pd.DataFrame | None:
     """The first rows of the file as text, split the way the loader split them."""
     import io
 
-    from data.csv_loader import SEPARATORS
+    from data.csv import SEPARATORS
 
     used = ((dataset.spec or {}).get("options") or {}) if dataset is not None else {}
     sep = SEPARATORS.get(used.get("sep", "auto"), "auto")

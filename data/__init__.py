@@ -14,7 +14,7 @@ Never imports `lstm` or streamlit: it produces arrays and a `Dataset` describing
 Bad input of any kind raises DataError (a ValueError) with a message a person can act on.
 """
 
-from data.csv_loader import LIMITS, csv_column_names, csv_options, dataset_from_csv
+from data.csv import LIMITS, csv_column_names, csv_options, dataset_from_csv
 from data.dataset import DataError, Dataset
 from data.options import OptionSpec
 from data.presets import get_preset

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from data import memory, reber, tasks
 from data.common import doc_paragraph
-from data.csv_loader import CSV_OPTIONS, dataset_from_csv
+from data.csv import CSV_OPTIONS, dataset_from_csv
 from data.dataset import DataError, Dataset
 from data.options import OptionSpec, resolve_options
 

@@ -10,15 +10,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from data.csv_columns import Columns, as_float, clean_numeric, labels_to_classes, order_column
-from data.csv_common import (
-    MAX_FEATURES,
-    MAX_SEQ_LEN,
+from data.csv.columns import Columns, as_float, order_column
+from data.csv.layouts.shared import (
     check_size,
+    clean_numeric,
     dataset_fields,
+    labels_to_classes,
     split_ids,
     zscore,
 )
+from data.csv.limits import MAX_FEATURES, MAX_SEQ_LEN
 from data.dataset import DataError, Dataset
 
 

@@ -18,12 +18,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from data.csv_numbers import looks_numeric, numeric_share, to_numbers
+from data.csv.limits import (
+    MAX_COLUMNS,
+    MAX_FIELD_CHARS,
+    MAX_FIRST_LINE_CHARS,
+    MAX_ROWS,
+    SAMPLE_ROWS,
+    SNIFF_CHARS,
+    SNIFF_LINES,
+)
+from data.csv.numbers import looks_numeric, numeric_share, to_numbers
 from data.dataset import DataError
 
-MAX_ROWS = 1_000_000  # data rows
-MAX_COLUMNS = 2_000  # columns in the file (a one-sequence-per-row file has one per time step)
-SAMPLE_ROWS = 500  # rows that decide which columns are worth reading in full
 NA_VALUES = ["", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "-", "--", "?", "."]
 
 
@@ -105,12 +111,12 @@ def parse(
         if not text:
             raise DataError("the file has only a 'sep=' line: it holds no data")
     first_line = text[: text.find("\n")] if "\n" in text else text
-    if len(first_line) > 1000 * MAX_COLUMNS:
+    if len(first_line) > MAX_FIRST_LINE_CHARS:
         raise DataError(
             f"the first line has {len(first_line):,} characters: far more than a header of "
             f"{MAX_COLUMNS} columns, so this is no CSV table this tool can read"
         )
-    sample = [line for line in _head_lines(text)[:200] if line.strip()]
+    sample = [line for line in _head_lines(text)[:SNIFF_LINES] if line.strip()]
     if sep == "auto":
         sep = sniff(sample)
     try:
@@ -121,7 +127,8 @@ def parse(
     except csv.Error as err:
         if "field larger than field limit" in str(err):
             raise DataError(
-                "a field is longer than 131,072 characters: this is not a CSV table of numbers"
+                f"a field is longer than {MAX_FIELD_CHARS:,} characters: this is not a CSV table "
+                "of numbers"
             ) from None
         raise DataError(f"the text is not a CSV table ({err}): check the file") from None
     width = len(rows[0]) if rows else 0
@@ -211,7 +218,7 @@ def _check_widths(text: str, sep: str, width: int) -> None:
         )
 
 
-def _head_lines(text: str, size: int = 65536) -> list[str]:
+def _head_lines(text: str, size: int = SNIFF_CHARS) -> list[str]:
     """The lines in the first `size` characters, the last one completed (never split)."""
     end = text.find("\n", size)
     return (text if end < 0 else text[:end]).splitlines()

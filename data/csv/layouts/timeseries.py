@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from data.common import check_outputs
-from data.csv_columns import Columns, as_float, clean_numeric, interpolate
-from data.csv_common import MAX_FEATURES, MAX_VALUES, dataset_fields, zscore
+from data.csv.columns import Columns, as_float
+from data.csv.layouts.shared import clean_numeric, dataset_fields, interpolate, zscore
+from data.csv.limits import MAX_FEATURES, MAX_VALUES
 from data.dataset import DataError, Dataset
 
 
