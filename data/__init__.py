@@ -9,12 +9,13 @@ Never imports `lstm` or streamlit: it produces arrays and a `Dataset` describing
     dataset_from_csv(source, **options) -> Dataset      (path, bytes or binary file object)
     csv_options() -> dict[str, OptionSpec]
     csv_column_names(source, sep="auto", header="auto") -> list[str]
+    csv_preview(source, nrows=12, sep="auto", header="auto") -> pandas.DataFrame of str
     get_preset(name) -> {"model": {...}, "train": {...}}
 
 Bad input of any kind raises DataError (a ValueError) with a message a person can act on.
 """
 
-from data.csv import LIMITS, csv_column_names, csv_options, dataset_from_csv
+from data.csv import LIMITS, csv_column_names, csv_options, csv_preview, dataset_from_csv
 from data.dataset import DataError, Dataset
 from data.options import OptionSpec
 from data.presets import get_preset
@@ -33,6 +34,7 @@ __all__ = [
     "OptionSpec",
     "csv_column_names",
     "csv_options",
+    "csv_preview",
     "dataset_from_csv",
     "dataset_options",
     "describe_dataset",
