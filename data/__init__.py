@@ -4,6 +4,7 @@ Never imports `lstm` or streamlit: it produces arrays and a `Dataset` describing
 
     list_datasets() -> list[str]
     load_dataset(name, **options) -> Dataset
+    dataset_from_spec(spec, source=None) -> Dataset     (rebuilds a Dataset from its .spec)
     dataset_options(name) -> dict[str, OptionSpec]
     describe_dataset(name) -> str
     dataset_from_csv(source, **options) -> Dataset      (path, bytes or binary file object)
@@ -20,6 +21,7 @@ from data.dataset import DataError, Dataset
 from data.options import OptionSpec
 from data.presets import get_preset
 from data.registry import (
+    dataset_from_spec,
     dataset_options,
     describe_dataset,
     list_datasets,
@@ -36,6 +38,7 @@ __all__ = [
     "csv_options",
     "csv_preview",
     "dataset_from_csv",
+    "dataset_from_spec",
     "dataset_options",
     "describe_dataset",
     "get_preset",
