@@ -35,6 +35,8 @@ series beyond it is thinned by a larger window stride, with a note).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from data.csv.build import build
@@ -93,7 +95,11 @@ def dataset_from_csv(source, **options) -> Dataset:
     The Dataset's spec is {"name": "csv", "options": {... as used ...}, "filename": ...}.
     """
     opts = resolve_options(CSV_OPTIONS, options, "dataset_from_csv")
-    try:
+    failed = (
+        "could not turn the file into sequences ({error}); check that it is a CSV table of "
+        "numbers, or set layout= and the column options"
+    )
+    with only_data_errors(failed):
         named = [opts[k] for k in ("date_column", "label_column", "id_column")]
         named += (opts["target_columns"] or []) + (opts["feature_columns"] or [])
         table, filename = read_table(
@@ -105,15 +111,6 @@ def dataset_from_csv(source, **options) -> Dataset:
             useful=_first_few(worth_reading, MAX_ROLE_CANDIDATES),
         )
         dataset, detected = build(table, opts, filename)
-    except DataError:
-        raise
-    except MemoryError:
-        raise DataError("the file needs more memory than this machine has: upload less") from None
-    except Exception as err:  # the promise to callers: only DataError leaves this function
-        raise DataError(
-            f"could not turn the file into sequences ({type(err).__name__}: {err}); check that "
-            "it is a CSV table of numbers, or set layout= and the column options"
-        ) from None
     for part in ("x_train", "x_val", "y_train", "y_val"):
         if not np.all(np.isfinite(getattr(dataset, part))):
             raise DataError(
@@ -132,13 +129,23 @@ def csv_column_names(source, sep: str = "auto", header: str = "auto") -> list[st
     opts = resolve_options(
         {k: CSV_OPTIONS[k] for k in ("sep", "header")}, {"sep": sep, "header": header}, "csv"
     )
-    try:
+    with only_data_errors("could not read the file as CSV ({error})"):
         table, _ = read_table(source, sep=SEPARATORS[opts["sep"]], header=opts["header"])
+    return list(table.columns)
+
+
+@contextmanager
+def only_data_errors(message: str):
+    """The promise of the public CSV functions to callers: only DataError leaves them. Any
+    other exception inside becomes one, `message` formatted with {error} = its type and text."""
+    try:
+        yield
     except DataError:
         raise
-    except Exception as err:  # same promise as dataset_from_csv
-        raise DataError(f"could not read the file as CSV ({type(err).__name__}: {err})") from None
-    return list(table.columns)
+    except MemoryError:
+        raise DataError("the file needs more memory than this machine has: upload less") from None
+    except Exception as err:
+        raise DataError(message.format(error=f"{type(err).__name__}: {err}")) from None
 
 
 def _first_few(test, limit: int):

@@ -13,10 +13,9 @@ import pandas as pd
 
 from data.csv.dialect import read_dialect
 from data.csv.limits import MAX_PREVIEW_ROWS
-from data.csv.loader import CSV_OPTIONS, SEPARATORS
+from data.csv.loader import CSV_OPTIONS, SEPARATORS, only_data_errors
 from data.csv.parse import check_lines, column_names, read_frame
 from data.csv.read import decode, read_source
-from data.dataset import DataError
 from data.options import int_option, resolve_options
 
 PREVIEW_OPTIONS = {
@@ -36,7 +35,7 @@ def csv_preview(source, nrows: int = 12, sep: str = "auto", header: str = "auto"
     opts = resolve_options(
         PREVIEW_OPTIONS, {"nrows": nrows, "sep": sep, "header": header}, "csv_preview"
     )
-    try:
+    with only_data_errors("could not read the file as CSV ({error})"):
         raw, _ = read_source(source)
         text, _ = decode(raw)
         dialect = read_dialect(text, sep=SEPARATORS[opts["sep"]], header=opts["header"])
@@ -50,11 +49,5 @@ def csv_preview(source, nrows: int = 12, sep: str = "auto", header: str = "auto"
             keep_default_na=False,
             na_filter=False,
         )
-    except DataError:
-        raise
-    except MemoryError:
-        raise DataError("the file needs more memory than this machine has: upload less") from None
-    except Exception as err:  # same promise as dataset_from_csv
-        raise DataError(f"could not read the file as CSV ({type(err).__name__}: {err})") from None
     frame.columns = column_names(frame.columns, dialect.header)
     return frame

@@ -12,6 +12,7 @@ import pandas as pd
 
 from data.csv.columns import Columns, as_float, order_column
 from data.csv.layouts.shared import (
+    check_numeric_targets,
     check_size,
     clean_numeric,
     dataset_fields,
@@ -117,9 +118,8 @@ def _label_or_targets(cols: Columns, features, opts: dict, notes: list[str]):
         notes.append(f"label {label!r} not used: target_columns asks to forecast values")
         label = None
     targets = explicit or ([] if label is not None else [features[-1]])
+    check_numeric_targets(targets, cols)
     for name in targets:
-        if name not in cols.numeric:
-            raise DataError(f"target column {name!r} is not numeric: choose a column of numbers")
         if name not in features:
             features = [*features, name]
     return label, targets, features

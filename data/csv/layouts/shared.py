@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from data.common import argmax_accuracy, check_outputs, frequency_baseline, mean_baseline
-from data.csv.columns import as_float, is_numeric
+from data.csv.columns import Columns, as_float, is_numeric
 from data.csv.limits import MAX_CLASSES, MAX_VALUES
 from data.dataset import DataError
 
@@ -26,6 +26,12 @@ def zscore(values: np.ndarray, normalize: bool, notes: list[str], names: list[st
     for name in np.array(names, dtype=object)[constant]:
         notes.append(f"column {name!r} is constant in the training part: it carries no signal")
     return mean, np.where(constant, 1.0, std)
+
+
+def check_numeric_targets(targets: list[str], cols: Columns) -> None:
+    for name in targets:
+        if name not in cols.numeric:
+            raise DataError(f"target column {name!r} is not numeric: choose a column of numbers")
 
 
 def check_size(n: int, steps: int, width: int, what: str) -> None:

@@ -16,7 +16,13 @@ import pandas as pd
 
 from data.common import check_outputs
 from data.csv.columns import Columns, as_float
-from data.csv.layouts.shared import clean_numeric, dataset_fields, interpolate, zscore
+from data.csv.layouts.shared import (
+    check_numeric_targets,
+    clean_numeric,
+    dataset_fields,
+    interpolate,
+    zscore,
+)
 from data.csv.limits import MAX_FEATURES, MAX_VALUES
 from data.dataset import DataError, Dataset
 
@@ -76,9 +82,8 @@ def _features_and_targets(cols: Columns, features, opts: dict, notes: list[str])
     if cols.label in cols.numeric and cols.label not in features and not opts["feature_columns"]:
         features.append(cols.label)  # in a series, a numeric "y" or "target" is one more series
     targets = explicit or [cols.label if cols.label in features else features[-1]]
+    check_numeric_targets(targets, cols)
     for name in targets:
-        if name not in cols.numeric:
-            raise DataError(f"target column {name!r} is not numeric: choose a column of numbers")
         if name not in features:
             features.append(name)
             notes.append(f"target {name!r} is also used as an input")
