@@ -68,10 +68,15 @@ def parse(
     if len(frame) > MAX_ROWS:
         raise DataError(f"the file has {len(frame):,} rows, more than the {MAX_ROWS:,} limit")
     _text_to_numbers(frame, dialect.decimal)
-    table = Table(frame, "", dialect.sep, dialect.decimal, dialect.header, [])
-    table.columns = names
-    table.skipped = [names[k] for k in skipped]
-    return table
+    return Table(
+        frame,
+        encoding="",  # the reader fills it in
+        sep=dialect.sep,
+        decimal=dialect.decimal,
+        header=dialect.header,
+        columns=names,
+        skipped=[names[k] for k in skipped],
+    )
 
 
 def check_lines(dialect: Dialect) -> None:
