@@ -1,6 +1,6 @@
 """`dataset_from_csv`: a CSV file (path, bytes or file object) to a Dataset.
 
-The chain is read (bytes -> text) -> parse (text -> Table) -> build (Table -> Dataset).
+The chain is read (bytes -> text) -> dialect + parse (text -> Table) -> build (Table -> Dataset).
 
 Layouts (detected automatically, or set with layout=):
 - "timeseries": rows are time steps, columns variables. Windows of `window` rows predict the
