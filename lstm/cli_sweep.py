@@ -323,8 +323,14 @@ def _summary(name, storage, definition, procs, args) -> int:
 # ---------------------------------------------------------------------- looking at sweeps
 
 
+def _present(value) -> bool:
+    import pandas as pd
+
+    return value is not None and not pd.isna(value)
+
+
 def _fmt(value) -> str:
-    if value is None or (isinstance(value, float) and value != value):
+    if not _present(value):
         return "-"
     if isinstance(value, float):
         return f"{value:.4g}"
@@ -378,7 +384,7 @@ def cmd_sweeps_show(args) -> int:
             f"{row['trial']:>5} {row['outcome'] or row['state']:<11} {_fmt(row['val_loss']):>10} "
             + " ".join(f"{_fmt(row[n]):>{widths[n]}}" for n in names)
             + f" {_fmt(row['solved']):>6} {_fmt(row['seconds']):>8}  {row['run_id'] or '-'}"
-            + (f"  (retry of {row['retry_of']})" if row["retry_of"] is not None else "")
+            + (f"  (retry of {row['retry_of']})" if _present(row["retry_of"]) else "")
         )
     best = best_trials(args.name, args.storage, args.runs_dir, n=3)
     if len(best):

@@ -10,7 +10,7 @@ import optuna
 from optuna.trial import TrialState
 
 from lstm.sweep.space import SweepDefinition, SweepError
-from lstm.sweep.study import HIDDEN, counted, is_counted, load_sweep, open_storage, outcome
+from lstm.sweep.study import COUNTED, HIDDEN, counted, is_counted, load_sweep, open_storage, outcome
 
 EVALUATORS = ("fanova", "ped-anova")
 FANOVA_TREES, FANOVA_SEED = 64, 0
@@ -21,7 +21,8 @@ def sweep_table(name: str, storage=None, runs_dir=None):
     running, waiting), `outcome` (completed, pruned, diverged, failed, abandoned, interrupted,
     or "" while it runs), `counted` (uses up the budget), `val_loss` (the objective; a pruned
     trial's last reported value), one column per swept setting, `solved`, `val_accuracy`,
-    `epochs`, `seconds`, `run_id`, `retry_of`, `host`, `message`. A pandas DataFrame."""
+    `epochs`, `seconds`, `run_id`, `retry_of`, `host` and `pid` (the worker), `message`.
+    A pandas DataFrame."""
     import pandas as pd
 
     study, definition = load_sweep(name, storage, runs_dir)
@@ -29,8 +30,8 @@ def sweep_table(name: str, storage=None, runs_dir=None):
     for t in study.get_trials(deepcopy=False):
         if outcome(t) in HIDDEN:
             continue
-        seconds = t.user_attrs.get("seconds")
-        if seconds is None and t.datetime_start and t.datetime_complete:
+        seconds = t.user_attrs.get("seconds")  # the run's own time
+        if seconds is None and outcome(t) in COUNTED and t.datetime_start and t.datetime_complete:
             seconds = (t.datetime_complete - t.datetime_start).total_seconds()
         row = {
             "trial": t.number,
@@ -49,6 +50,7 @@ def sweep_table(name: str, storage=None, runs_dir=None):
                 "run_id": t.user_attrs.get("run_id"),
                 "retry_of": t.user_attrs.get("retry_of"),
                 "host": t.user_attrs.get("host"),
+                "pid": t.user_attrs.get("pid"),
                 "message": t.user_attrs.get("message", ""),
             }
         )
@@ -67,9 +69,12 @@ def sweep_table(name: str, storage=None, runs_dir=None):
         "run_id",
         "retry_of",
         "host",
+        "pid",
         "message",
     ]
-    return pd.DataFrame(rows, columns=columns)
+    table = pd.DataFrame(rows, columns=columns)
+    table["retry_of"] = table["retry_of"].astype("Int64")  # a trial number or <NA>
+    return table
 
 
 def best_trials(name: str, storage=None, runs_dir=None, n: int = 5):
@@ -158,7 +163,10 @@ def list_sweeps(storage=None, runs_dir=None) -> list[dict]:
     """Every sweep in the storage: name, dataset, budget, counted trials, best val loss."""
     from lstm.sweep.study import DEFINITION_KEY
 
-    storage = open_storage(storage, runs_dir)
+    try:
+        storage = open_storage(storage, runs_dir, create=False)
+    except SweepError:
+        return []
     found = []
     for summary in optuna.get_all_study_summaries(storage, include_best_trial=True):
         stored = summary.user_attrs.get(DEFINITION_KEY)

@@ -58,13 +58,16 @@ def storage_url(storage: str | None = None, runs_dir=None) -> str:
     return str(Path(storage).expanduser().resolve())
 
 
-def open_storage(storage=None, runs_dir=None) -> optuna.storages.BaseStorage:
+def open_storage(storage=None, runs_dir=None, create: bool = True) -> optuna.storages.BaseStorage:
     """An Optuna storage: `storage` itself if it already is one, an RDB storage for a URL
     (with heartbeats, so a dead worker's trial is noticed on any machine), else a journal file
-    (default: the run store's)."""
+    (default: the run store's). `create=False`: a missing journal file is a SweepError (looking
+    at sweeps creates nothing)."""
     if isinstance(storage, optuna.storages.BaseStorage):
         return storage
     url = storage_url(storage, runs_dir)
+    if not create and "://" not in url and not Path(url).is_file():
+        raise SweepError(f"no sweeps in {url} (no such journal file)")
     if "://" in url:
         return optuna.storages.RDBStorage(
             url,
@@ -74,7 +77,39 @@ def open_storage(storage=None, runs_dir=None) -> optuna.storages.BaseStorage:
         )
     path = Path(url)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
+    backend = optuna.storages.journal.JournalFileBackend(str(path), lock_obj=FlockLock(path))
+    return optuna.storages.JournalStorage(backend)
+
+
+class FlockLock:
+    """The journal's write lock as an flock(2) on `<journal>.flock`: the kernel releases it when
+    its process dies. Optuna's default lock is a file that a killed process leaves behind, and
+    every other worker then waits out its 30 s grace period; a worker killed mid-write (SIGKILL,
+    out of memory) must not stall the sweep. (JournalFileBackend only calls acquire and release.)"""
+
+    def __init__(self, journal: Path):
+        self.path = Path(str(journal) + ".flock")
+        self.fd: int | None = None
+
+    def acquire(self) -> bool:
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+        self.fd = fd
+        return True
+
+    def release(self) -> None:
+        import fcntl
+
+        fd, self.fd = self.fd, None
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
 
 def _normal(definition: SweepDefinition) -> str:
@@ -108,7 +143,10 @@ def load_sweep(
 ) -> tuple[optuna.Study, SweepDefinition]:
     """(study, definition) of an existing sweep; SweepError if there is none. `for_trials`:
     with the definition's sampler and pruner, to run trials."""
-    storage = open_storage(storage, runs_dir)
+    try:
+        storage = open_storage(storage, runs_dir, create=False)
+    except SweepError as exc:
+        raise SweepError(f"no sweep named {name!r}: {exc}") from None
     try:
         study = optuna.load_study(study_name=name, storage=storage)
     except KeyError:

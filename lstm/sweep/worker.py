@@ -111,10 +111,10 @@ class Objective:
         def on_event(event: dict) -> None:
             if event["kind"] == "start":
                 trial.set_user_attr("run_id", event["run"].id)
-            elif event["kind"] == "epoch" and math.isfinite(event["val_loss"]):
+            elif pruning and event["kind"] == "epoch" and math.isfinite(event["val_loss"]):
+                # one storage write an epoch: only when a pruner reads it
                 trial.report(event["val_loss"], event["epoch"])
-                if pruning and trial.should_prune():
-                    self.pruned = True
+                self.pruned = trial.should_prune()
 
         tag = {"name": self.name, "trial": trial.number}
         return train(
