@@ -16,9 +16,11 @@ from __future__ import annotations
 import json
 import os
 import socket
+import zlib
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
@@ -183,19 +185,18 @@ def _where(storage) -> str:
 
 
 class TrialSeededRandomSampler(optuna.samplers.RandomSampler):
-    """Random search whose draws depend only on (seed, trial number), not on which worker ran
-    the trial: a random sweep is the same set of settings on 1 worker or 10 (Greff et al.'s
-    protocol, repeatable)."""
+    """Random search whose every draw depends only on (seed, trial number, setting name), not
+    on which worker ran the trial or in what order: a random sweep is the same set of settings
+    on 1 worker or 10 (Greff et al.'s protocol, repeatable)."""
 
     def __init__(self, seed: int = 0):
         super().__init__(seed)
         self._base_seed = int(seed)
 
-    def before_trial(self, study, trial) -> None:
-        import numpy as np
-
-        state = np.random.SeedSequence([self._base_seed, trial.number]).generate_state(1)[0]
-        self._rng.rng.seed(int(state))
+    def sample_independent(self, study, trial, param_name, param_distribution):
+        key = [self._base_seed, trial.number, zlib.crc32(param_name.encode())]
+        self._rng.rng.seed(int(np.random.SeedSequence(key).generate_state(1)[0]))
+        return super().sample_independent(study, trial, param_name, param_distribution)
 
 
 def make_sampler(definition: SweepDefinition) -> optuna.samplers.BaseSampler:
@@ -204,9 +205,7 @@ def make_sampler(definition: SweepDefinition) -> optuna.samplers.BaseSampler:
         return TrialSeededRandomSampler(seed)
     # TPE and grid draw from their own generator: one seed per process, so two workers do not
     # make the same draws
-    process_seed = int(
-        __import__("numpy").random.SeedSequence([seed, os.getpid()]).generate_state(1)[0]
-    )
+    process_seed = int(np.random.SeedSequence([seed, os.getpid()]).generate_state(1)[0])
     if definition.sampler == "tpe":
         return optuna.samplers.TPESampler(seed=process_seed)
     return optuna.samplers.GridSampler(definition.grid(), seed=process_seed)
