@@ -227,11 +227,13 @@ def cmd_sweep(args) -> int:
 
 
 def _run_workers(name, storage, definition, args) -> int:
+    from lstm.sweep.study import load_sweep
     from lstm.sweep.worker import start_workers
 
+    study, _ = load_sweep(name, storage)  # one storage object: the journal is read on from here
     procs = start_workers(name, storage, args.workers, args.runs_dir, args.device)
     try:
-        _watch(name, storage, definition.trials, procs, args.quiet)
+        _watch(name, study, definition.trials, procs, args.quiet)
     except KeyboardInterrupt:
         # the terminal sent SIGINT to the workers too; a program may not have: forward it
         for p in procs:
@@ -242,24 +244,23 @@ def _run_workers(name, storage, definition, args) -> int:
                 p.wait(timeout=60)
             except Exception:
                 p.kill()
-        done, _ = _progress(name, storage)
+        done, _ = _progress(study)
         print(
             f"interrupted: {done} of {definition.trials} trials finished and kept; continue "
             f"with: python -m lstm sweep --resume {name}" + _storage_flag(args),
             file=sys.stderr,
         )
         return 130
-    return _summary(name, storage, definition, procs, args)
+    return _summary(name, study, definition, procs, args)
 
 
 def _storage_flag(args) -> str:
     return f" --storage {args.storage}" if args.storage else ""
 
 
-def _progress(name: str, storage: str) -> tuple[int, dict]:
-    from lstm.sweep.study import is_claim, is_counted, load_sweep
+def _progress(study) -> tuple[int, dict]:
+    from lstm.sweep.study import is_claim, is_counted
 
-    study, _ = load_sweep(name, storage)
     trials = study.get_trials(deepcopy=False)
     done = [t for t in trials if is_counted(t)]
     values = [t.value for t in done if t.values]
@@ -269,10 +270,10 @@ def _progress(name: str, storage: str) -> tuple[int, dict]:
     return len(done), info
 
 
-def _watch(name: str, storage: str, budget: int, procs, quiet: bool) -> None:
+def _watch(name: str, study, budget: int, procs, quiet: bool) -> None:
     from tqdm import tqdm
 
-    done, _ = _progress(name, storage)
+    done, _ = _progress(study)
     with tqdm(
         total=budget,
         initial=min(done, budget),
@@ -284,7 +285,7 @@ def _watch(name: str, storage: str, budget: int, procs, quiet: bool) -> None:
     ) as bar:
         while True:
             running = any(p.poll() is None for p in procs)
-            done, info = _progress(name, storage)
+            done, info = _progress(study)
             bar.n = min(done, budget)
             bar.set_postfix(info, refresh=False)
             bar.refresh()
@@ -293,11 +294,11 @@ def _watch(name: str, storage: str, budget: int, procs, quiet: bool) -> None:
             time.sleep(0.5)
 
 
-def _summary(name, storage, definition, procs, args) -> int:
+def _summary(name, study, definition, procs, args) -> int:
     from lstm.sweep.results import best_trials
 
-    done, _ = _progress(name, storage)
-    best = best_trials(name, storage, n=1)
+    done, _ = _progress(study)
+    best = best_trials(name, study._storage, n=1)
     if len(best):
         row = best.iloc[0]
         settings = " ".join(f"{a.name}={_fmt(row[a.name])}" for a in definition.axes)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import warnings
 import zlib
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -71,12 +72,14 @@ def open_storage(storage=None, runs_dir=None, create: bool = True) -> optuna.sto
     if not create and "://" not in url and not Path(url).is_file():
         raise SweepError(f"no sweeps in {url} (no such journal file)")
     if "://" in url:
-        return optuna.storages.RDBStorage(
-            url,
-            heartbeat_interval=HEARTBEAT_SECONDS,
-            grace_period=STALE_SECONDS,
-            heartbeat_stale_trial_callback=requeue,
-        )
+        with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.9
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(
+                url,
+                heartbeat_interval=HEARTBEAT_SECONDS,
+                grace_period=STALE_SECONDS,
+                heartbeat_stale_trial_callback=requeue,
+            )
     path = Path(url)
     path.parent.mkdir(parents=True, exist_ok=True)
     backend = optuna.storages.journal.JournalFileBackend(str(path), lock_obj=FlockLock(path))
