@@ -10,7 +10,16 @@ import optuna
 from optuna.trial import TrialState
 
 from lstm.sweep.space import SweepDefinition, SweepError
-from lstm.sweep.study import COUNTED, HIDDEN, counted, is_counted, load_sweep, open_storage, outcome
+from lstm.sweep.study import (
+    COUNTED,
+    HIDDEN,
+    _NoJournal,
+    counted,
+    is_counted,
+    load_sweep,
+    open_storage,
+    outcome,
+)
 
 EVALUATORS = ("fanova", "ped-anova")
 FANOVA_TREES, FANOVA_SEED = 64, 0
@@ -36,7 +45,8 @@ def sweep_table(name: str, storage=None, runs_dir=None):
         row = {
             "trial": t.number,
             "state": t.state.name.lower(),
-            "outcome": outcome(t),
+            # a FAIL nobody explained: its worker stopped (heartbeat) or crashed
+            "outcome": outcome(t) or ("abandoned" if t.state == TrialState.FAIL else ""),
             "counted": is_counted(t),
             "val_loss": t.value if t.values else None,
         }
@@ -165,7 +175,7 @@ def list_sweeps(storage=None, runs_dir=None) -> list[dict]:
 
     try:
         storage = open_storage(storage, runs_dir, create=False)
-    except SweepError:
+    except _NoJournal:
         return []
     found = []
     for summary in optuna.get_all_study_summaries(storage, include_best_trial=True):

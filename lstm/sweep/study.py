@@ -45,6 +45,10 @@ HIDDEN = ("surplus", "unused")
 RETRIED = ("abandoned", "interrupted")
 
 
+class _NoJournal(SweepError):
+    """The journal file to read does not exist (reading creates none)."""
+
+
 def default_storage(runs_dir: str | os.PathLike | None = None) -> str:
     """The journal file next to the run store's runs: `<runs root>/.sweeps/journal.log`."""
     from lstm.runs import RunStore
@@ -70,8 +74,19 @@ def open_storage(storage=None, runs_dir=None, create: bool = True) -> optuna.sto
         return storage
     url = storage_url(storage, runs_dir)
     if not create and "://" not in url and not Path(url).is_file():
-        raise SweepError(f"no sweeps in {url} (no such journal file)")
+        raise _NoJournal(f"no sweeps in {url} (no such journal file)")
     if "://" in url:
+        return _rdb_storage(url)
+    path = Path(url)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    backend = optuna.storages.journal.JournalFileBackend(str(path), lock_obj=FlockLock(path))
+    return optuna.storages.JournalStorage(backend)
+
+
+def _rdb_storage(url: str) -> optuna.storages.RDBStorage:
+    import sqlalchemy.exc
+
+    try:
         with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.9
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return optuna.storages.RDBStorage(
@@ -80,10 +95,25 @@ def open_storage(storage=None, runs_dir=None, create: bool = True) -> optuna.sto
                 grace_period=STALE_SECONDS,
                 heartbeat_stale_trial_callback=requeue,
             )
-    path = Path(url)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    backend = optuna.storages.journal.JournalFileBackend(str(path), lock_obj=FlockLock(path))
-    return optuna.storages.JournalStorage(backend)
+    except ImportError as exc:
+        cause = exc.__cause__ or exc
+        raise SweepError(
+            f"the storage {_safe(url)} needs a database driver ({cause}); for PostgreSQL: "
+            "pip install 'psycopg[binary]'"
+        ) from None
+    except (sqlalchemy.exc.SQLAlchemyError, ValueError) as exc:
+        lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        raise SweepError(f"cannot open the storage {_safe(url)}: {lines[0]}") from None
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split("://")[0] + "://..."
 
 
 class FlockLock:
@@ -150,7 +180,7 @@ def load_sweep(
     with the definition's sampler and pruner, to run trials."""
     try:
         storage = open_storage(storage, runs_dir, create=False)
-    except SweepError as exc:
+    except _NoJournal as exc:
         raise SweepError(f"no sweep named {name!r}: {exc}") from None
     try:
         study = optuna.load_study(study_name=name, storage=storage)

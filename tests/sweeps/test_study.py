@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 import warnings
 
 import optuna
@@ -181,3 +182,34 @@ def test_a_pruned_trial_stops_its_run_early_and_counts(tmp_path):
         run = runs.load(run_id)
         assert run.status == "stopped" and run.epochs_done == 2
         assert value == run.history[-1]["val_loss"]  # a pruned trial keeps its last loss
+
+
+@pytest.mark.filterwarnings(
+    "ignore:Heartbeat of storage is supposed to be used with Study.optimize"
+)
+def test_on_an_rdb_storage_a_silent_workers_trial_is_failed_by_heartbeat_and_queued(
+    tmp_path, monkeypatch
+):
+    # a worker on another machine: its pid says nothing here, its heartbeat stops
+    import lstm.sweep.study as study_module
+
+    monkeypatch.setattr(study_module, "HEARTBEAT_SECONDS", 1)
+    monkeypatch.setattr(study_module, "STALE_SECONDS", 2)
+    url = f"sqlite:///{tmp_path / 'sweeps.db'}"
+    study = create_sweep("hb", _definition("lr=1e-3:1e-1:log"), url)
+    trial = study.ask()
+    trial.suggest_float("lr", 1e-3, 1e-1, log=True)
+    trial.set_user_attr("host", "another-machine")
+    trial.set_user_attr("pid", 1)
+    study._storage.record_heartbeat(trial._trial_id)  # its last sign of life (in optimize)
+    time.sleep(3.2)  # past the grace period (SQLite's clock has whole seconds)
+    assert reclaim_dead(study) == []  # not this host's to judge
+    with warnings.catch_warnings():  # "experimental"
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)  # what each worker does before its next trial
+    trials = study.get_trials()
+    assert trials[0].state == TrialState.FAIL and counted(study) == 0
+    assert trials[1].state == TrialState.WAITING
+    assert trials[1].system_attrs["fixed_params"] == trials[0].params
+    assert trials[1].user_attrs["retry_of"] == 0
+    assert sweep_table("hb", url)["outcome"].tolist() == ["abandoned", ""]
