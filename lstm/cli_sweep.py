@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import subprocess
 import sys
 import time
 from dataclasses import replace
@@ -36,7 +37,7 @@ def _add_location_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_sweep_parser(commands) -> None:
-    from lstm.sweep.space import PRUNERS, SAMPLERS, sweepable_fields
+    from lstm.sweep.space import SAMPLERS, sweepable_fields
 
     sweep = commands.add_parser(
         "sweep",
@@ -76,25 +77,22 @@ def _add_sweep_parser(commands) -> None:
     search.add_argument(
         "--sampler",
         choices=SAMPLERS,
-        default="random",
         help="random (default, Greff et al.'s protocol), tpe or grid",
     )
-    search.add_argument("--sampler-seed", type=int, default=0, help="seeds the sampler")
+    search.add_argument("--sampler-seed", type=int, help="seeds the sampler (default 0)")
     search.add_argument(
         "--grid-points",
         type=_positive,
-        default=3,
-        help="values per range for --sampler grid (log-spaced for :log)",
+        help="values per range for --sampler grid (default 3; log-spaced for :log)",
     )
     search.add_argument(
         "--prune",
         action="store_const",
         const="median",
-        default=PRUNERS[0],
         help="stop trials worse than the median of earlier ones at an epoch",
     )
     run = sweep.add_argument_group("runs")
-    run.add_argument("--backend", choices=BACKENDS, default=BACKENDS[0])
+    run.add_argument("--backend", choices=BACKENDS, help=f"default {BACKENDS[0]}")
     run.add_argument("--device", default="auto", help="cpu, cuda or auto (torch backend)")
     _add_location_flags(run)
     run.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -149,7 +147,14 @@ def _definition(args):
     """(SweepDefinition, dataset) from the flags; SweepError / DataError on a bad value."""
     import data
     from lstm.experiment import configs_for, preset_options
-    from lstm.sweep.space import Axis, SweepDefinition, parse_setting, sweepable_fields
+    from lstm.sweep.space import (
+        PRUNERS,
+        SAMPLERS,
+        Axis,
+        SweepDefinition,
+        parse_setting,
+        sweepable_fields,
+    )
 
     options = _options(args.opt)
     axes, fixed = [], {"model": {}, "train": {}}
@@ -168,14 +173,14 @@ def _definition(args):
         axes=axes,
         fixed=fixed,
         trials=args.trials or 1,
-        sampler=args.sampler,
-        sampler_seed=args.sampler_seed,
-        grid_points=args.grid_points,
-        pruner=args.prune,
-        backend=args.backend,
+        sampler=args.sampler or SAMPLERS[0],
+        sampler_seed=args.sampler_seed or 0,
+        grid_points=args.grid_points or 3,
+        pruner=args.prune or PRUNERS[0],
+        backend=args.backend or BACKENDS[0],
     )
     if args.trials is None:  # 20 trials, or the whole grid
-        full = definition.grid_size() if args.sampler == "grid" else 20
+        full = definition.grid_size() if definition.sampler == "grid" else 20
         definition = replace(definition, trials=full)
     # the space's corners must make valid configs: fail now, not in every trial
     grid = definition.grid()
@@ -192,6 +197,11 @@ def _check_resume_flags(args) -> None:
 
     given = [f"--{n.replace('_', '-')}" for n in sweepable_fields() if getattr(args, n) is not None]
     given += ["--opt"] if args.opt else []
+    given += [
+        "--" + name.replace("_", "-")
+        for name in ("name", "sampler", "sampler_seed", "grid_points", "prune", "backend")
+        if getattr(args, name) is not None
+    ]
     if given:
         raise SweepError(
             f"--resume continues the sweep as it was defined: drop {', '.join(given)} (start a new "
@@ -206,7 +216,7 @@ def cmd_sweep(args) -> int:
     import optuna
 
     from lstm.runs import RunStore
-    from lstm.sweep.study import create_sweep, load_sweep, set_budget, storage_url
+    from lstm.sweep.study import create_sweep, display_url, load_sweep, set_budget, storage_url
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = storage_url(args.storage, args.runs_dir)
@@ -222,7 +232,7 @@ def cmd_sweep(args) -> int:
         create_sweep(name, definition, storage)
     root = RunStore(args.runs_dir).root
     print(f"sweep {name}\n{definition.describe()}")
-    print(f"storage {storage}\nruns    {root} (tagged: python -m lstm runs list)")
+    print(f"storage {display_url(storage)}\nruns    {root} (tagged: python -m lstm runs list)")
     return _run_workers(name, storage, definition, args)
 
 
@@ -242,7 +252,7 @@ def _run_workers(name, storage, definition, args) -> int:
         for p in procs:
             try:
                 p.wait(timeout=60)
-            except Exception:
+            except subprocess.TimeoutExpired:
                 p.kill()
         done, _ = _progress(study)
         print(
@@ -255,7 +265,9 @@ def _run_workers(name, storage, definition, args) -> int:
 
 
 def _storage_flag(args) -> str:
-    return f" --storage {args.storage}" if args.storage else ""
+    from lstm.sweep.study import display_url
+
+    return f" --storage {display_url(args.storage)}" if args.storage else ""
 
 
 def _progress(study) -> tuple[int, dict]:

@@ -13,13 +13,40 @@ runs on one machine or many:
 
 Modules: `space` (axes from the config field specs, the stored definition), `study` (storage,
 the shared budget, dead workers' trials), `worker` (the objective and worker processes),
-`results` (tables and importances). `import lstm` does not import this package (nor Optuna).
+`results` (tables and importances). `import lstm` does not import this package, and importing it
+imports no Optuna until a name that needs it is used.
 """
 
-from lstm.sweep.results import best_trials, importances, list_sweeps, marginals, sweep_table
-from lstm.sweep.space import Axis, SweepDefinition, SweepError, parse_setting, sweepable_fields
-from lstm.sweep.study import create_sweep, load_sweep, open_storage, reclaim_dead, set_budget
-from lstm.sweep.worker import run_worker, start_workers
+import importlib
+
+# what each public name's module is: imported on first use, so that `lstm.sweep.space` (read by
+# the command line to build its flags) does not import Optuna, pandas or the trainer
+_HOME = {
+    "best_trials": "results",
+    "importances": "results",
+    "list_sweeps": "results",
+    "marginals": "results",
+    "sweep_table": "results",
+    "Axis": "space",
+    "SweepDefinition": "space",
+    "SweepError": "space",
+    "parse_setting": "space",
+    "sweepable_fields": "space",
+    "create_sweep": "study",
+    "load_sweep": "study",
+    "open_storage": "study",
+    "reclaim_dead": "study",
+    "set_budget": "study",
+    "run_worker": "worker",
+    "start_workers": "worker",
+}
+
+
+def __getattr__(name: str):
+    if name not in _HOME:
+        raise AttributeError(f"module 'lstm.sweep' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"lstm.sweep.{_HOME[name]}"), name)
+
 
 __all__ = [
     "Axis",

@@ -98,16 +98,18 @@ def _rdb_storage(url: str) -> optuna.storages.RDBStorage:
     except ImportError as exc:
         cause = exc.__cause__ or exc
         raise SweepError(
-            f"the storage {_safe(url)} needs a database driver ({cause}); for PostgreSQL: "
+            f"the storage {display_url(url)} needs a database driver ({cause}); for PostgreSQL: "
             "pip install 'psycopg[binary]'"
         ) from None
     except (sqlalchemy.exc.SQLAlchemyError, ValueError) as exc:
         lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        raise SweepError(f"cannot open the storage {_safe(url)}: {lines[0]}") from None
+        raise SweepError(f"cannot open the storage {display_url(url)}: {lines[0]}") from None
 
 
-def _safe(url: str) -> str:
-    """The URL without its password, for messages."""
+def display_url(url: str) -> str:
+    """A storage URL without its password, for messages (a journal path as it is)."""
+    if "://" not in url:
+        return url
     from sqlalchemy.engine import make_url
 
     try:

@@ -80,16 +80,17 @@ class Objective:
             if fixed:  # a queued retry this worker took and will not run: queue it again
                 retry_of = trial.user_attrs.get("retry_of")
                 study.enqueue_trial(fixed, user_attrs={"retry_of": retry_of})
-            self._end(trial, "unused", "The worker was stopping.", stop=True)
+            raise self._ended(trial, "unused", "The worker was stopping.", stop=True)
         if over_budget(study, trial.number, self.definition.trials):
-            self._end(trial, "surplus", "The budget was met by other trials.", stop=True)
+            raise self._ended(trial, "surplus", "The budget was met by other trials.", stop=True)
         chosen = self.definition.suggest(trial)
         self.trials_run += 1
         try:
             run = self._train(trial, chosen)
         except Exception as exc:  # settings the configs reject, or a bug: this trial only
             lines = str(exc).strip().splitlines()
-            self._end(trial, "failed", f"{type(exc).__name__}: {lines[0] if lines else ''}")
+            message = f"{type(exc).__name__}: {lines[0] if lines else ''}"
+            raise self._ended(trial, "failed", message) from exc
         except BaseException:  # Ctrl-C without our handler (not the main thread), SystemExit
             self._interrupted(trial, "The worker was interrupted during the trial.")
             raise
@@ -156,15 +157,16 @@ class Objective:
         if run.status == "stopped":
             self._interrupted(trial, "The worker was stopped during the trial; queued again.")
             raise TrialFailed("interrupted")
-        self._end(trial, run.status, run.message)  # diverged or failed
-        raise AssertionError("unreachable")
+        raise self._ended(trial, run.status, run.message)  # diverged or failed
 
-    def _end(self, trial: optuna.Trial, outcome: str, message: str, stop: bool = False):
+    def _ended(self, trial: optuna.Trial, outcome: str, message: str,
+               stop: bool = False) -> TrialFailed:  # fmt: skip
+        """Record how the trial ended; the exception that ends it as FAIL."""
         trial.set_user_attr("outcome", outcome)
         trial.set_user_attr("message", message)
         if stop:
             trial.study.stop()
-        raise TrialFailed(message)
+        return TrialFailed(message)
 
     def _interrupted(self, trial: optuna.Trial, message: str) -> None:
         from lstm.sweep.study import requeue

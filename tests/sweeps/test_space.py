@@ -122,3 +122,12 @@ def test_resume_refuses_new_settings_and_names_a_missing_sweep(tmp_path, monkeyp
     assert main(["sweep", "--resume", "nope", "--lr", "1e-3:1e-1"]) == 2
     assert "--resume continues the sweep as it was defined: drop --lr" in capsys.readouterr().err
     assert not (tmp_path / ".sweeps").exists()  # looking for a sweep creates no journal
+
+
+def test_the_command_line_builds_its_sweep_flags_without_importing_optuna():
+    import subprocess
+    import sys
+
+    code = "import sys, lstm.cli; lstm.cli.build_parser(); print('optuna' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "False", done.stderr
