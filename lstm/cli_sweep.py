@@ -419,7 +419,10 @@ def cmd_sweeps_show(args) -> int:
         f"trials{left}\n({found['evaluator']}):"
     )
     effects = marginals(table, definition)
+    print("  (then the median / best val loss and the trials, per value or half of the range)")
     for name, share in found["importances"].items():
-        effect = "; ".join(f"{label}: {loss:.4g} ({n})" for label, loss, n in effects[name])
-        print(f"  {name:<14} {share:6.3f} {'#' * round(share * 40):<40}  median val loss {effect}")
+        effect = "; ".join(
+            f"{label}: {median:.3g} / {best:.3g} ({n})" for label, median, best, n in effects[name]
+        )
+        print(f"  {name:<14} {share:6.3f} {'#' * round(share * 30):<30}  {effect}")
     return 0

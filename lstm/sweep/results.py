@@ -141,11 +141,10 @@ def importances(name: str, storage=None, runs_dir=None, evaluator: str = "fanova
     }
 
 
-def marginals(table, definition: SweepDefinition) -> dict[str, list[tuple[str, float, int]]]:
-    """Per swept setting: (value or range, median val loss, trials) over the completed trials;
-    choices by value, numeric ranges in halves (log halves for a log axis). What an importance
-    means in numbers: a setting matters when its rows differ."""
-    import numpy as np
+def marginals(table, definition: SweepDefinition) -> dict[str, list[tuple[str, float, float, int]]]:
+    """Per swept setting: (value or range, median val loss, best val loss, trials) over the
+    completed trials; choices by value, numeric ranges in halves (log halves for a log axis).
+    What an importance means in numbers: a setting matters when its rows differ."""
 
     done = table[table["state"] == "complete"]
     found = {}
@@ -155,7 +154,7 @@ def marginals(table, definition: SweepDefinition) -> dict[str, list[tuple[str, f
             for choice in axis.choices:
                 losses = done.loc[done[axis.name] == choice, "val_loss"]
                 if len(losses):
-                    rows.append((str(choice), float(np.median(losses)), len(losses)))
+                    rows.append((str(choice), *_summary(losses)))
         else:
             mid = math.sqrt(axis.low * axis.high) if axis.log else (axis.low + axis.high) / 2
             for label, part in (
@@ -164,9 +163,15 @@ def marginals(table, definition: SweepDefinition) -> dict[str, list[tuple[str, f
             ):
                 losses = done.loc[part, "val_loss"]
                 if len(losses):
-                    rows.append((label, float(np.median(losses)), len(losses)))
+                    rows.append((label, *_summary(losses)))
         found[axis.name] = rows
     return found
+
+
+def _summary(losses) -> tuple[float, float, int]:
+    import numpy as np
+
+    return float(np.median(losses)), float(np.min(losses)), len(losses)
 
 
 def list_sweeps(storage=None, runs_dir=None) -> list[dict]:
