@@ -213,3 +213,27 @@ def test_on_an_rdb_storage_a_silent_workers_trial_is_failed_by_heartbeat_and_que
     assert trials[1].system_attrs["fixed_params"] == trials[0].params
     assert trials[1].user_attrs["retry_of"] == 0
     assert sweep_table("hb", url)["outcome"].tolist() == ["abandoned", ""]
+
+
+def test_a_grid_sweep_trains_every_point_once_and_tpe_meets_its_budget(tmp_path):
+    import data
+    from lstm.experiment import preset_options
+    from lstm.sweep import run_worker
+
+    tiny = data.load_dataset("sine", **preset_options("sine", {"n_train": 32, "n_val": 8,
+                                                                "seq_len": 6}))  # fmt: skip
+    journal = str(tmp_path / "journal.log")
+    axes = [parse_setting("hidden_size", "2,3"), parse_setting("optimizer", "sgd,momentum,adam")]
+    fixed = {"train": {"epochs": 1}}
+    grid = SweepDefinition(dataset=tiny.spec, axes=axes, fixed=fixed, sampler="grid", trials=6)
+    create_sweep("grid", grid, journal)
+    assert run_worker("grid", journal, tmp_path / "runs") == 6
+    table = sweep_table("grid", journal)
+    points = sorted(zip(table["hidden_size"], table["optimizer"], strict=True))
+    assert points == sorted((h, o) for h in (2, 3) for o in ("sgd", "momentum", "adam"))
+    tpe = SweepDefinition(dataset=tiny.spec, axes=[parse_setting("lr", "1e-3:1e-1:log")],
+                          fixed=fixed, sampler="tpe", trials=3)  # fmt: skip
+    create_sweep("tpe", tpe, journal)
+    assert run_worker("tpe", journal, tmp_path / "runs") == 3
+    assert run_worker("tpe", journal, tmp_path / "runs") == 0  # the budget is met
+    assert sweep_table("tpe", journal)["outcome"].tolist() == ["completed"] * 3
