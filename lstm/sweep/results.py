@@ -132,7 +132,10 @@ def importances(name: str, storage=None, runs_dir=None, evaluator: str = "fanova
         )
     chosen, text = _evaluator(evaluator)
     params = [axis.name for axis in definition.axes]
-    values = optuna.importance.get_param_importances(study, evaluator=chosen, params=params)
+    try:
+        values = optuna.importance.get_param_importances(study, evaluator=chosen, params=params)
+    except (ValueError, RuntimeError, ArithmeticError) as exc:  # e.g. every loss the same
+        raise SweepError(f"importances could not be computed: {exc}") from None
     return {
         "evaluator": text,
         "importances": dict(values),

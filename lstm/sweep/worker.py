@@ -28,7 +28,7 @@ from pathlib import Path
 
 import optuna
 
-from lstm.sweep.space import SweepDefinition, SweepError
+from lstm.sweep.space import SweepDefinition
 from lstm.sweep.study import counted, load_sweep, over_budget, reclaim_dead, storage_url
 
 # tiny matrices: a second BLAS thread per worker only contends with the other workers
@@ -269,8 +269,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         run_worker(args.name, args.storage, args.runs_dir, device=args.device)
-    except (SweepError, OSError) as exc:
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+    except (ValueError, OSError) as exc:  # SweepError, DataError (a dataset not found here)
+        lines = str(exc).strip().splitlines() or [type(exc).__name__]
+        print(f"{parser.prog}: error: {lines[0]}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
