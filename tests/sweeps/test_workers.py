@@ -13,18 +13,23 @@ from optuna.trial import TrialState
 
 from lstm.cli import main
 from lstm.runs import RunStore
-from lstm.sweep import importances, load_sweep, sweep_table
+from lstm.sweep import SweepError, importances, load_sweep, sweep_table
 
 from .helpers import TINY_DATA, TINY_SPACE, cli, start_cli, wait_for
 
-# 20 epochs of a 2-4 unit model on 32 sequences: a trial takes about a tenth of a second
-SMALL = [*TINY_DATA, *TINY_SPACE, "--epochs", "20", "--trials", "8"]
+# 50 epochs of a 2-4 unit model on 32 sequences: a trial takes about a quarter of a second, so
+# both workers (started together) get trials even when one starts a little late
+SMALL = [*TINY_DATA, *TINY_SPACE, "--epochs", "50", "--trials", "8"]
 # 300 epochs: a trial takes about a second, long enough to be caught mid-trial
 SLOW = [*TINY_DATA, "--hidden-size", "2:4", "--lr", "1e-3:1e-1:log", "--epochs", "300"]
 
 
 def _trials(root, name):
-    study, _ = load_sweep(name, runs_dir=root)
+    """The sweep's trials; [] until the sweep process has created it."""
+    try:
+        study, _ = load_sweep(name, runs_dir=root)
+    except SweepError:
+        return []
     return study.get_trials(deepcopy=False)
 
 
@@ -82,7 +87,7 @@ def test_killing_a_worker_mid_trial_loses_no_finished_trial_and_resume_finishes(
     sweep = start_cli("sweep", *SLOW, "--trials", "4", "--name", "k", root=tmp_path)
 
     def running_after_two():
-        trials = _trials(tmp_path, "k") if (tmp_path / ".sweeps").exists() else []
+        trials = _trials(tmp_path, "k")
         done = [t for t in trials if t.state == TrialState.COMPLETE]
         running = [t for t in trials if t.state == TrialState.RUNNING and "run_id" in t.user_attrs]
         return len(done) >= 2 and running and running[0]
@@ -116,7 +121,7 @@ def test_ctrl_c_keeps_the_finished_trials_and_queues_the_interrupted_one(tmp_pat
     sweep = start_cli("sweep", *SLOW, "--trials", "3", "--name", "c", root=tmp_path)
 
     def one_done_one_running():
-        trials = _trials(tmp_path, "c") if (tmp_path / ".sweeps").exists() else []
+        trials = _trials(tmp_path, "c")
         states = [t.state for t in trials if "run_id" in t.user_attrs]
         return TrialState.COMPLETE in states and TrialState.RUNNING in states
 
