@@ -4,7 +4,7 @@ command line (the library is `lstm.sweep`).
     python -m lstm sweep --dataset adding --epochs 5 --lr 1e-4:1e-1:log --hidden-size 8:128:log \\
         --optimizer sgd,momentum,adam --trials 40 --workers 2 --name adding-lr
     python -m lstm sweep --resume adding-lr            # continue (or join as more workers)
-    python -m lstm sweeps show adding-lr               # trials, best, importances
+    python -m lstm sweeps show adding-lr               # trials, best, importances (cli_sweeps.py)
 
 Every ModelConfig / TrainConfig field is a flag, generated from the field specs: `LOW:HIGH` or
 `LOW:HIGH:log` sweeps an int or float field, `A,B,C` sweeps any field over a list, one value
@@ -23,17 +23,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from lstm.backends import BACKENDS
-from lstm.cli_runs import fmt_value
-
-STORAGE_HELP = (
-    "an Optuna storage URL shared by several machines (e.g. postgresql://user:pw@host"
-    "/db), or a journal file path (default: <runs dir>/.sweeps/journal.log)"
-)
-
-
-def _add_location_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--storage", metavar="URL", help=STORAGE_HELP)
-    parser.add_argument("--runs-dir", help="the run store (default: $LSTM_RUNS_DIR, else ./runs)")
+from lstm.cli_sweeps import add_location_flags, add_sweeps_command, fmt_setting
 
 
 def _add_sweep_parser(commands) -> None:
@@ -94,7 +84,7 @@ def _add_sweep_parser(commands) -> None:
     run = sweep.add_argument_group("runs")
     run.add_argument("--backend", choices=BACKENDS, help=f"default {BACKENDS[0]}")
     run.add_argument("--device", default="auto", help="cpu, cuda or auto (torch backend)")
-    _add_location_flags(run)
+    add_location_flags(run)
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep.set_defaults(func=cmd_sweep)
 
@@ -110,22 +100,9 @@ def _positive(text: str) -> int:
 
 
 def add_commands(commands) -> None:
-    """Register `sweep` and `sweeps` on the `python -m lstm` subcommands."""
+    """Register `sweep` (here) and `sweeps` (lstm/cli_sweeps.py) on `python -m lstm`."""
     _add_sweep_parser(commands)
-    sweeps = commands.add_parser("sweeps", help="list sweeps, or show one's trials and findings")
-    _add_location_flags(sweeps)
-    actions = sweeps.add_subparsers(dest="action", required=True, metavar="ACTION")
-    listing = actions.add_parser("list", help="every sweep in the storage")
-    listing.set_defaults(func=cmd_sweeps_list)
-    show = actions.add_parser("show", help="a sweep's trials, best trials and importances")
-    show.add_argument("name")
-    show.add_argument(
-        "--evaluator",
-        choices=("fanova", "ped-anova"),
-        default="fanova",
-        help="importance evaluator (default fANOVA, as Greff et al.)",
-    )
-    show.set_defaults(func=cmd_sweeps_show)
+    add_sweeps_command(commands)
 
 
 # ---------------------------------------------------------------------- defining a sweep
@@ -216,7 +193,8 @@ def cmd_sweep(args) -> int:
     import optuna
 
     from lstm.runs import RunStore
-    from lstm.sweep.study import create_sweep, display_url, load_sweep, set_budget, storage_url
+    from lstm.sweep.storage import display_url, storage_url
+    from lstm.sweep.study import create_sweep, load_sweep, set_budget
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = storage_url(args.storage, args.runs_dir)
@@ -265,7 +243,7 @@ def _run_workers(name, storage, definition, args) -> int:
 
 
 def _storage_flag(args) -> str:
-    from lstm.sweep.study import display_url
+    from lstm.sweep.storage import display_url
 
     return f" --storage {display_url(args.storage)}" if args.storage else ""
 
@@ -313,7 +291,7 @@ def _summary(name, study, definition, procs, args) -> int:
     best = best_trials(name, study._storage, n=1)
     if len(best):
         row = best.iloc[0]
-        settings = " ".join(f"{a.name}={_fmt(row[a.name])}" for a in definition.axes)
+        settings = " ".join(f"{a.name}={fmt_setting(row[a.name])}" for a in definition.axes)
         print(
             f"best: trial {row['trial']}, val loss {row['val_loss']:.4g}"
             f"{' (solved)' if row['solved'] else ''}: {settings}; run {row['run_id']}"
@@ -331,98 +309,3 @@ def _summary(name, study, definition, procs, args) -> int:
         file=sys.stderr,
     )
     return 1
-
-
-# ---------------------------------------------------------------------- looking at sweeps
-
-
-def _present(value) -> bool:
-    import pandas as pd
-
-    return value is not None and not pd.isna(value)
-
-
-def _fmt(value) -> str:
-    if not _present(value):
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
-def cmd_sweeps_list(args) -> int:
-    from lstm.sweep.results import list_sweeps
-    from lstm.sweep.study import storage_url
-
-    found = list_sweeps(args.storage, args.runs_dir)
-    if not found:
-        print(f"no sweeps in {storage_url(args.storage, args.runs_dir)}")
-        return 0
-    print(
-        f"{'name':<32} {'dataset':<16} {'sampler':<7} {'done':>9} {'running':>7} "
-        f"{'best val loss':>13}  created"
-    )
-    for s in found:
-        print(
-            f"{s['name']:<32} {s['dataset'][:16]:<16} {s['sampler']:<7} "
-            f"{s['counted']:>4}/{s['budget']:<4} {s['running']:>7} "
-            f"{fmt_value(s['best_val_loss']):>13}  {s['created']}"
-        )
-    return 0
-
-
-def cmd_sweeps_show(args) -> int:
-    from lstm.sweep.results import best_trials, importances, marginals, sweep_table
-    from lstm.sweep.space import SweepError
-    from lstm.sweep.study import load_sweep
-
-    _, definition = load_sweep(args.name, args.storage, args.runs_dir)
-    table = sweep_table(args.name, args.storage, args.runs_dir)
-    counts = table["outcome"].where(table["outcome"] != "", table["state"]).value_counts()
-    print(
-        f"sweep {args.name}: {int(table['counted'].sum())} of {definition.trials} trials done ("
-        + ", ".join(f"{n} {k}" for k, n in counts.items())
-        + ")"
-    )
-    print(definition.describe())
-    names = [a.name for a in definition.axes]
-    widths = {n: max(len(n), 9) for n in names}
-    print(
-        f"\n{'trial':>5} {'outcome':<11} {'val loss':>10} "
-        + " ".join(f"{n:>{widths[n]}}" for n in names)
-        + f" {'solved':>6} {'seconds':>8}  run"
-    )
-    for _, row in table.iterrows():
-        print(
-            f"{row['trial']:>5} {row['outcome'] or row['state']:<11} {_fmt(row['val_loss']):>10} "
-            + " ".join(f"{_fmt(row[n]):>{widths[n]}}" for n in names)
-            + f" {_fmt(row['solved']):>6} {_fmt(row['seconds']):>8}  {row['run_id'] or '-'}"
-            + (f"  (retry of {row['retry_of']})" if _present(row["retry_of"]) else "")
-        )
-    best = best_trials(args.name, args.storage, args.runs_dir, n=3)
-    if len(best):
-        print("\nbest trials:")
-        for _, row in best.iterrows():
-            settings = " ".join(f"{n}={_fmt(row[n])}" for n in names)
-            print(
-                f"  #{row['trial']}: val loss {row['val_loss']:.4g}"
-                f"{' (solved)' if row['solved'] else ''}  {settings}  run {row['run_id']}"
-            )
-    try:
-        found = importances(args.name, args.storage, args.runs_dir, args.evaluator)
-    except SweepError as exc:
-        print(f"\nimportances: {exc}")
-        return 0
-    left = f", {found['left_out']} without a loss left out" if found["left_out"] else ""
-    print(
-        f"\nimportance of each setting for the val loss, over {found['trials']} completed "
-        f"trials{left}\n({found['evaluator']}):"
-    )
-    effects = marginals(table, definition)
-    print("  (then the median / best val loss and the trials, per value or half of the range)")
-    for name, share in found["importances"].items():
-        effect = "; ".join(
-            f"{label}: {median:.3g} / {best:.3g} ({n})" for label, median, best, n in effects[name]
-        )
-        print(f"  {name:<14} {share:6.3f} {'#' * round(share * 30):<30}  {effect}")
-    return 0

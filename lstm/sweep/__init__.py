@@ -11,8 +11,9 @@ runs on one machine or many:
         p.wait()
     sweep_table("lr-adding"); importances("lr-adding")
 
-Modules: `space` (axes from the config field specs, the stored definition), `study` (storage,
-the shared budget, dead workers' trials), `worker` (the objective and worker processes),
+Modules: `space` (axes from the config field specs, the stored definition), `storage` (journal
+file or database URL), `study` (create or join, samplers, the shared budget, dead workers'
+trials), `worker` (the objective and worker processes),
 `results` (tables and importances). `import lstm` does not import this package, and importing it
 imports no Optuna until a name that needs it is used.
 """

@@ -10,10 +10,10 @@ import optuna
 from optuna.trial import TrialState
 
 from lstm.sweep.space import SweepDefinition, SweepError
+from lstm.sweep.storage import NoJournal
 from lstm.sweep.study import (
     COUNTED,
     HIDDEN,
-    _NoJournal,
     counted,
     is_counted,
     load_sweep,
@@ -183,7 +183,7 @@ def list_sweeps(storage=None, runs_dir=None) -> list[dict]:
 
     try:
         storage = open_storage(storage, runs_dir, create=False)
-    except _NoJournal:
+    except NoJournal:
         return []
     found = []
     for summary in optuna.get_all_study_summaries(storage, include_best_trial=True):

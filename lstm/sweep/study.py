@@ -1,10 +1,5 @@
-"""A sweep is an Optuna study: where it is stored, how it is created or joined, and the
-bookkeeping that lets any number of workers share its budget.
-
-Storage: by default a journal file inside the run store (`<runs root>/.sweeps/journal.log`; the
-store ignores names starting with "."), so a sweep needs no server, survives a restart and
-travels with the runs. Any other text containing "://" is an Optuna RDB URL (PostgreSQL,
-MySQL, SQLite), shared by workers on several machines; text without "://" is a journal file path.
+"""A sweep is an Optuna study: how it is created or joined (in a storage: lstm.sweep.storage),
+its samplers, and the bookkeeping that lets any number of workers share its budget.
 
 The budget: `definition.trials` trials that ran to an end (outcome completed, pruned, diverged or
 failed; see `COUNTED`). Each trial records its outcome as a user attribute, so a trial that
@@ -16,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import warnings
 import zlib
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,13 +20,9 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from lstm.sweep.space import SweepDefinition, SweepError
+from lstm.sweep.storage import NoJournal, journal_storage, rdb_storage, storage_url, where
 
 DEFINITION_KEY = "lstm_lab_sweep"  # the study user attribute holding the SweepDefinition
-JOURNAL = Path(".sweeps") / "journal.log"
-# RDB storages: a worker writes a heartbeat every HEARTBEAT_SECONDS while it runs a trial; a
-# RUNNING trial without one for STALE_SECONDS is failed and queued again by the next worker
-HEARTBEAT_SECONDS = 30
-STALE_SECONDS = 120
 # A RUNNING trial that never recorded its worker (killed within its first writes) is taken as
 # dead after this long
 UNCLAIMED_SECONDS = 120
@@ -45,26 +35,6 @@ HIDDEN = ("surplus", "unused")
 RETRIED = ("abandoned", "interrupted")
 
 
-class _NoJournal(SweepError):
-    """The journal file to read does not exist (reading creates none)."""
-
-
-def default_storage(runs_dir: str | os.PathLike | None = None) -> str:
-    """The journal file next to the run store's runs: `<runs root>/.sweeps/journal.log`."""
-    from lstm.runs import RunStore
-
-    return str((RunStore(runs_dir).root / JOURNAL).resolve())
-
-
-def storage_url(storage: str | None = None, runs_dir=None) -> str:
-    """The storage text a worker process is given: a URL, or an absolute journal path."""
-    if storage is None:
-        return default_storage(runs_dir)
-    if "://" in storage:
-        return storage
-    return str(Path(storage).expanduser().resolve())
-
-
 def open_storage(storage=None, runs_dir=None, create: bool = True) -> optuna.storages.BaseStorage:
     """An Optuna storage: `storage` itself if it already is one, an RDB storage for a URL
     (with heartbeats, so a dead worker's trial is noticed on any machine), else a journal file
@@ -74,79 +44,10 @@ def open_storage(storage=None, runs_dir=None, create: bool = True) -> optuna.sto
         return storage
     url = storage_url(storage, runs_dir)
     if not create and "://" not in url and not Path(url).is_file():
-        raise _NoJournal(f"no sweeps in {url} (no such journal file)")
+        raise NoJournal(f"no sweeps in {url} (no such journal file)")
     if "://" in url:
-        return _rdb_storage(url)
-    path = Path(url)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    backend = optuna.storages.journal.JournalFileBackend(str(path), lock_obj=FlockLock(path))
-    return optuna.storages.JournalStorage(backend)
-
-
-def _rdb_storage(url: str) -> optuna.storages.RDBStorage:
-    import sqlalchemy.exc
-
-    try:
-        with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.9
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(
-                url,
-                heartbeat_interval=HEARTBEAT_SECONDS,
-                grace_period=STALE_SECONDS,
-                heartbeat_stale_trial_callback=requeue,
-            )
-    except ImportError as exc:
-        cause = exc.__cause__ or exc
-        raise SweepError(
-            f"the storage {display_url(url)} needs a database driver ({cause}); for PostgreSQL: "
-            "pip install 'psycopg[binary]'"
-        ) from None
-    except (sqlalchemy.exc.SQLAlchemyError, ValueError) as exc:
-        lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        raise SweepError(f"cannot open the storage {display_url(url)}: {lines[0]}") from None
-
-
-def display_url(url: str) -> str:
-    """A storage URL without its password, for messages (a journal path as it is)."""
-    if "://" not in url:
-        return url
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url.split("://")[0] + "://..."
-
-
-class FlockLock:
-    """The journal's write lock as an flock(2) on `<journal>.flock`: the kernel releases it when
-    its process dies. Optuna's default lock is a file that a killed process leaves behind, and
-    every other worker then waits out its 30 s grace period; a worker killed mid-write (SIGKILL,
-    out of memory) must not stall the sweep. (JournalFileBackend only calls acquire and release.)"""
-
-    def __init__(self, journal: Path):
-        self.path = Path(str(journal) + ".flock")
-        self.fd: int | None = None
-
-    def acquire(self) -> bool:
-        import fcntl
-
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except BaseException:
-            os.close(fd)
-            raise
-        self.fd = fd
-        return True
-
-    def release(self) -> None:
-        import fcntl
-
-        fd, self.fd = self.fd, None
-        if fd is not None:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+        return rdb_storage(url, on_stale=requeue)
+    return journal_storage(Path(url))
 
 
 def _normal(definition: SweepDefinition) -> str:
@@ -182,14 +83,14 @@ def load_sweep(
     with the definition's sampler and pruner, to run trials."""
     try:
         storage = open_storage(storage, runs_dir, create=False)
-    except _NoJournal as exc:
+    except NoJournal as exc:
         raise SweepError(f"no sweep named {name!r}: {exc}") from None
     try:
         study = optuna.load_study(study_name=name, storage=storage)
     except KeyError:
         names = optuna.get_all_study_names(storage)
         known = f" (sweeps there: {', '.join(names)})" if names else " (it holds no sweep)"
-        raise SweepError(f"no sweep named {name!r} in {_where(storage)}{known}") from None
+        raise SweepError(f"no sweep named {name!r} in {where(storage)}{known}") from None
     definition = SweepDefinition.from_dict(study.user_attrs.get(DEFINITION_KEY))
     if for_trials:
         study = optuna.load_study(
@@ -207,13 +108,6 @@ def set_budget(study: optuna.Study, trials: int) -> SweepDefinition:
     definition = SweepDefinition.from_dict({**d, "trials": trials})  # validated
     study.set_user_attr(DEFINITION_KEY, definition.to_dict())
     return definition
-
-
-def _where(storage) -> str:
-    backend = getattr(storage, "_backend", None)
-    if backend is not None and hasattr(backend, "_file_path"):
-        return backend._file_path
-    return str(getattr(storage, "url", type(storage).__name__))
 
 
 # ---------------------------------------------------------------------- samplers and pruners

@@ -29,7 +29,8 @@ from pathlib import Path
 import optuna
 
 from lstm.sweep.space import SweepDefinition
-from lstm.sweep.study import counted, load_sweep, over_budget, reclaim_dead, storage_url
+from lstm.sweep.storage import storage_url
+from lstm.sweep.study import counted, load_sweep, over_budget, reclaim_dead
 
 # tiny matrices: a second BLAS thread per worker only contends with the other workers
 SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}

@@ -191,10 +191,10 @@ def test_on_an_rdb_storage_a_silent_workers_trial_is_failed_by_heartbeat_and_que
     tmp_path, monkeypatch
 ):
     # a worker on another machine: its pid says nothing here, its heartbeat stops
-    import lstm.sweep.study as study_module
+    import lstm.sweep.storage as storage_module
 
-    monkeypatch.setattr(study_module, "HEARTBEAT_SECONDS", 1)
-    monkeypatch.setattr(study_module, "STALE_SECONDS", 2)
+    monkeypatch.setattr(storage_module, "HEARTBEAT_SECONDS", 1)
+    monkeypatch.setattr(storage_module, "STALE_SECONDS", 2)
     url = f"sqlite:///{tmp_path / 'sweeps.db'}"
     study = create_sweep("hb", _definition("lr=1e-3:1e-1:log"), url)
     trial = study.ask()
