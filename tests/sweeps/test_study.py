@@ -15,6 +15,7 @@ from optuna.trial import TrialState
 from lstm.runs import RunStore
 from lstm.sweep import (
     SweepDefinition,
+    SweepError,
     create_sweep,
     importances,
     load_sweep,
@@ -237,3 +238,12 @@ def test_a_grid_sweep_trains_every_point_once_and_tpe_meets_its_budget(tmp_path)
     assert run_worker("tpe", journal, tmp_path / "runs") == 3
     assert run_worker("tpe", journal, tmp_path / "runs") == 0  # the budget is met
     assert sweep_table("tpe", journal)["outcome"].tolist() == ["completed"] * 3
+
+
+def test_the_same_definition_joins_a_sweep_and_another_one_is_refused(tmp_path):
+    journal = str(tmp_path / "journal.log")
+    first = create_sweep("join", _definition("lr=1e-3:1e-1:log"), journal)
+    again = create_sweep("join", _definition("lr=1e-3:1e-1:log"), journal)
+    assert again._study_id == first._study_id
+    with pytest.raises(SweepError, match="already exists with other settings: join it with"):
+        create_sweep("join", _definition("lr=1e-3:1e-2:log"), journal)
