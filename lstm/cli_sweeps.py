@@ -21,12 +21,13 @@ def add_location_flags(parser: argparse.ArgumentParser) -> None:
 def add_sweeps_command(commands) -> None:
     """Register `sweeps list|show` on the `python -m lstm` subcommands."""
     sweeps = commands.add_parser("sweeps", help="list sweeps, or show one's trials and findings")
-    add_location_flags(sweeps)
     actions = sweeps.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="every sweep in the storage")
+    add_location_flags(listing)
     listing.set_defaults(func=cmd_sweeps_list)
     show = actions.add_parser("show", help="a sweep's trials, best trials and importances")
     show.add_argument("name")
+    add_location_flags(show)
     show.add_argument(
         "--evaluator",
         choices=("fanova", "ped-anova"),

@@ -71,7 +71,7 @@ def test_a_small_sweep_with_two_workers_completes_and_every_trial_is_a_run(small
 
 def test_sweeps_show_prints_the_trials_the_best_and_the_importances(small_sweep, capsys):
     root, _ = small_sweep
-    assert main(["sweeps", "--runs-dir", str(root), "show", "small"]) == 0
+    assert main(["sweeps", "show", "small", "--runs-dir", str(root)]) == 0
     out = capsys.readouterr().out
     best = sweep_table("small", runs_dir=root).sort_values("val_loss").iloc[0]
     assert "sweep small: 8 of 8 trials done (8 completed)" in out
@@ -79,7 +79,7 @@ def test_sweeps_show_prints_the_trials_the_best_and_the_importances(small_sweep,
     assert "Optuna's FanovaImportanceEvaluator" in out
     for name in ("lr", "hidden_size", "optimizer"):
         assert re.search(rf"^  {name} +[01]\.\d{{3}} ", out, re.M), name
-    assert main(["sweeps", "--runs-dir", str(root), "list"]) == 0
+    assert main(["sweeps", "list", "--runs-dir", str(root)]) == 0
     assert re.search(r"^small +sine +random +8/8 ", capsys.readouterr().out, re.M)
 
 
@@ -152,6 +152,9 @@ def test_two_sweep_processes_on_one_storage_share_the_budget_without_duplicates(
         out, err = process.communicate(timeout=120)
         assert process.returncode == 0, err
         assert "8 of 8 trials done" in out
+    hint = re.search(r"python -m lstm (sweeps show .*)$", out, re.M).group(1)
+    assert hint == f"sweeps show shared --storage {journal}"
+    assert main(hint.split()) == 0  # the printed command works
     table = sweep_table("shared", storage=str(journal))
     assert list(table["trial"]) == list(range(8)) and table["counted"].all()
     assert len(set(table["pid"])) == 2, "both processes ran trials"
