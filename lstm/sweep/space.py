@@ -85,7 +85,8 @@ def _value(spec: FieldSpec, text: str):
     """One value for `spec` from text, checked against its range."""
     text = text.strip()
     if spec.allow_none and text.lower() in ("none", "off"):
-        return None
+        # configs_for reads None as "not chosen": the preset's value would quietly stay
+        raise ValueError(f"a sweep cannot set {spec.name} to None; 0 turns it off")
     value: object = text
     if spec.kind in ("int", "float"):
         try:
@@ -115,8 +116,6 @@ def parse_setting(name: str, text: str) -> Axis | object:
             if len(bits) not in (2, 3) or (len(bits) == 3 and bits[2].strip() != "log"):
                 raise ValueError("a range is LOW:HIGH or LOW:HIGH:log")
             low, high = _value(spec, bits[0]), _value(spec, bits[1])
-            if low is None or high is None:
-                raise ValueError("a range's ends are numbers (use a list for None)")
             if not low < high:
                 raise ValueError(f"LOW must be below HIGH, got {low:g} and {high:g}")
             log = len(bits) == 3

@@ -39,7 +39,9 @@ def test_ranges_lists_and_fixed_values_parse_into_axes_or_values():
         "hidden_size", "model", "choice", choices=(16, 32)
     )
     assert parse_setting("lr", "0.01") == 0.01
-    assert parse_setting("clip_norm", "none") is None
+    assert parse_setting("clip_norm", "0,1") == Axis(
+        "clip_norm", "train", "choice", choices=(0.0, 1.0)
+    )
     assert parse_setting("optimizer", "adam") == "adam"
 
 
@@ -66,6 +68,7 @@ def test_every_choice_field_becomes_a_choice_axis_over_its_choices():
         ("optimizer", "a:b", "optimizer is a choice"),
         ("lr", "0.1,0.1", "each value once"),
         ("lr", "fast", "lr='fast' is invalid"),
+        ("clip_norm", "off,1", "a sweep cannot set clip_norm to None; 0 turns it off"),
     ],
 )
 def test_a_range_outside_the_field_spec_is_refused_naming_the_flag(name, text, says):
@@ -85,7 +88,7 @@ def test_a_definition_survives_its_json_round_trip():
     definition = SweepDefinition(
         dataset={"name": "sine", "options": {"seq_len": 6}},
         axes=[parse_setting("lr", "1e-3:1e-1:log"), parse_setting("optimizer", "sgd,adam")],
-        fixed={"model": {"hidden_size": 3}, "train": {"epochs": 2, "clip_norm": None}},
+        fixed={"model": {"hidden_size": 3}, "train": {"epochs": 2, "clip_norm": 0.0}},
         trials=8,
         sampler="tpe",
     )
