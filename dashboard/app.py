@@ -1,7 +1,9 @@
 """LSTM Lab's dashboard: `streamlit run dashboard/app.py` from the repository root.
 
-`main()` only dispatches: the sidebar returns the experiment, the context loads its dataset, the
-training controls start or stop a background job, and each tab renders itself only when open.
+`main()` only dispatches: the sidebar returns the experiment, the context loads its dataset and
+opens the run store, the training controls start or stop a background job, and each tab renders
+itself only when open. A finished job's runs reach the tabs through the run store
+(`dashboard.training.collect_finished_job` keeps only their ids).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from dashboard import (  # noqa: E402
+    keys,
     sidebar,
     state,
     tab_cell,
@@ -26,8 +29,9 @@ from dashboard import (  # noqa: E402
     tab_predictions,
     tab_runs,
     tab_training,
+    training,
 )
-from dashboard.jobs import DatasetRecipe, warm_up  # noqa: E402
+from dashboard.jobs import warm_up  # noqa: E402
 
 TABS = {
     "Data": tab_data.render,
@@ -41,32 +45,23 @@ TABS = {
 
 
 def build_context(experiment) -> state.Context:
-    """The experiment's dataset (or why it failed) and the run store."""
-    ctx = state.Context(experiment=experiment, store=None, upload=experiment.upload)
+    """The experiment's dataset (or why it failed) and the run store (or why it cannot be
+    opened). Reads only the experiment: the sidebar has read every widget it depends on."""
+    ctx = state.Context(experiment=experiment, upload=experiment.upload)
     try:
         from lstm.runs import RunStore
 
         ctx.store = RunStore()
     except (OSError, ValueError) as exc:
         ctx.store_error = f"The run store cannot be opened: {exc}"
+    spec = experiment.spec
     if experiment.errors:
         ctx.dataset_error = " ".join(experiment.errors)
-    elif experiment.dataset == state.UPLOAD:
-        if experiment.upload is None:
-            ctx.dataset_error = "Upload a CSV file in the sidebar to use your own data."
-        else:
-            options = tab_data.csv_choices(experiment.upload)
-            ctx.recipe = DatasetRecipe(
-                csv=experiment.upload["bytes"], filename=experiment.upload["name"], options=options
-            )
-            try:
-                ctx.dataset = state.load_upload(experiment.upload, options)
-            except ValueError as exc:
-                ctx.dataset_error = str(exc)
+    elif spec is None:
+        ctx.dataset_error = "Upload a CSV file in the sidebar to use your own data."
     else:
-        ctx.recipe = DatasetRecipe(name=experiment.dataset, options=experiment.dataset_options)
         try:
-            ctx.dataset = state.load_dataset(experiment.dataset, experiment.dataset_options)
+            ctx.dataset = state.dataset(spec, experiment.upload)
         except ValueError as exc:
             ctx.dataset_error = str(exc)
     return ctx
@@ -75,7 +70,7 @@ def build_context(experiment) -> state.Context:
 def main() -> None:
     st.set_page_config(page_title="LSTM Lab", page_icon=":material/memory:", layout="wide")
     warm_up()
-    state.collect_finished_job()
+    training.collect_finished_job()
     st.sidebar.title("LSTM Lab")
     controls = st.sidebar.container()
     experiment = state.guard(sidebar.render, controls)
@@ -83,8 +78,8 @@ def main() -> None:
         st.stop()
     ctx = build_context(experiment)
     with controls:
-        tab_training.controls(ctx)
-    tabs = st.tabs(list(TABS), key="tab", on_change="rerun")
+        training.controls(ctx)
+    tabs = st.tabs(list(TABS), key=keys.TAB, on_change="rerun")
     for tab, render in zip(tabs, TABS.values(), strict=True):
         if tab.open:
             with tab:

@@ -1,10 +1,18 @@
 """Training in a separate process, reporting into a plain object the page reads.
 
-The Train button starts a `TrainingJob`: a child process rebuilds the dataset from its recipe and
-calls `lstm.train` (which saves every finished epoch to the run store), sending each event back
-through a queue; a small thread in the app copies the events into the job. The job lives in the
-browser session's `st.session_state`, so a rerun or a tab switch finds it again, and two sessions
-never share one.
+A click on Train (or Compare backends, or the walkthrough's button) starts a `TrainingJob`: a
+child process rebuilds the dataset from its `Dataset.spec` (`data.dataset_from_spec`, with the
+uploaded file's bytes for a CSV) and calls `lstm.train` with the run store, which saves the run
+as it goes and once more when it ends. The child sends progress events through a queue, plain
+dicts without the Run; a small thread in the app copies them into the job. When a leg ends the
+child sends only its run id and status: the page then loads the run from the store by id. The
+store is the one truth, so the page, a reload, a second tab and a CLI run all see the same run.
+
+Training needs the store: `start` takes its root, and a run that could not be saved is
+reported as the job's error (the page could not show it).
+
+The job lives in the browser session's `st.session_state`, so a rerun or a tab switch finds it
+again, and two sessions never share one.
 
 Why a process and not a thread: the NumPy backend runs many small array operations from Python,
 so a training thread would share the interpreter lock with the web server and its once-a-second
@@ -72,35 +80,13 @@ def warm_up() -> None:
 
 
 @dataclass
-class DatasetRecipe:
-    """How the training process rebuilds the dataset the page shows: by name and options, or
-    from the uploaded file's bytes and the CSV options."""
-
-    name: str | None = None
-    options: dict = field(default_factory=dict)
-    csv: bytes | None = None
-    filename: str = "upload.csv"
-
-    def build(self):
-        import io
-
-        import data
-
-        if self.csv is not None:
-            source = io.BytesIO(self.csv)
-            source.name = self.filename
-            return data.dataset_from_csv(source, **self.options)
-        return data.load_dataset(self.name, **self.options)
-
-
-@dataclass
 class TrainingJob:
     """One click's worth of training: a run, or the same run on several backends in turn."""
 
     backends: list[str]  # trained one after the other, e.g. ["numpy", "torch"] to compare
     epochs: int  # per backend
     label: str = ""
-    kind: str = "train"  # "train" (the Train button) or "compare" (Compare backends)
+    kind: str = "train"  # "train" (Train), "compare" (Compare backends), "cell" (walkthrough)
     stop_event: Any = field(default_factory=MP.Event)
     started: float = field(default_factory=time.monotonic)
     leg: int = 0  # index into backends of the one training now
@@ -109,7 +95,8 @@ class TrainingJob:
     steps: int = 0  # steps per epoch
     history: list[dict] = field(default_factory=list)  # finished epochs of the current leg
     run_id: str | None = None  # the current leg's run in the store
-    runs: list = field(default_factory=list)  # finished Runs, in backends order
+    run_ids: list[str] = field(default_factory=list)  # finished legs' runs, in backends order
+    statuses: list[str] = field(default_factory=list)  # how each finished leg ended
     error: str | None = None
     done: bool = False
     collected: bool = False  # the page has picked up the result
@@ -149,7 +136,7 @@ class TrainingJob:
             return "stopping" if self.stop_event.is_set() else "running"
         if self.error:
             return "failed"
-        return self.runs[-1].status if self.runs else "failed"
+        return self.statuses[-1] if self.statuses else "failed"
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -180,24 +167,31 @@ class TrainingJob:
 
 def start(
     job: TrainingJob,
-    recipe: DatasetRecipe,
+    spec: dict,
     model_cfg,
     train_cfg,
     *,
-    store_root=None,
+    store_root,
+    source: bytes | None = None,
     params: dict | None = None,
 ) -> TrainingJob:
-    """Start `job` in a child process and return at once; `store_root` None trains unsaved."""
+    """Start `job` in a child process and return at once.
+
+    `spec` is the dataset's `Dataset.spec`; `source` the file's bytes when it is a CSV
+    (`data.dataset_from_spec`). Every run is saved in the run store at `store_root`."""
+    if store_root is None:
+        raise ValueError("Training needs the run store: the page reads every result from it.")
     events = MP.Queue()
     job.process = MP.Process(
         target=_child,
         args=(
-            recipe,
+            spec,
+            source,
             model_cfg,
             train_cfg,
             job.backends,
             job.label,
-            store_root,
+            str(store_root),
             params,
             job.stop_event,
             events,
@@ -229,12 +223,15 @@ def _pump(job: TrainingJob, events) -> None:
                         f"The training process ended unexpectedly (exit code {code}). The "
                         "epochs it finished are in the run store (Runs tab)."
                     )
+                    if job.run_id and job.run_id not in job.run_ids:
+                        job.run_ids.append(job.run_id)  # what it saved is worth showing
                     break
             kind = message.get("kind")
             if kind == "done":
                 finished = True
-            elif kind == "run":
-                job.runs.append(message["run"])
+            elif kind == "saved":
+                job.run_ids.append(message["run_id"])
+                job.statuses.append(message["status"])
             elif kind == "error":
                 job.error = message["message"]
             else:
@@ -247,14 +244,16 @@ def _pump(job: TrainingJob, events) -> None:
         job.done = True
 
 
-def _child(recipe, model_cfg, train_cfg, backends, label, store_root, params, stop, events):
-    """The training process: rebuild the data, train each backend in turn, report."""
+def _child(spec, source, model_cfg, train_cfg, backends, label, store_root, params, stop, events):
+    """The training process: rebuild the data, train each backend in turn, report. Every
+    message is a small dict of plain values; the runs themselves go to the store."""
     try:
+        import data
         from lstm.runs import RunStore
         from lstm.train import train
 
-        dataset = recipe.build()
-        store = RunStore(store_root) if store_root is not None else None
+        dataset = data.dataset_from_spec(spec, source)
+        store = RunStore(store_root)
         for leg, backend in enumerate(backends):
             last_step = [0.0]
 
@@ -281,7 +280,9 @@ def _child(recipe, model_cfg, train_cfg, backends, label, store_root, params, st
                 params=params,
                 label=name,
             )
-            events.put({"kind": "run", "leg": leg, "run": run})
+            if run.id is None:  # never saved: the page, which reads the store, cannot show it
+                raise ValueError(f"The {backend} run was not saved in the run store. {run.message}")
+            events.put({"kind": "saved", "leg": leg, "run_id": run.id, "status": run.status})
             if stop.is_set() or run.status in ("diverged", "failed"):
                 break
     except ValueError as exc:  # DataError, RunStoreError, configs: a message for the user

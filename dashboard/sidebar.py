@@ -9,20 +9,19 @@ default stays out of the URL, so a link says only what differs.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import re
 from dataclasses import dataclass, field
 
 import streamlit as st
 
 import data
-from dashboard import state
+from dashboard import keys, upload
+from dashboard.keys import MODEL_FIELDS, TRAIN_FIELDS
 from dashboard.widgets import spec_widget
 from lstm.backends import BACKENDS
 from lstm.config import ModelConfig, TrainConfig, field_spec
 
-MODEL_FIELDS = ("hidden_size", "num_layers", "forget_bias")
-TRAIN_FIELDS = ("epochs", "batch_size", "lr", "optimizer", "momentum", "clip_norm", "seed", "dtype")
 LABELS = {
     "hidden_size": "hidden units",
     "num_layers": "layers",
@@ -47,25 +46,35 @@ DEFAULT_DATASET = "sine"
 class Experiment:
     """What the sidebar says to train: dataset, its options, backend, model and train fields."""
 
-    dataset: str  # a name from data.list_datasets(), or state.UPLOAD
-    dataset_options: dict
+    dataset: str  # a name from data.list_datasets(), or upload.UPLOAD
+    dataset_options: dict  # the dataset's options; for an upload, the CSV options chosen
     backend: str
     model: dict  # ModelConfig fields besides those the dataset fixes
     train: dict  # TrainConfig fields
     upload: dict | None = None  # {"name", "bytes", "digest"} when dataset == UPLOAD
-    train_clicked: bool = False
     errors: list[str] = field(default_factory=list)
 
-    def train_config(self) -> TrainConfig:
-        values = dict(self.train)
-        if not values.get("clip_norm"):
-            values["clip_norm"] = None  # 0 means "off"
-        return TrainConfig(**values)
+    @property
+    def spec(self) -> dict | None:
+        """The dataset as `data.dataset_from_spec` takes it (None: no file uploaded yet)."""
+        if self.dataset != upload.UPLOAD:
+            return {"name": self.dataset, "options": dict(self.dataset_options)}
+        if self.upload is None:
+            return None
+        return {"name": "csv", "options": dict(self.dataset_options),
+                "filename": self.upload["name"]}  # fmt: skip
 
-    def model_config(self, dataset) -> ModelConfig:
-        from lstm.experiment import model_config_for
+    def configs(self, dataset) -> tuple[ModelConfig, TrainConfig]:
+        """(ModelConfig, TrainConfig) for `dataset`: `lstm.experiment.configs_for` with every
+        model and train field the sidebar sets."""
+        from lstm.experiment import configs_for
 
-        return model_config_for(dataset, **self.model)
+        # configs_for reads None as "not chosen": clipping "off" (0) travels as 0, is stored
+        # as None as before
+        model_cfg, train_cfg = configs_for(dataset, model=self.model, train=self.train)
+        if not train_cfg.clip_norm:
+            train_cfg = dataclasses.replace(train_cfg, clip_norm=None)
+        return model_cfg, train_cfg
 
     @property
     def label(self) -> str:
@@ -115,18 +124,12 @@ _install_preset_write_filter()
 
 def dataset_label(name: str) -> str:
     # the label is also the URL value (?dataset=sample:sunspots), so it stays the name itself
-    return "Upload CSV…" if name == state.UPLOAD else name
-
-
-def option_key(dataset: str, option: str) -> str:
-    """Widget (and URL parameter) name of a dataset option, scoped to the dataset so that two
-    datasets' options with one name but different ranges never share a value."""
-    return f"{re.sub(r'[^a-z0-9]+', '_', dataset.lower()).strip('_')}.{option}"
+    return "Upload CSV…" if name == upload.UPLOAD else name
 
 
 def preset_defaults(dataset: str) -> dict:
     """Model and train field defaults for `dataset`: its preset over the config defaults."""
-    preset = data.get_preset("csv" if dataset == state.UPLOAD else dataset)
+    preset = data.get_preset("csv" if dataset == upload.UPLOAD else dataset)
     values = {}
     for cls, names, part in (
         (ModelConfig, MODEL_FIELDS, "model"),
@@ -142,7 +145,7 @@ def preset_defaults(dataset: str) -> dict:
 
 def _apply_preset() -> None:
     """Dataset changed: its preset becomes every model and train field's value."""
-    dataset = st.session_state.get("dataset")
+    dataset = st.session_state.get(keys.DATASET)
     if dataset is None:
         return
     try:
@@ -169,27 +172,28 @@ def render(controls) -> Experiment:
     where the app puts Train, Stop and the progress (they need the experiment first)."""
     sb = st.sidebar
     sb.markdown("#### Data")
-    names = data.list_datasets() + [state.UPLOAD]
+    names = data.list_datasets() + [upload.UPLOAD]
     dataset = sb.selectbox(
         "dataset",
         names,
         index=names.index(DEFAULT_DATASET) if DEFAULT_DATASET in names else 0,
         format_func=dataset_label,
-        key="dataset",
+        key=keys.DATASET,
         on_change=_apply_preset,
         bind="query-params",
         help="A generated task, a real series shipped with the app, or your own CSV file.",
     )
-    upload, options, errors = None, {}, []
-    if dataset == state.UPLOAD:
+    file, options, errors = None, {}, []
+    if dataset == upload.UPLOAD:
         uploaded = sb.file_uploader(
             "CSV file",
             type=["csv", "tsv", "txt"],
-            key="upload",
+            key=keys.UPLOAD_FILE,
             help="One time series per column (rows are time steps), or one sequence per row. "
             "The Data tab shows what was detected and lets you choose the columns.",
         )
-        upload = state.upload_info(uploaded)
+        file = upload.upload_info(uploaded)
+        options = upload.csv_choices(file)  # drawn in the Data tab, next to the preview
     else:
         try:
             specs = data.dataset_options(dataset)
@@ -201,13 +205,13 @@ def render(controls) -> Experiment:
             with sb.expander("dataset options", expanded=False):
                 for name, spec in specs.items():
                     options[name] = spec_widget(
-                        spec, option_key(dataset, name), default=tuned.get(name)
+                        spec, keys.dataset_option(dataset, name), default=tuned.get(name)
                     )
     defaults = preset_defaults(dataset)
 
     sb.markdown("#### Model")
     backend = sb.selectbox(
-        "backend", list(BACKENDS), key="backend", help=BACKEND_HELP, bind="query-params"
+        "backend", list(BACKENDS), key=keys.BACKEND, help=BACKEND_HELP, bind="query-params"
     )
     model = {name: _field(ModelConfig, name, defaults[name], sb) for name in MODEL_FIELDS}
 
@@ -224,6 +228,6 @@ def render(controls) -> Experiment:
         backend=backend,
         model=model,
         train=train,
-        upload=upload,
+        upload=file,
         errors=errors,
     )

@@ -1,17 +1,17 @@
-"""Session-state helpers: what one browser session holds, and how errors are shown.
+"""What one script run knows (`Context`), the run the tabs show, and how errors are shown.
 
-Everything here lives in `st.session_state`, so two people using the app never share results:
-- "job": the TrainingJob of the last Train or Compare click (see dashboard.jobs);
-- "current": the Run shown in the tabs (just trained, or opened from the Runs tab) and its Dataset;
-- "compare_result": the last backend comparison;
-- "datasets": a few loaded datasets, so a rerun does not generate them again.
+The session holds ids, never runs (keys in `dashboard.keys`): the job of the last click, the id
+of the run the tabs show, the ids of the last comparison. The runs themselves are read from the
+run store through `dashboard.cache`, so the page, a reload, a second tab and the command line
+all see the same thing.
+
+Datasets are remembered per session (a few, by `cache.DataKey`): a Dataset holds functions, so
+`st.cache_data` cannot keep it, and `st.cache_resource` would share one mutable object between
+users.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
@@ -20,22 +20,24 @@ from typing import Any
 
 import streamlit as st
 
+from dashboard import cache, keys, views
 from dashboard.jobs import TrainingJob
 
 log = logging.getLogger(__name__)
-MAX_CACHED_DATASETS = 6
-UPLOAD = "upload"  # the dataset choice that means "the uploaded CSV"
+MAX_DATASETS = 6  # datasets remembered per session
 
 
 @dataclass
-class Current:
-    """The run the tabs show, the dataset it was trained on (None if it cannot be rebuilt), and
-    why not."""
+class Shown:
+    """The run the tabs show, and the dataset it was trained on (None, with a `note` saying
+    why, when it cannot be rebuilt). `key`, `data_key` and `dataset` are what the cached views
+    in `dashboard.cache` take."""
 
-    run: Any
+    run: Any  # lstm.record.Run, as loaded from the store
+    key: cache.RunKey
     dataset: Any = None
+    data_key: cache.DataKey | None = None
     note: str = ""
-    source: str = "trained"  # "trained" in this session, or "opened" from the store
 
 
 @dataclass
@@ -43,21 +45,34 @@ class Context:
     """What one script run knows, handed to every tab's render()."""
 
     experiment: Any  # dashboard.sidebar.Experiment
-    store: Any  # lstm.runs.RunStore, or None if the store cannot be opened
+    store: Any = None  # lstm.runs.RunStore, or None if the store cannot be opened
+    store_error: str = ""
     dataset: Any = None  # the sidebar's dataset, or None when it failed to load
     dataset_error: str = ""
     upload: dict | None = None  # {"name", "bytes", "digest"} of the uploaded file
-    recipe: Any = None  # dashboard.jobs.DatasetRecipe: how a training process rebuilds it
-    store_error: str = ""
-    extras: dict = field(default_factory=dict)
-
-    @property
-    def current(self) -> Current | None:
-        return st.session_state.get("current")
+    _shown: dict = field(default_factory=dict, repr=False)  # run id -> (Shown | None, problem)
 
     @property
     def job(self) -> TrainingJob | None:
-        return st.session_state.get("job")
+        return st.session_state.get(keys.JOB)
+
+    @property
+    def current(self) -> Shown | None:
+        """The current run (read once per script run), or None (see `current_problem`)."""
+        return self._load_current()[0]
+
+    @property
+    def current_problem(self) -> str:
+        """Why the current run cannot be shown ("" when there is none or it can)."""
+        return self._load_current()[1]
+
+    def _load_current(self) -> tuple[Shown | None, str]:
+        run_id = st.session_state.get(keys.CURRENT_RUN)
+        if run_id is None:
+            return None, ""
+        if run_id not in self._shown:
+            self._shown[run_id] = shown(run_id, self)
+        return self._shown[run_id]
 
 
 # ----------------------------------------------------------------------------- errors
@@ -91,138 +106,82 @@ def guard(fn: Callable, *args, **kwargs):
 # ----------------------------------------------------------------------------- datasets
 
 
-def _cache() -> OrderedDict:
-    return st.session_state.setdefault("datasets", OrderedDict())
+def dataset(spec: dict, upload: dict | None = None):
+    """`data.dataset_from_spec(spec, the uploaded bytes)`, remembered per session by
+    `cache.data_key`; DataError (a ValueError) if it cannot be built."""
+    import data
 
-
-def remember(key: str, make: Callable):
-    cache = _cache()
-    if key in cache:
-        cache.move_to_end(key)
-        return cache[key]
-    value = make()
-    cache[key] = value
-    while len(cache) > MAX_CACHED_DATASETS:
-        cache.popitem(last=False)
+    remembered = st.session_state.setdefault(keys.DATASETS, OrderedDict())
+    key = cache.data_key(spec, upload)
+    if key in remembered:
+        remembered.move_to_end(key)
+        return remembered[key]
+    raw = upload["bytes"] if key[1] is not None else None
+    value = remembered[key] = data.dataset_from_spec(spec, raw)
+    while len(remembered) > MAX_DATASETS:
+        remembered.popitem(last=False)
     return value
 
 
-def load_dataset(name: str, options: dict):
-    """data.load_dataset, remembered per session by name and options."""
-    import data
-
-    key = json.dumps([name, options], sort_keys=True, default=str)
-    return remember(key, lambda: data.load_dataset(name, **options))
+# ----------------------------------------------------------------------------- the current run
 
 
-def load_upload(upload: dict, options: dict):
-    """data.dataset_from_csv of the uploaded bytes, remembered by content digest and options."""
-    import data
-
-    key = json.dumps(["csv", upload["digest"], options], sort_keys=True, default=str)
-
-    def read():
-        source = io.BytesIO(upload["bytes"])
-        source.name = upload["name"]  # the loader names the file after it (spec, messages)
-        return data.dataset_from_csv(source, **options)
-
-    return remember(key, read)
+def set_current(run_id: str) -> None:
+    """Show run `run_id` (in the store) in the tabs."""
+    st.session_state[keys.CURRENT_RUN] = run_id
 
 
-def upload_info(uploaded) -> dict | None:
-    """The uploaded file as a plain dict (name, bytes, digest), or None."""
-    if uploaded is None:
-        return None
-    raw = uploaded.getvalue()
-    return {"name": uploaded.name, "bytes": raw, "digest": hashlib.sha256(raw).hexdigest()[:16]}
+def current_id() -> str | None:
+    return st.session_state.get(keys.CURRENT_RUN)
 
 
-def dataset_for_run(run, ctx: Context):
-    """(Dataset, note) for a stored run: rebuilt from its spec; an upload only if the same file
-    is uploaded now with the same options."""
-    spec = run.dataset or {}
-    name, options = spec.get("name"), dict(spec.get("options") or {})
-    if name == "csv":
-        upload = ctx.upload
-        if ctx.dataset is not None and upload and spec.get("filename") == upload["name"]:
-            now = (ctx.dataset.spec or {}).get("options") or {}
-            if json.dumps(now, sort_keys=True, default=str) == json.dumps(
-                options, sort_keys=True, default=str
-            ):
-                return ctx.dataset, ""
-        return None, (
-            f"This run was trained on an uploaded file ({spec.get('filename') or 'unnamed'}). "
-            "Upload the same file with the same options to see its predictions."
-        )
+def shown(run_id: str, ctx: Context) -> tuple[Shown | None, str]:
+    """(Shown, "") for a run in the store, or (None, why it cannot be shown)."""
+    if ctx.store is None:
+        return None, ctx.store_error or "The run store is not available."
     try:
-        return load_dataset(name, options), ""
+        key = cache.run_key(ctx.store.root, run_id)
+        run = cache.load_run_now(key)
     except ValueError as exc:
-        return None, f"Its dataset could not be rebuilt: {exc}"
+        return None, f"Run {run_id} cannot be shown: {exc}"
+    return dataset_for_run(Shown(run=run, key=key), ctx.upload), ""
 
 
-# ----------------------------------------------------------------------------- runs
+def dataset_for_run(view: Shown, upload: dict | None) -> Shown:
+    """`view` with the dataset its run was trained on, rebuilt from the run's `Dataset.spec`
+    (an uploaded CSV only while the same file is uploaded), or a note saying why not."""
+    spec = view.run.dataset or {}
+    if not spec.get("name"):
+        view.note = "This run does not say which dataset it was trained on."
+        return view
+    filename = spec.get("filename") or "unnamed"
+    if spec["name"] == "csv" and (upload is None or upload["name"] != filename):
+        view.note = (
+            f"This run was trained on an uploaded file ({filename}). Upload the same file to "
+            "see its predictions."
+        )
+        return view
+    try:
+        found = dataset(spec, upload)
+    except ValueError as exc:
+        view.note = f"Its dataset could not be rebuilt: {exc}"
+        return view
+    problem = views.dataset_mismatch(view.run, found)
+    if problem:
+        view.note = f"Its dataset could not be rebuilt: {problem}."
+        return view
+    view.dataset, view.data_key = found, cache.data_key(spec, upload)
+    return view
 
 
-def set_current(run, dataset=None, note: str = "", source: str = "trained") -> None:
-    st.session_state["current"] = Current(run=run, dataset=dataset, note=note, source=source)
-
-
-def current() -> Current | None:
-    return st.session_state.get("current")
-
-
-def no_run_yet(what: str) -> None:
+def no_run_yet(ctx: Context, what: str) -> None:
     """Say why a tab that shows a run has nothing to show."""
-    job: TrainingJob | None = st.session_state.get("job")
-    if job is not None and job.running:
+    job = ctx.job
+    if ctx.current_problem:
+        st.warning(ctx.current_problem, icon=":material/warning:")
+    elif job is not None and job.running and job.kind == "train":
         st.info(f"Training is running: {what} appear when it finishes (progress in the "
                 "sidebar and the Training tab).", icon=":material/hourglass_top:")  # fmt: skip
     else:
         st.info(f"Train a model (sidebar) or open a saved run (Runs tab) to see {what}.",
                 icon=":material/info:")  # fmt: skip
-
-
-def collect_finished_job() -> None:
-    """Move a finished job's result to where the tabs look (once)."""
-    job: TrainingJob | None = st.session_state.get("job")
-    if job is None or not job.done or job.collected:
-        return
-    job.collected = True
-    dataset = st.session_state.get("job_dataset")
-    if job.kind == "compare":
-        st.session_state["compare_result"] = {
-            "runs": list(job.runs),
-            "error": job.error,
-            "dataset": dataset,
-        }
-        return
-    run = job.runs[-1] if job.runs else None
-    if run is None and job.run_id and job.kind == "train":
-        # the process died mid-run: what it saved is in the store
-        try:
-            from lstm.runs import RunStore
-
-            run = RunStore().load(job.run_id)
-        except (OSError, ValueError):
-            run = None
-    if run is not None:
-        set_current(run, dataset)
-
-
-def train_statquest(store=None):
-    """Train a one-unit LSTM on `statquest` with its preset (the walkthrough's button)."""
-    import data
-    from lstm.config import TrainConfig
-    from lstm.experiment import model_config_for
-    from lstm.train import train
-
-    dataset = data.load_dataset("statquest")
-    preset = data.get_preset("statquest")
-    model_cfg = model_config_for(
-        dataset, **{**preset.get("model", {}), "hidden_size": 1, "num_layers": 1}
-    )
-    train_cfg = TrainConfig(**{**preset.get("train", {}), "dtype": "float64"})
-    run = train(dataset, model_cfg, train_cfg, store=store, label="cell walkthrough: 1 unit")
-    if run.status == "failed":
-        raise ValueError(run.message)
-    return run, dataset

@@ -3,7 +3,8 @@
 Teaches from `lstm.cell`: the inputs and weights are controls (defaulting to the worked example),
 every stage is said in plain words with its value, and the same numbers are drawn as a flow. A
 sequence mode runs the unit over the two four-day company sequences, and a button trains a real
-one-unit LSTM on the `statquest` dataset to show the twelve numbers it learns.
+one-unit LSTM on the `statquest` dataset to show the twelve numbers it learns: a background job
+like every other training (`dashboard.training`), its run read back from the store.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, state
+from dashboard import cache, charts, keys, state, training
 from lstm.cell import EXAMPLE_INPUTS, EXAMPLE_WEIGHTS, GATE_NAMES, cell_sequence, cell_step
 
 # the two four-day sequences of the worked example: same last three days, different first day,
@@ -27,20 +28,16 @@ INPUT_LABELS = {
 }
 
 
-def _weight_key(name: str) -> str:
-    return f"cell_w_{name}"
-
-
 def _set_weights(weights: dict) -> None:
     # a callback: runs before the widgets are drawn, so setting their state is allowed
     for name, value in weights.items():
-        st.session_state[_weight_key(name)] = float(value)
+        st.session_state[keys.CELL_WEIGHT_PREFIX + name] = float(value)
 
 
 def _reset_example() -> None:
     _set_weights(EXAMPLE_WEIGHTS)
     for name, value in EXAMPLE_INPUTS.items():
-        st.session_state[f"cell_{name}"] = float(value)
+        st.session_state[keys.CELL_INPUT_PREFIX + name] = float(value)
 
 
 def _weights_controls() -> dict[str, float]:
@@ -63,7 +60,7 @@ def _weights_controls() -> dict[str, float]:
                 value=float(EXAMPLE_WEIGHTS[name]),
                 step=0.01,
                 format="%.3f",
-                key=_weight_key(name),
+                key=keys.CELL_WEIGHT_PREFIX + name,
                 label_visibility="collapsed",
                 persist_state="session",
             )
@@ -78,7 +75,7 @@ def _inputs_controls() -> dict[str, float]:
             value=float(EXAMPLE_INPUTS[name]),
             step=0.1,
             format="%.3f",
-            key=f"cell_{name}",
+            key=keys.CELL_INPUT_PREFIX + name,
             persist_state="session",
         )
         for col, name in zip(cols, ("x", "h_prev", "c_prev"), strict=True)
@@ -205,21 +202,20 @@ def _weights_table(weights: dict) -> pd.DataFrame:
     )
 
 
-def _train_statquest(ctx: state.Context) -> None:
-    from lstm.cell import weights_from_params
+def _learned(ctx: state.Context) -> dict | None:
+    """The walkthrough's trained run, read from the store (None, said why, if it cannot be)."""
+    run_id = st.session_state.get(keys.CELL_RUN)
+    if run_id is None:
+        return None
+    if ctx.store is None:
+        st.error(ctx.store_error or "The run store is not available.")
+        return None
+    return state.guard(lambda: cache.learned_cell(cache.run_key(ctx.store.root, run_id)))
 
-    with st.spinner("Training a one-unit LSTM on statquest…"):
-        run, dataset = state.train_statquest(store=ctx.store)
-    st.session_state["cell_learned"] = {
-        "weights": weights_from_params(run.params),
-        "head": (float(run.params["head.W"][0, 0]), float(run.params["head.b"][0])),
-        "status": run.status,
-        "message": run.message,
-        "epochs": len(run.history),
-        "val_loss": run.history[-1]["val_loss"] if run.history else None,
-        "baseline": dataset.baseline_loss,
-        "run_id": run.id,
-    }
+
+@st.fragment(run_every=training.POLL_SECONDS)
+def _live() -> None:
+    training.follow()
 
 
 def _learned_section(ctx: state.Context) -> None:
@@ -230,23 +226,38 @@ def _learned_section(ctx: state.Context) -> None:
         "numbers will not be the example's (many weight settings solve this task), but they "
         "do the same job: remember whether day 1 was 0 or 1."
     )
-    if st.button("Train a one-unit LSTM on statquest", key="cell_train", icon=":material/school:"):
-        state.guard(_train_statquest, ctx)
-    learned = st.session_state.get("cell_learned")
+    job = ctx.job
+    running = job is not None and job.running
+    if st.button(
+        "Train a one-unit LSTM on statquest",
+        key=keys.CELL_TRAIN,
+        icon=":material/school:",
+        disabled=running,
+        help=None if not running else "A training job is running; this waits until it ends",
+    ) and state.guard(training.start_cell_training, ctx):
+        st.rerun()  # the sidebar, drawn before this click was seen, shows Stop and progress
+    if running and job.kind == "cell":
+        _live()
+        return
+    if job is not None and job.kind == "cell" and job.done and job.error:
+        st.error(job.error, icon=":material/error:")
+    learned = _learned(ctx)
     if not learned:
+        return
+    if learned["status"] == "failed":
+        st.error(learned["message"], icon=":material/error:")
         return
     note = f"{learned['epochs']} epochs, status {learned['status']}"
     if learned["val_loss"] is not None:
         note += f", validation MSE {learned['val_loss']:.4g} (baseline {learned['baseline']:.3g})"
-    if learned.get("run_id"):
-        note += f"; saved as run `{learned['run_id']}`"
+    note += f"; saved as run `{learned['run_id']}`"
     st.caption(note)
     left, right = st.columns([1, 1.6], gap="large")
     with left:
         st.dataframe(_weights_table(learned["weights"]).style.format(precision=3), width="stretch")
         st.button(
             "Put these weights in the controls above",
-            key="cell_use_learned",
+            key=keys.CELL_USE_LEARNED,
             on_click=_set_weights,
             args=(learned["weights"],),
         )
@@ -263,14 +274,14 @@ def render(ctx: state.Context) -> None:
         "mode",
         ["One step", "Sequence"],
         default="One step",
-        key="cell_mode",
+        key=keys.CELL_MODE,
         label_visibility="collapsed",
         persist_state="session",
     )
     with st.expander("Inputs, weights and biases", expanded=True):
         inputs = _inputs_controls() if mode != "Sequence" else None
         weights = _weights_controls()
-        st.button("Reset to the worked example", key="cell_reset", on_click=_reset_example)
+        st.button("Reset to the worked example", key=keys.CELL_RESET, on_click=_reset_example)
     if mode == "Sequence":
         _sequence_mode(weights)
     else:

@@ -3,6 +3,7 @@ uploaded CSV, what was detected, a preview, the loader's notes, and the column c
 
 The CSV controls live here, next to the preview they change; their values persist for the
 session (`persist_state="session"`), so the upload loads the same way while another tab is open.
+`dashboard.upload` owns their keys and reads their values for the sidebar's experiment.
 """
 
 from __future__ import annotations
@@ -12,102 +13,43 @@ import pandas as pd
 import streamlit as st
 
 import data
-from dashboard import charts, state
+from dashboard import charts, keys, state, upload
+from dashboard.upload import UPLOAD
 from dashboard.widgets import spec_widget
 
-CSV_PREFIX = "csv."  # widget keys of the CSV options
 MAIN_CSV_OPTIONS = ("layout", "target_columns", "feature_columns", "window", "horizon")
 
 
 # ----------------------------------------------------------------------------- CSV options
 
 
-def _forget_csv_choices_if_new_file(upload: dict | None) -> None:
-    # a new file has other columns: choices made for the previous one no longer apply
-    digest = upload["digest"] if upload else None
-    if st.session_state.get("csv_digest") != digest:
-        for key in [k for k in st.session_state if str(k).startswith(CSV_PREFIX)]:
-            del st.session_state[key]
-        st.session_state["csv_digest"] = digest
-
-
-def csv_choices(upload: dict | None = None) -> dict:
-    """The CSV options the user changed (others stay at their defaults / auto-detection)."""
-    _forget_csv_choices_if_new_file(upload)
-    chosen = {}
-    for name, spec in data.csv_options().items():
-        key = CSV_PREFIX + name
-        if key in st.session_state:
-            value = st.session_state[key]
-            if value in ([], ""):
-                value = None
-            if value != spec.default:
-                chosen[name] = value
-    return chosen
-
-
-def _file_columns(upload: dict) -> list[str]:
-    """Every column name of the file, for the column pickers."""
-    sep = st.session_state.get(CSV_PREFIX + "sep") or "auto"
-    header = st.session_state.get(CSV_PREFIX + "header") or "auto"
-    key = f"columns:{upload['digest']}:{sep}:{header}"
+def _preview(file: dict, dataset) -> pd.DataFrame | None:
+    """The first rows of the file as text, split the way the loader split them; None when the
+    loader's limits refuse the file (the error above says why). `data.csv_preview` checks the
+    bytes, lines and columns before pandas reads a row: a hostile file costs milliseconds."""
+    used = ((dataset.spec or {}).get("options") or {}) if dataset is not None else {}
     try:
-        return state.remember(
-            key, lambda: data.csv_column_names(upload["bytes"], sep=sep, header=header)
+        return data.csv_preview(
+            file["bytes"], sep=used.get("sep", "auto"), header=used.get("header", "auto")
         )
     except ValueError:
-        return []
-
-
-def not_text_reason(upload: dict) -> str | None:
-    """Why the file cannot be CSV text at all (a zip, a workbook, an image, binary, empty), or
-    None when it reads as text. Only then can the separator, header and column options (and a
-    preview of its rows) help; for anything else they would show garbled bytes."""
-    from data.csv_read import decode
-
-    cache = st.session_state.setdefault("upload_text_check", {})
-    if upload["digest"] not in cache:
-        try:
-            decode(upload["bytes"])
-            cache.clear()  # one file at a time: keep only the verdict on this one
-            cache[upload["digest"]] = None
-        except ValueError as exc:
-            cache.clear()
-            cache[upload["digest"]] = str(exc)
-    return cache[upload["digest"]]
-
-
-def _preview(upload: dict, dataset) -> pd.DataFrame | None:
-    """The first rows of the file as text, split the way the loader split them."""
-    import io
-
-    from data.csv_loader import SEPARATORS
-
-    used = ((dataset.spec or {}).get("options") or {}) if dataset is not None else {}
-    sep = SEPARATORS.get(used.get("sep", "auto"), "auto")
-    try:
-        return pd.read_csv(
-            io.BytesIO(upload["bytes"]),
-            sep=None if sep == "auto" else sep,
-            header=None if used.get("header") == "no" else "infer",
-            nrows=12,
-            dtype=str,
-            engine="python",
-        )
-    except Exception:  # a preview of an unreadable file: the error above says why
         return None
 
 
-def _csv_controls(upload: dict, dataset, failed: bool = False) -> None:
+def _csv_controls(file: dict, dataset, failed: bool = False) -> None:
     """The CSV options; `failed`: the file is text but did not load, so the reading options
     (separator, header, decimal mark) are shown open: they are what usually fixes that."""
-    columns = _file_columns(upload)
+    columns = upload.column_names(file)
     specs = data.csv_options()
     used = ((dataset.spec or {}).get("options") or {}) if dataset is not None else {}
 
     def draw(name):
         return spec_widget(
-            specs[name], CSV_PREFIX + name, columns=columns, bind=False, persist_state="session"
+            specs[name],
+            keys.CSV_PREFIX + name,
+            columns=columns,
+            bind=False,
+            persist_state="session",
         )
 
     st.markdown("**How to read the file** (auto-detected; change what is wrong)")
@@ -115,7 +57,7 @@ def _csv_controls(upload: dict, dataset, failed: bool = False) -> None:
     for col, name in zip(cols, MAIN_CSV_OPTIONS, strict=True):
         with col:
             draw(name)
-            if name in used and st.session_state.get(CSV_PREFIX + name) in (None, [], "auto"):
+            if name in used and upload.chosen(name) in (None, [], "auto"):
                 st.caption(f"detected: {_short(used[name])}")
     with st.expander("more options (separator, header, …)", expanded=failed):
         rest = [n for n in specs if n not in MAIN_CSV_OPTIONS]
@@ -173,8 +115,8 @@ def _series_chart(dataset) -> None:
 
 def render(ctx: state.Context) -> None:
     exp = ctx.experiment
-    upload = ctx.upload
-    if exp.dataset == state.UPLOAD and upload is None:
+    file = ctx.upload
+    if exp.dataset == UPLOAD and file is None:
         st.info(
             "Upload a CSV file in the sidebar: one time series per column (rows are time "
             "steps), one sequence per row, or long format (id, time, value).",
@@ -182,16 +124,16 @@ def render(ctx: state.Context) -> None:
         )
         _sample_downloads()
         return
-    if exp.dataset == state.UPLOAD:
-        st.subheader(f"Uploaded file: {upload['name']}")
+    if exp.dataset == UPLOAD:
+        st.subheader(f"Uploaded file: {file['name']}")
         if ctx.dataset_error:
             st.error(ctx.dataset_error, icon=":material/error:")
-            if not_text_reason(upload) is not None:
+            if upload.not_text_reason(file) is not None:
                 # not text at all: no reading option can fix it, and a preview shows garbage
                 st.info("Upload another file in the sidebar.", icon=":material/upload_file:")
                 return
-        _csv_controls(upload, ctx.dataset, failed=bool(ctx.dataset_error))
-        preview = _preview(upload, ctx.dataset)
+        _csv_controls(file, ctx.dataset, failed=bool(ctx.dataset_error))
+        preview = _preview(file, ctx.dataset)
         if preview is not None:
             st.markdown("**Preview** (the file's first rows)")
             st.dataframe(preview, width="stretch")
@@ -208,7 +150,7 @@ def render(ctx: state.Context) -> None:
         f"{dataset.baseline_loss:.4g}."
     )
     _shapes(dataset)
-    if exp.dataset == state.UPLOAD or dataset.series is not None:
+    if exp.dataset == UPLOAD or dataset.series is not None:
         used = (dataset.spec or {}).get("options") or {}
         layout = used.get("layout", "timeseries" if dataset.series is not None else None)
         st.caption(
@@ -217,7 +159,7 @@ def render(ctx: state.Context) -> None:
             + f" · targets: {_short(dataset.target_names or dataset.class_names)}"
         )
     if dataset.notes:
-        with st.expander("what loading did", expanded=exp.dataset == state.UPLOAD):
+        with st.expander("what loading did", expanded=exp.dataset == UPLOAD):
             st.markdown("\n".join(f"- {note}" for note in dataset.notes))
     if dataset.series is not None:
         _series_chart(dataset)
@@ -256,7 +198,7 @@ def _sample_downloads() -> None:
             data=path.read_bytes(),
             file_name=path.name,
             mime="text/csv",
-            key=f"sample_{path.stem}",
+            key=keys.SAMPLE_DOWNLOAD_PREFIX + path.stem,
             on_click="ignore",
             icon=":material/download:",
         )

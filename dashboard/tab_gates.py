@@ -1,14 +1,15 @@
 """Gates: what every gate and state of the current run does, step by step, for one validation
-sequence, and how that changed from initialisation to the end of training."""
+sequence, and how that changed from initialisation to the end of training.
+
+The trace of the chosen sequence is `dashboard.views.gate_trace`, cached per run, sequence and
+snapshot epoch."""
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
-from dashboard import charts, state
+from dashboard import cache, charts, keys, state, views
 
-MAX_SAMPLES = 100  # validation sequences offered beyond the snapshot probes
 EXPLAIN = (
     "Rows are units, columns are time steps. The gates i, f, o are in [0, 1]: white is closed, "
     "full colour is open. The candidate g and the hidden state h are in [-1, 1] and the cell "
@@ -17,51 +18,28 @@ EXPLAIN = (
 )
 
 
-def _sample_choices(run, dataset) -> tuple[list[int], int]:
-    probes = len((run.snapshots or {}).get("x", []))
-    available = len(dataset.x_val) if dataset is not None else probes
-    return list(range(min(available, max(probes, MAX_SAMPLES)))), probes
-
-
-def _trace_for(run, dataset, sample: int, probes: int, layer: int):
-    """(trace of one sequence {key: (T, H)}, its input (T, D), caption)."""
-    snaps = run.snapshots or {}
-    cfg = run.model_cfg
-    if sample < probes and snaps.get("traces"):
-        epochs = list(snaps["epochs"])
-        if len(epochs) > 1:
-            chosen = st.select_slider(
-                "training snapshot (epoch)",
-                options=epochs,
-                value=epochs[-1],
-                key="gates_epoch",
-                help="Epoch 0 is the initialisation. Slide to watch the gates change.",
-            )
-        else:
-            chosen = epochs[0]
-        trace = snaps["traces"][epochs.index(chosen)]
-        one = {k: np.asarray(v[sample]) for k, v in trace.items()}
-        units = int(snaps.get("units") or cfg.hidden_size)
-        note = f"epoch {chosen}"
-        if units < cfg.hidden_size:
-            note += f"; snapshots keep the first {units} of {cfg.hidden_size} units"
-        return one, np.asarray(snaps["x"][sample]), note
-    from lstm import trace
-
-    x = np.asarray(dataset.x_val[sample : sample + 1])
-    full = trace(run.params, x, cfg)
-    one = {k: v[0] for k, v in full.items()}
-    return one, x[0], "end of training (snapshots are kept for the first validation sequences)"
+def _epoch_ui(run, sample: int, probes: int) -> int | None:
+    """The snapshot epoch to show, for a probe sequence of a run with several snapshots."""
+    epochs = list((run.snapshots or {}).get("epochs") or [])
+    if sample >= probes or len(epochs) < 2:
+        return None
+    return st.select_slider(
+        "training snapshot (epoch)",
+        options=epochs,
+        value=epochs[-1],
+        key=keys.GATES_EPOCH,
+        help="Epoch 0 is the initialisation. Slide to watch the gates change.",
+    )
 
 
 def render(ctx: state.Context) -> None:
     current = ctx.current
     if current is None:
-        state.no_run_yet("the gates")
+        state.no_run_yet(ctx, "the gates")
         return
     run, dataset = current.run, current.dataset
     cfg = run.model_cfg
-    choices, probes = _sample_choices(run, dataset)
+    choices, probes = views.sample_choices(run, dataset)
     if not choices:
         st.info("This run has no gate snapshots and its dataset is not available.")
         return
@@ -70,28 +48,28 @@ def render(ctx: state.Context) -> None:
     sample = cols[0].selectbox(
         "validation sequence",
         choices,
-        key="gates_sample",
+        key=keys.GATES_SAMPLE,
         format_func=lambda k: f"#{k}" + (" (snapshots)" if k < probes else ""),
     )
     layer = 0
     if cfg.num_layers > 1:
         layer = cols[1].selectbox(
-            "layer", list(range(cfg.num_layers)), key="gates_layer", index=cfg.num_layers - 1
+            "layer", list(range(cfg.num_layers)), key=keys.GATES_LAYER, index=cfg.num_layers - 1
         )
     with cols[2]:
-        trace, x, note = _trace_for(run, dataset, sample, probes, layer)
+        epoch = _epoch_ui(run, sample, probes)
+    shown = cache.gate_trace(current.key, current.data_key, current.dataset, sample, epoch)
     names = list(dataset.feature_names) if dataset is not None else None
-    if dataset is not None:
-        x = dataset.denormalize_x(x)
-    T, H = trace[f"l{layer}.i"].shape
-    shown = max(1, charts.MAX_CELLS // 6)
-    caption = f"Layer {layer}, {note}. {T} steps × {H} units"
-    if shown < T * H:
+    T, H = shown.trace[f"l{layer}.i"].shape
+    cells = max(1, charts.MAX_CELLS // 6)
+    caption = f"Layer {layer}, {shown.note}. {T} steps × {H} units"
+    if cells < T * H:
         caption += (
-            f": drawn as at most {shown:,} cells per map (time averaged in bins, units sampled)"
+            f": drawn as at most {cells:,} cells per map (time averaged in bins, units sampled)"
         )
     st.caption(caption + ".")
-    st.altair_chart(charts.gates_panel(trace, layer, x, names, width=760), width="content")
+    st.altair_chart(charts.gates_panel(shown.trace, layer, shown.x, names, width=760),
+                    width="content")  # fmt: skip
     st.subheader("Saturation")
     if run.saturation:
         st.caption(

@@ -1,5 +1,8 @@
 """Runs: the run store as a table (broken folders included, with the reason), loss curves of
-several runs overlaid, and one run to open in the other tabs, download or delete."""
+several runs overlaid, and one run to open in the other tabs, download or delete.
+
+The store is read on every rerun (a listing is cheap), so a run trained in another tab or from
+the command line appears here; histories are read through `dashboard.cache` by run id."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import logging
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, state
+from dashboard import cache, charts, keys, state
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +63,9 @@ def _short_label(info) -> str:
     return f"{name} ({when}, {info.id[-6:]})"
 
 
-def _open(store, run_id: str, ctx: state.Context) -> None:
-    run = store.load(run_id)
-    dataset, note = state.dataset_for_run(run, ctx)
-    state.set_current(run, dataset, note, source="opened")
+def _open(store, run_id: str) -> bool:
+    cache.load_run(cache.run_key(store.root, run_id))  # a broken run says so here, on click
+    state.set_current(run_id)
     return True
 
 
@@ -81,7 +83,7 @@ def _on_request(store, run_id: str, fmt: str) -> bool:
 
 
 def _request_export(run_id: str, fmt: str) -> None:
-    st.session_state["runs_export_request"] = (run_id, fmt)
+    st.session_state[keys.RUNS_EXPORT_REQUEST] = (run_id, fmt)
 
 
 def _download(store, run_id: str, fmt: str, what: str, stamp) -> str | None:
@@ -91,14 +93,14 @@ def _download(store, run_id: str, fmt: str, what: str, stamp) -> str | None:
     such a callable after the page has been drawn and only shows "Failed to generate file for
     download" when it raises, so the reason (e.g. PyTorch missing) would be lost. A made file
     is kept for the selected run (`stamp` changes when the run gains epochs)."""
-    exports = st.session_state.setdefault("runs_exports", {})
+    exports = st.session_state.setdefault(keys.RUNS_EXPORTS, {})
     for key in [k for k in exports if (k[0], k[2]) != (run_id, stamp)]:
         del exports[key]  # keep only the selected run's files, as it is now
     key = (run_id, fmt, stamp)
     problem = None
-    requested = st.session_state.get("runs_export_request") == (run_id, fmt)
+    requested = st.session_state.get(keys.RUNS_EXPORT_REQUEST) == (run_id, fmt)
     if requested:
-        del st.session_state["runs_export_request"]  # one click, one attempt
+        del st.session_state[keys.RUNS_EXPORT_REQUEST]  # one click, one attempt
     on_request = _on_request(store, run_id, fmt)
     if key not in exports and (requested or not on_request):
         try:
@@ -111,7 +113,7 @@ def _download(store, run_id: str, fmt: str, what: str, stamp) -> str | None:
         if on_request:  # (again, after a failure: the cause may be gone)
             st.button(
                 f"prepare {what.split()[-1]}",
-                key=f"runs_prepare_{fmt}",
+                key=keys.RUNS_PREPARE_PREFIX + fmt,
                 on_click=_request_export,
                 args=(run_id, fmt),
                 icon=":material/download:",
@@ -124,7 +126,7 @@ def _download(store, run_id: str, fmt: str, what: str, stamp) -> str | None:
         data=exports[key],
         file_name=f"{run_id}.{fmt}" if fmt != "csv" else f"{run_id}-history.csv",
         mime=MIME[fmt],
-        key=f"runs_download_{fmt}",
+        key=keys.RUNS_DOWNLOAD_PREFIX + fmt,
         on_click="ignore",
         icon=":material/download:",
         type="primary" if on_request else "secondary",
@@ -134,11 +136,8 @@ def _download(store, run_id: str, fmt: str, what: str, stamp) -> str | None:
 
 
 def _delete(store, run_id: str) -> None:
-    store.delete(run_id)
-    current = state.current()
-    if current is not None and current.run.id == run_id:
-        current.note = "This run has been deleted from the store; it stays here until you leave."
-    st.session_state.pop("confirm_delete", None)
+    store.delete(run_id)  # the other tabs then say that the current run is gone, if it was it
+    st.session_state.pop(keys.CONFIRM_DELETE, None)
 
 
 def render(ctx: state.Context) -> None:
@@ -183,7 +182,7 @@ def render(ctx: state.Context) -> None:
     chosen = st.multiselect(
         "runs to overlay",
         list(by_id),
-        key="runs_overlay",
+        key=keys.RUNS_OVERLAY,
         format_func=lambda r: _label(by_id[r]),
         default=list(by_id)[: min(2, len(by_id))],
     )
@@ -191,25 +190,27 @@ def render(ctx: state.Context) -> None:
         curves = {}
         for run_id in chosen:
             try:
-                curves[_short_label(by_id[run_id])] = store.load(run_id, snapshots=False).history
+                curves[_short_label(by_id[run_id])] = cache.run_history(
+                    cache.run_key(store.root, run_id)
+                )
             except ValueError as exc:
                 st.error(str(exc))
         if curves:
-            log_scale = st.toggle("log scale", key="runs_log")
+            log_scale = st.toggle("log scale", key=keys.RUNS_LOG)
             st.altair_chart(charts.runs_loss_chart(curves, log_scale=log_scale), width="stretch")
 
     st.subheader("One run")
     run_id = st.selectbox(
-        "run", list(by_id), key="runs_selected", format_func=lambda r: _label(by_id[r])
+        "run", list(by_id), key=keys.RUNS_SELECTED, format_func=lambda r: _label(by_id[r])
     )
     if run_id is None:
         return
     info = by_id[run_id]
     cols = st.columns([1.5, 1, 1, 1, 1])
     if cols[0].button(
-        "Open in the other tabs", key="runs_open", type="primary", icon=":material/open_in_new:"
-    ) and state.guard(_open, store, run_id, ctx):
-        current = state.current()
+        "Open in the other tabs", key=keys.RUNS_OPEN, type="primary", icon=":material/open_in_new:"
+    ) and state.guard(_open, store, run_id):
+        current = ctx.current
         if current is not None and current.run.id == run_id:
             st.success(
                 f"Opened {run_id}: see Training, Gates and Predictions."
@@ -220,22 +221,22 @@ def render(ctx: state.Context) -> None:
     for col, (fmt, what) in zip(cols[1:4], DOWNLOADS, strict=True):
         with col:
             problems.append(_download(store, run_id, fmt, what, stamp))
-    if cols[4].button("Delete…", key="runs_delete", icon=":material/delete:"):
-        st.session_state["confirm_delete"] = run_id
+    if cols[4].button("Delete…", key=keys.RUNS_DELETE, icon=":material/delete:"):
+        st.session_state[keys.CONFIRM_DELETE] = run_id
     for problem in filter(None, problems):
         st.error(problem, icon=":material/error:")
-    if st.session_state.get("confirm_delete") == run_id:
+    if st.session_state.get(keys.CONFIRM_DELETE) == run_id:
         with st.container(border=True):
             st.warning(
                 f"Delete run **{run_id}** ({info.dataset}, {info.backend}) for good? "
                 "Its folder is removed from the store."
             )
             yes, no = st.columns([1, 5])
-            if yes.button("Delete", key="runs_delete_confirm", type="primary"):
+            if yes.button("Delete", key=keys.RUNS_DELETE_CONFIRM, type="primary"):
                 state.guard(_delete, store, run_id)
                 st.rerun()
-            if no.button("Cancel", key="runs_delete_cancel"):
-                st.session_state.pop("confirm_delete", None)
+            if no.button("Cancel", key=keys.RUNS_DELETE_CANCEL):
+                st.session_state.pop(keys.CONFIRM_DELETE, None)
                 st.rerun()
     if info.status not in ("completed",) and (info.reason or info.message):
         st.caption(f"Status {info.status}: {info.reason or info.message}")

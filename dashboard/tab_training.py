@@ -1,10 +1,6 @@
-"""Training: the Train and Stop buttons, live progress while a job runs, and the loss curves of
-the current run after.
+"""Training: live progress while a job trains, and the loss curves of the current run after.
 
-A click on Train starts a `dashboard.jobs.TrainingJob` (a training process) and stores it in the
-session; the page polls it with `st.fragment(run_every=...)`, so the rest of the page stays
-usable and a rerun or tab switch never interrupts training. Stop sets the job's flag, which the
-trainer checks before every step: the finished epochs are kept (in the job and the run store).
+The job itself (start, stop, progress) is `dashboard.training`'s; this tab only draws it.
 """
 
 from __future__ import annotations
@@ -13,130 +9,17 @@ import time
 
 import streamlit as st
 
-from dashboard import charts, jobs, state
+from dashboard import charts, keys, state, training
+from dashboard.training import STATUS_BOX, duration
 
-POLL_SECONDS = 1.0  # how often a running job's progress is redrawn
-STATUS_BOX = {
-    "completed": st.success,
-    "stopped": st.warning,
-    "diverged": st.error,
-    "failed": st.error,
-    "running": st.info,
-    "interrupted": st.warning,
+RUNNING_ELSEWHERE = {
+    "compare": "A backend comparison is running: see the Compare backends tab.",
+    "cell": "The walkthrough's one-unit LSTM is training: see the Cell walkthrough tab.",
 }
 
 
-# ----------------------------------------------------------------------------- controls
-
-
-def start_training(
-    ctx: state.Context,
-    backends: list[str] | None = None,
-    kind: str = "train",
-    params: dict | None = None,
-) -> jobs.TrainingJob:
-    """Start the sidebar's experiment in a background job (one run per backend)."""
-    job = st.session_state.get("job")
-    if job is not None and job.running:
-        raise ValueError("A training job is already running: stop it first.")
-    if ctx.dataset is None:
-        raise ValueError(ctx.dataset_error or "Choose a dataset first.")
-    exp = ctx.experiment
-    model_cfg = exp.model_config(ctx.dataset)
-    train_cfg = exp.train_config()
-    if kind == "compare" and params is None:
-        from lstm.params import init_params
-
-        # one set of initial values for both backends: they must start from the same point
-        params = init_params(model_cfg, train_cfg.seed, train_cfg.dtype)
-    label = exp.compare_label if kind == "compare" else exp.label
-    job = jobs.TrainingJob(
-        backends=backends or [exp.backend], epochs=train_cfg.epochs, label=label, kind=kind
-    )
-    st.session_state["job"] = job
-    st.session_state["job_dataset"] = ctx.dataset
-    store_root = ctx.store.root if ctx.store is not None else None
-    return jobs.start(job, ctx.recipe, model_cfg, train_cfg, store_root=store_root, params=params)
-
-
-def _stop() -> None:
-    job = st.session_state.get("job")
-    if job is not None:
-        job.stop()
-
-
-def progress_text(job: jobs.TrainingJob) -> str:
-    where = f"epoch {job.epoch}/{job.epochs}"
-    if len(job.backends) > 1:
-        where = f"{job.backend} ({job.leg + 1}/{len(job.backends)}), {where}"
-    if job.status() == "stopping":
-        return f"Stopping after the current step… {where}"
-    left = job.seconds_left()
-    eta = "estimating time left" if left is None else f"about {_duration(left)} left"
-    return f"Training {where} · {eta}"
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 9.95:  # a short run took 0.2 s, not "0 s"
-        return f"{max(0.0, seconds):.1f} s"
-    seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
-@st.fragment(run_every=POLL_SECONDS)
-def _sidebar_progress() -> None:
-    job = st.session_state.get("job")
-    if job is None:
-        return
-    if job.done and not job.collected:
-        st.rerun()  # the whole page: every tab picks up the result
-    if job.running:
-        st.progress(job.fraction(), text=progress_text(job))
-
-
-def controls(ctx: state.Context) -> None:
-    """Train and Stop, and the progress of a running job (in the sidebar)."""
-    job = st.session_state.get("job")
-    running = job is not None and job.running
-    left, right = st.columns(2)
-    clicked = left.button(
-        "Train",
-        key="train",
-        type="primary",
-        icon=":material/play_arrow:",
-        disabled=running,
-        width="stretch",
-        help="Train the model set below; progress shows in the Training tab",
-    )
-    if clicked and state.guard(start_training, ctx) is not None:
-        st.session_state["tab"] = "Training"  # the tabs are drawn below: allowed
-        st.rerun()  # redraw Train disabled and Stop enabled
-    right.button(
-        "Stop",
-        key="stop",
-        icon=":material/stop:",
-        on_click=_stop,
-        disabled=not running,
-        width="stretch",
-        help="Stop after the current step; finished epochs are kept",
-    )
-    if running:
-        _sidebar_progress()
-    elif job is not None and job.done and job.error:
-        st.error(job.error, icon=":material/error:")
-
-
-# ----------------------------------------------------------------------------- tab
-
-
 def _smoothing_chosen() -> None:
-    st.session_state["smoothing_chosen"] = True
+    st.session_state[keys.SMOOTHING_CHOSEN] = True
 
 
 def _chart_settings(epochs: int) -> tuple[bool, float]:
@@ -145,18 +28,18 @@ def _chart_settings(epochs: int) -> tuple[bool, float]:
     left, right = st.columns([1, 2])
     log_scale = left.toggle(
         "log scale",
-        key="log_scale",
+        key=keys.LOG_SCALE,
         persist_state="session",
         help="Losses often fall over orders of magnitude",
     )
-    if not st.session_state.get("smoothing_chosen"):
-        st.session_state["smoothing"] = charts.default_smoothing(epochs)
+    if not st.session_state.get(keys.SMOOTHING_CHOSEN):
+        st.session_state[keys.SMOOTHING] = charts.default_smoothing(epochs)
     smoothing = right.slider(
         "smoothing",
         0.0,
         0.99,
         step=0.01,
-        key="smoothing",
+        key=keys.SMOOTHING,
         persist_state="session",
         on_change=_smoothing_chosen,
         help="Exponential moving average as TensorBoard does it, debiased so the first "
@@ -167,14 +50,11 @@ def _chart_settings(epochs: int) -> tuple[bool, float]:
     return log_scale, smoothing
 
 
-@st.fragment(run_every=POLL_SECONDS)
+@st.fragment(run_every=training.POLL_SECONDS)
 def _live(baseline: float | None) -> None:
-    job = st.session_state.get("job")
+    job = training.follow()
     if job is None:
         return
-    if job.done and not job.collected:
-        st.rerun()
-    st.progress(job.fraction(), text=progress_text(job))
     history = list(job.history)
     cols = st.columns(4)
     cols[0].metric("epoch", f"{job.epoch} / {job.epochs}")
@@ -182,9 +62,9 @@ def _live(baseline: float | None) -> None:
     cols[1].metric("train loss", _fmt(last.get("train_loss")))
     cols[2].metric("validation loss", _fmt(last.get("val_loss")))
     elapsed = time.monotonic() - job.started
-    cols[3].metric("elapsed", _duration(elapsed))
+    cols[3].metric("elapsed", duration(elapsed))
     if history:
-        log_scale = st.session_state.get("log_scale", False)
+        log_scale = st.session_state.get(keys.LOG_SCALE, False)
         spec = charts.live_loss_spec(history, log_scale=log_scale, baseline=baseline)
         st.vega_lite_chart(spec, width="stretch")
     else:
@@ -202,7 +82,7 @@ def run_header(run) -> None:
     box = STATUS_BOX.get(run.status, st.info)
     text = run.message or run.status
     box(f"**{run.status.capitalize()}**: {text}")
-    final = run.final if hasattr(run, "final") else (run.history[-1] if run.history else {})
+    final = run.final
     baseline = run.baseline_loss
     cols = st.columns(5)
     cols[0].metric("epochs", len(run.history))
@@ -224,7 +104,7 @@ def run_header(run) -> None:
         cols[3].metric("baseline loss", _fmt(baseline))
     total = (run.timings or {}).get("total")
     cols[4].metric(
-        "time", _duration(total) if total else "–", help=f"backend {run.backend}, {run.dtype}"
+        "time", duration(total) if total else "–", help=f"backend {run.backend}, {run.dtype}"
     )
     metrics = final.get("metrics") or {}
     if metrics:
@@ -232,25 +112,21 @@ def run_header(run) -> None:
 
 
 def render(ctx: state.Context) -> None:
-    job = ctx.job
-    current = ctx.current
-    baseline_name = "baseline"
-    if ctx.dataset is not None:
-        baseline_name = f"baseline: {ctx.dataset.baseline_name}"
-    if job is not None and job.running and job.kind == "train":
-        epochs = job.epochs
-    else:
-        epochs = len(current.run.history) if current is not None else 0
-    log_scale, smoothing = _chart_settings(epochs)
-    if job is not None and job.running and job.kind == "train":
+    job, current = ctx.job, ctx.current
+    training_now = job is not None and job.running and job.kind == "train"
+    shown_epochs = len(current.run.history) if current is not None else 0
+    log_scale, smoothing = _chart_settings(job.epochs if training_now else shown_epochs)
+    if training_now:
         baseline = ctx.dataset.baseline_loss if ctx.dataset is not None else None
         _live(baseline)
         return
     if job is not None and job.running:
-        st.info("A backend comparison is running: see the Compare backends tab.")
+        st.info(RUNNING_ELSEWHERE[job.kind])
     if job is not None and job.done and job.error and job.kind == "train":
         st.error(job.error, icon=":material/error:")
     if current is None:
+        if ctx.current_problem:
+            st.warning(ctx.current_problem, icon=":material/warning:")
         st.info(
             "No run yet. Choose a dataset and settings in the sidebar and press **Train**, "
             "or open a saved run in the Runs tab.",
@@ -264,6 +140,7 @@ def render(ctx: state.Context) -> None:
     if not run.history:
         st.caption("No finished epoch to plot.")
         return
+    baseline_name = "baseline"
     if current.dataset is not None:
         baseline_name = f"baseline: {current.dataset.baseline_name}"
     st.altair_chart(

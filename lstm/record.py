@@ -56,6 +56,7 @@ class Run:
     label: str = ""  # free text from the user, stored as data only
     created: str = ""  # ISO 8601, UTC
     error: str = ""  # for "failed": the traceback, kept out of `message`
+    sweep: dict = field(default_factory=dict)  # {"name", "trial"} for a sweep's trial (lstm.sweep)
     # why the last save to the store failed ("" when it succeeded or there is no store); not
     # stored: a run that reads it back was saved
     save_error: str = ""

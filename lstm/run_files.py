@@ -175,6 +175,7 @@ def run_doc(run: Run) -> dict:
         "versions": run.versions,
         "saturation": run.saturation,
         "snapshot_epochs": list(run.snapshots["epochs"]) if run.snapshots else [],
+        "sweep": run.sweep,
         **process_identity(),
         "saved": datetime.now(UTC).isoformat(timespec="microseconds"),
     }

@@ -78,6 +78,7 @@ class RunDoc:
     saturation: dict = field(default_factory=dict)  # {"l0.i": {"low": [H], "high": [H]}}
     snapshot_epochs: list[int] = field(default_factory=list)
     process: dict = field(default_factory=dict)  # pid, host, boot_id, pid_started (or None)
+    sweep: dict = field(default_factory=dict)  # {"name", "trial"} of a sweep's trial, else {}
 
 
 # ---------------------------------------------------------------------- reading the bytes
@@ -252,6 +253,18 @@ def _process(doc: dict) -> dict:
     }
 
 
+def _sweep(value) -> dict:
+    tag = check_object(value, "sweep", limit=16)
+    if not tag:
+        return {}
+    return {
+        "name": check_string(tag.get("name"), "sweep.name", MAX_LABEL_CHARS),
+        "trial": check_number(
+            tag.get("trial"), "sweep.trial", 0, 2**31, nullable=False, integer=True
+        ),  # fmt: skip
+    }
+
+
 def _optional(doc: dict, key: str, empty=None):
     """An optional section: absent and null both read as empty."""
     value = doc.get(key)
@@ -322,6 +335,7 @@ def _check_doc(doc: dict) -> RunDoc:
         saturation=_saturation(_optional(doc, "saturation"), model_cfg),
         snapshot_epochs=epochs,
         process=_process(doc),
+        sweep=_sweep(_optional(doc, "sweep")),
     )
 
 

@@ -86,6 +86,7 @@ class RunInfo:
     final_val_accuracy: float | None = None
     seconds: float | None = None
     message: str = ""
+    sweep: str = ""  # the sweep this run was a trial of (lstm.sweep), else ""
 
 
 def default_root() -> Path:
@@ -252,6 +253,7 @@ class RunStore:
             label=doc.label,
             created=doc.created,
             error=doc.error,
+            sweep=doc.sweep,
         )
 
     def export_bytes(self, run_id: str, fmt: str) -> bytes:
@@ -314,4 +316,5 @@ def _summary(run_id: str, doc: RunDoc, status: str, reason: str) -> RunInfo:
         final_val_accuracy=last.get("val_accuracy"),
         seconds=doc.timings.get("total"),
         message=doc.message,
+        sweep=str(doc.sweep.get("name", "")),
     )

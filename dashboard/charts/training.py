@@ -11,6 +11,9 @@ import pandas as pd
 
 from dashboard.charts.palette import BACKEND_COLORS, SPLIT_COLORS
 
+# the line style of each split where colour means something else: solid train, dashed validation
+SPLIT_DASH = alt.Scale(domain=["train", "validation"], range=[[1, 0], [6, 3]])
+
 
 def ema_smooth(values: Sequence[float], weight: float) -> np.ndarray:
     """TensorBoard's debiased exponential moving average.
@@ -177,14 +180,17 @@ def live_loss_spec(
     }
 
 
+def _curves_frame(histories: Mapping[str, Sequence[Mapping]], column: str) -> pd.DataFrame:
+    """`history_frame` of each history, stacked, with its name in `column`."""
+    frames = [
+        history_frame(history).assign(**{column: name}) for name, history in histories.items()
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else history_frame([])
+
+
 def runs_loss_chart(curves: Mapping[str, Sequence[Mapping]], *, log_scale: bool = False):
     """Several runs' loss curves overlaid: colour per run, solid train, dashed validation."""
-    frames = []
-    for label, history in curves.items():
-        df = history_frame(history)
-        df["run"] = label
-        frames.append(df)
-    df = pd.concat(frames, ignore_index=True) if frames else history_frame([])
+    df = _curves_frame(curves, "run")
     if log_scale:
         df = df[df["loss"] > 0]
     scale = alt.Scale(type="log") if log_scale else alt.Scale(zero=False)
@@ -199,10 +205,7 @@ def runs_loss_chart(curves: Mapping[str, Sequence[Mapping]], *, log_scale: bool 
                 scale=alt.Scale(scheme="tableau10"),
                 legend=alt.Legend(orient="bottom", columns=1, labelLimit=600, title=None),
             ),
-            strokeDash=alt.StrokeDash(
-                "split:N",
-                scale=alt.Scale(domain=["train", "validation"], range=[[1, 0], [6, 3]]),
-            ),
+            strokeDash=alt.StrokeDash("split:N", scale=SPLIT_DASH),
             tooltip=["run:N", "split:N", "epoch:Q", alt.Tooltip("loss:Q", format=".5g")],
         )
         .properties(height=340)
@@ -212,12 +215,7 @@ def runs_loss_chart(curves: Mapping[str, Sequence[Mapping]], *, log_scale: bool 
 def compare_loss_chart(histories: Mapping[str, Sequence[Mapping]], *, log_scale=False):
     """Both backends' loss curves overlaid: colour per backend, dashed validation; the NumPy
     line is drawn wider underneath so an exact overlap still shows both."""
-    frames = []
-    for name, history in histories.items():
-        df = history_frame(history)
-        df["backend"] = name
-        frames.append(df)
-    df = pd.concat(frames, ignore_index=True) if frames else history_frame([])
+    df = _curves_frame(histories, "backend")
     scale = alt.Scale(type="log") if log_scale else alt.Scale(zero=False)
     return (
         alt.Chart(df)
@@ -233,9 +231,7 @@ def compare_loss_chart(histories: Mapping[str, Sequence[Mapping]], *, log_scale=
             # a condition, not a scale: a width legend would clash with the colour legend
             strokeWidth=alt.condition("datum.backend == 'numpy'", alt.value(5), alt.value(1.5)),
             strokeDash=alt.StrokeDash(
-                "split:N",
-                scale=alt.Scale(domain=["train", "validation"], range=[[1, 0], [6, 3]]),
-                legend=alt.Legend(orient="top", title=None),
+                "split:N", scale=SPLIT_DASH, legend=alt.Legend(orient="top", title=None)
             ),
             tooltip=["backend:N", "split:N", "epoch:Q", alt.Tooltip("loss:Q", format=".8g")],
         )

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard import keys
+
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 TABS = ["Data", "Training", "Gates", "Predictions", "Compare backends", "Cell walkthrough", "Runs"]
 # a sine task small enough to train two epochs in well under a second on a busy machine;
@@ -39,7 +41,7 @@ def start_app(query: dict | None = None) -> AppTest:
 
 def wait_for_job(at: AppTest, timeout: float = 90.0):
     """Wait for the session's training thread, then rerun so the page picks up the result."""
-    job = at.session_state["job"]
+    job = at.session_state[keys.JOB]
     assert job.wait(timeout), "training did not finish in time"
     at.run()
     return job
@@ -53,8 +55,15 @@ def wait_until(condition, timeout: float = 60.0) -> None:
         time.sleep(0.05)
 
 
+def current_run(at: AppTest):
+    """The run the session's tabs show, read from the store by the id the session holds."""
+    from lstm.runs import RunStore
+
+    return RunStore().load(at.session_state[keys.CURRENT_RUN])
+
+
 def open_tab(at: AppTest, label: str) -> AppTest:
-    at.session_state["tab"] = label
+    at.session_state[keys.TAB] = label
     return at.run()
 
 

@@ -7,11 +7,13 @@ import sys
 
 import pytest
 
+from dashboard import keys
 from tests.dashboard.conftest import (
     APP,
     TABS,
     TINY,
     assert_clean,
+    current_run,
     open_tab,
     open_tab_label,
     start_app,
@@ -115,8 +117,8 @@ def test_train_a_small_model_then_every_tab_renders_it(runs_dir):
     job = wait_for_job(at)
     assert job.status() == "completed", job.error
     assert_clean(at)
-    run = at.session_state["current"].run
-    assert len(run.history) == 2 and run.id is not None
+    run = current_run(at)
+    assert len(run.history) == 2 and run.id == job.run_ids[0]
     assert not at.button(key="stop").value and at.button(key="stop").disabled
     labels = [m.label for m in at.metric]
     assert "final validation loss" in labels
@@ -153,7 +155,7 @@ def test_smoothing_starts_off_for_a_short_run_and_keeps_the_users_choice(runs_di
     at.number_input(key="epochs").set_value(3).run()
     at.button(key="train").click().run()
     wait_for_job(at)
-    assert len(at.session_state["current"].run.history) == 3
+    assert len(current_run(at).history) == 3
     assert at.slider(key="smoothing").value == 0.0  # 0.6 would lag far behind 3 points
     at.slider(key="smoothing").set_value(0.3).run()
     at.number_input(key="epochs").set_value(25).run()
@@ -168,19 +170,17 @@ def test_stop_ends_the_run_and_keeps_the_finished_epochs(runs_dir):
 
     at = start_app({**TINY, "epochs": "2000"})
     at.button(key="train").click().run()
-    job = at.session_state["job"]
+    job = at.session_state[keys.JOB]
     wait_until(lambda: job.epoch >= 2 or job.done)
     assert not at.button(key="stop").disabled
     at.button(key="stop").click().run()
     wait_for_job(at)
     assert job.status() == "stopped"
-    run = at.session_state["current"].run
-    assert 2 <= len(run.history) < 2000
+    run = RunStore().load(at.session_state[keys.CURRENT_RUN])
+    assert run.status == "stopped" and 2 <= len(run.history) < 2000
     assert "finished epochs are kept" in run.message
     assert_clean(at)
     assert any("Stopped" in w.value for w in at.warning)
-    saved = RunStore().load(run.id)
-    assert saved.status == "stopped" and len(saved.history) == len(run.history)
 
 
 def test_compare_backends_trains_numpy_and_torch_from_the_same_start(runs_dir):
@@ -191,15 +191,18 @@ def test_compare_backends_trains_numpy_and_torch_from_the_same_start(runs_dir):
     at.button(key="compare").click().run()
     wait_for_job(at)
     assert_clean(at)
-    result = at.session_state["compare_result"]
-    assert [r.backend for r in result["runs"]] == ["numpy", "torch"]
-    assert [r.label for r in result["runs"]] == [
+    from lstm.runs import RunStore
+
+    result = at.session_state[keys.COMPARE_RESULT]
+    runs = [RunStore().load(run_id) for run_id in result["run_ids"]]
+    assert [r.backend for r in runs] == ["numpy", "torch"]
+    assert [r.label for r in runs] == [
         "sine · 4×1 · compare [numpy]",
         "sine · 4×1 · compare [torch]",
     ]
-    from dashboard.tab_compare import summary
+    from dashboard.views import summary
 
-    table, numbers = summary(result["runs"])
+    table, numbers = summary(runs)
     assert numbers["same_start"] is True
     assert numbers["max_loss_diff"] < 1e-10  # float64: the twins agree to rounding
     assert numbers["max_param_diff"] < 1e-10
@@ -215,7 +218,7 @@ def test_tab_switches_and_reruns_during_training_do_not_interrupt_it(runs_dir):
 
     at = start_app({**TINY, "epochs": "40"})
     at.button(key="train").click().run()
-    job = at.session_state["job"]
+    job = at.session_state[keys.JOB]
     wait_until(lambda: job.epoch >= 1 or job.done)
     assert job.running, "the job should still be training for this test"
     assert at.get("progress"), "the Training tab shows a progress bar while training"
@@ -225,10 +228,10 @@ def test_tab_switches_and_reruns_during_training_do_not_interrupt_it(runs_dir):
         assert_clean(at)
     # another browser session sees none of it: no job, no current run
     other = AppTest.from_file(APP, default_timeout=60).run()
-    assert "job" not in other.session_state and "current" not in other.session_state
+    assert keys.JOB not in other.session_state and keys.CURRENT_RUN not in other.session_state
     assert not other.button(key="train").disabled
     wait_for_job(at)
-    assert job.status() == "completed" and len(at.session_state["current"].run.history) == 40
+    assert job.status() == "completed" and len(current_run(at).history) == 40
 
 
 def test_a_new_dataset_starts_from_the_dataset_options_its_preset_was_tuned_on(runs_dir):

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from dashboard.tab_compare import epoch_seconds, summary, timing_note
+from dashboard.views import epoch_seconds, summary, timing_note
 
 
 def _run(backend: str, seconds: list[float]):

@@ -1,41 +1,109 @@
-"""Training jobs without the page: a child process trains, reports every epoch, and stops."""
+"""Training jobs without the page: a child process rebuilds the dataset from its spec, trains,
+reports every epoch, stops; the runs reach the caller through the run store, by id."""
 
 from __future__ import annotations
 
 import os
+import threading
 
-from dashboard.jobs import DatasetRecipe, TrainingJob, start
+import numpy as np
+import pytest
+
+import data
+from dashboard.jobs import TrainingJob, _child, start
 from lstm.config import ModelConfig, TrainConfig
+from lstm.runs import RunStore
 
-RECIPE = DatasetRecipe(name="sine", options={"n_train": 32, "n_val": 8, "seq_len": 6})
+SPEC = data.load_dataset("sine", n_train=32, n_val=8, seq_len=6).spec
 MODEL = ModelConfig(input_size=1, hidden_size=3)
 
 
-def test_a_job_trains_in_another_process_and_reports_each_epoch(runs_dir):
-    job = start(TrainingJob(backends=["numpy"], epochs=3), RECIPE, MODEL, TrainConfig(epochs=3),
+def test_a_job_trains_in_another_process_and_its_run_is_read_from_the_store(runs_dir):
+    job = start(TrainingJob(backends=["numpy"], epochs=3), SPEC, MODEL, TrainConfig(epochs=3),
                 store_root=runs_dir)  # fmt: skip
     assert job.process.pid != os.getpid()
     assert job.wait(60)
     assert job.error is None and job.status() == "completed"
-    run = job.runs[0]
+    assert len(job.run_ids) == 1 and job.run_ids[0] == job.run_id
+    run = RunStore(runs_dir).load(job.run_ids[0])
+    assert run.status == "completed" and run.dataset == SPEC
     assert [h["epoch"] for h in job.history] == [1, 2, 3] == [h["epoch"] for h in run.history]
     assert job.history[-1]["val_loss"] == run.history[-1]["val_loss"]
-    assert job.run_id == run.id and (runs_dir / run.id / "run.json").is_file()
     assert job.fraction() == 1.0 and job.seconds_left() == 0.0
 
 
+def test_a_csv_job_rebuilds_the_upload_from_its_spec_and_bytes(runs_dir):
+    rows = "\n".join(f"{np.sin(k / 3):.5f}" for k in range(80))
+    raw = ("value\n" + rows + "\n").encode()
+    dataset = data.dataset_from_spec({"name": "csv", "options": {"window": 5},
+                                      "filename": "wave.csv"}, raw)  # fmt: skip
+    job = start(TrainingJob(backends=["numpy"], epochs=1), dataset.spec, MODEL,
+                TrainConfig(epochs=1), store_root=runs_dir, source=raw)  # fmt: skip
+    assert job.wait(60) and job.status() == "completed", job.error
+    run = RunStore(runs_dir).load(job.run_ids[0])
+    assert run.dataset == dataset.spec and run.dataset["filename"] == "wave.csv"
+    assert run.dataset_summary["val_sequences"] == len(dataset.x_val)
+
+
+class _Recorder:
+    """Stands in for the multiprocessing queue: keeps what the child sends."""
+
+    def __init__(self):
+        self.messages: list = []
+
+    def put(self, message):
+        self.messages.append(message)
+
+    def close(self):
+        pass
+
+    def join_thread(self):
+        pass
+
+
+def _plain(value) -> bool:
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return all(_plain(v) for v in value)
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def test_the_child_sends_plain_progress_and_run_ids_never_a_run(runs_dir):
+    queue = _Recorder()
+    _child(SPEC, None, MODEL, TrainConfig(epochs=2), ["numpy"], "label", str(runs_dir), None,
+           threading.Event(), queue)  # fmt: skip
+    kinds = [m["kind"] for m in queue.messages]
+    assert kinds[0] == "start" and kinds[-2:] == ["saved", "done"] and "epoch" in kinds
+    bad = [m for m in queue.messages if not _plain(m)]
+    assert not bad, f"messages that are not plain values: {bad[:1]}"
+    saved = next(m for m in queue.messages if m["kind"] == "saved")
+    assert saved["status"] == "completed"
+    assert RunStore(runs_dir).load(saved["run_id"]).label == "label"
+
+
 def test_a_data_error_in_the_training_process_becomes_the_jobs_message(runs_dir):
-    bad = DatasetRecipe(name="no_such_dataset")
-    job = start(TrainingJob(backends=["numpy"], epochs=1), bad, MODEL, TrainConfig(epochs=1))
+    bad = {"name": "no_such_dataset", "options": {}}
+    job = start(TrainingJob(backends=["numpy"], epochs=1), bad, MODEL, TrainConfig(epochs=1),
+                store_root=runs_dir)  # fmt: skip
     assert job.wait(60)
-    assert job.status() == "failed"
+    assert job.status() == "failed" and job.run_ids == []
     assert "unknown dataset 'no_such_dataset'" in job.error
+
+
+def test_a_job_without_a_run_store_is_refused_before_it_starts():
+    job = TrainingJob(backends=["numpy"], epochs=1)
+    with pytest.raises(ValueError, match="needs the run store"):
+        start(job, SPEC, MODEL, TrainConfig(epochs=1), store_root=None)
+    assert job.process is None
 
 
 def test_stop_before_the_first_step_ends_the_job_as_stopped(runs_dir):
     job = TrainingJob(backends=["numpy", "torch"], epochs=1000, kind="compare")
     job.stop()  # the flag crosses the process boundary
-    start(job, RECIPE, MODEL, TrainConfig(epochs=1000), store_root=runs_dir)
+    start(job, SPEC, MODEL, TrainConfig(epochs=1000), store_root=runs_dir)
     assert job.wait(60)
-    assert [r.status for r in job.runs] == ["stopped"]  # the torch leg never starts
-    assert job.status() == "stopped" and job.runs[0].history == []
+    assert job.statuses == ["stopped"] and len(job.run_ids) == 1  # the torch leg never starts
+    assert job.status() == "stopped"
+    run = RunStore(runs_dir).load(job.run_ids[0])
+    assert run.status == "stopped" and run.history == []

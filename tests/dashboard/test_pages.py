@@ -8,9 +8,11 @@ import json
 import numpy as np
 import pytest
 
+from dashboard import keys
 from tests.dashboard.conftest import (
     TINY,
     assert_clean,
+    current_run,
     open_tab,
     start_app,
     text_of,
@@ -46,7 +48,7 @@ def test_upload_a_good_csv_shows_layout_preview_and_trains(runs_dir):
     at.button(key="train").click().run()
     job = wait_for_job(at)
     assert job.status() == "completed", job.error
-    run = at.session_state["current"].run
+    run = current_run(at)
     assert run.dataset["filename"] == "monthly.csv"
     assert run.dataset["options"]["window"] == 6
     open_tab(at, "Predictions")  # a series: one step ahead and the free-running forecast
@@ -120,23 +122,34 @@ def test_walkthrough_defaults_show_cell_state_2_95_and_hidden_state_0_99(runs_di
 
 
 def test_walkthrough_sequence_mode_and_a_trained_one_unit_lstm(runs_dir):
-    from lstm.cell import WEIGHT_NAMES
+    from lstm.cell import WEIGHT_NAMES, weights_from_params
+    from lstm.runs import RunStore
 
     at = start_app()
     open_tab(at, "Cell walkthrough")
-    at.segmented_control(key="cell_mode").set_value("Sequence").run()
+    at.segmented_control(key=keys.CELL_MODE).set_value("Sequence").run()
     assert_clean(at)
     text = text_of(at)
     assert "[0.0, 0.5, 0.25, 1.0]" in text and "[1.0, 0.5, 0.25, 1.0]" in text
-    at.button(key="cell_train").click().run()
+    at.button(key=keys.CELL_TRAIN).click().run()
+    job = at.session_state[keys.JOB]
+    assert job.kind == "cell" and job.process.pid  # a background job, like Train
+    assert at.button(key=keys.TRAIN).disabled  # one job at a time
+    wait_for_job(at)
     assert_clean(at)
-    learned = at.session_state["cell_learned"]
-    assert set(learned["weights"]) == set(WEIGHT_NAMES)
-    assert learned["status"] == "completed"
-    assert learned["val_loss"] < learned["baseline"]  # it learned to tell the companies apart
-    at.button(key="cell_use_learned").click().run()
-    assert at.number_input(key="cell_w_forget_h").value == pytest.approx(
-        learned["weights"]["forget_h"]
+    run = RunStore().load(at.session_state[keys.CELL_RUN])  # the result is in the store
+    assert (run.model_cfg.hidden_size, run.dtype) == (1, "float64")
+    assert run.status == "completed"
+    assert run.final["val_loss"] < run.baseline_loss  # it learned to tell the companies apart
+    learned = weights_from_params(run.params)
+    assert set(learned) == set(WEIGHT_NAMES)
+    assert f"saved as run `{run.id}`" in text_of(at)
+    # the learned weights' table: a row per gate, a column per weight role
+    shown = next(d.value for d in at.dataframe if "forget" in d.value.index)
+    assert shown.loc["forget", "× previous h"] == pytest.approx(learned["forget_h"])
+    at.button(key=keys.CELL_USE_LEARNED).click().run()
+    assert at.number_input(key=keys.CELL_WEIGHT_PREFIX + "forget_h").value == pytest.approx(
+        learned["forget_h"]
     )
 
 
@@ -169,7 +182,7 @@ def test_runs_tab_lists_broken_folders_with_their_reason_and_opens_a_good_run(ru
     assert table.loc[table["run"] == run.id, "status"].item() == "completed"
     assert at.multiselect(key="runs_overlay").value == [run.id]  # broken ones are not offered
     at.button(key="runs_open").click().run()
-    assert at.session_state["current"].run.id == run.id
+    assert at.session_state[keys.CURRENT_RUN] == run.id
     for label in ("Training", "Gates", "Predictions"):
         open_tab(at, label)
         assert_clean(at)
@@ -231,7 +244,7 @@ def test_a_diverging_run_shows_its_status_message_not_a_traceback(runs_dir):
     at.button(key="train").click().run()
     job = wait_for_job(at)
     assert not at.exception
-    run = at.session_state["current"].run
+    run = current_run(at)
     # seeded data, init and batches: plain SGD at lr=10 without clipping always blows up here
     assert run.status == "diverged", run.message
     assert any("diverged" in e.value.lower() for e in at.error)

@@ -83,6 +83,8 @@ RULES: list[tuple[str, set[str]]] = [
     (r"snapshot_epochs", {"missing", "null"}),
     (r"snapshot_epochs\[\d+\]", set()),
     (r"pid|pid_started", {"missing", "null", "nan"}),
+    (r"sweep", {"missing", "null"}),
+    (r"sweep\..+", set()),
 ]
 
 # (path, kind) -> the field the reason names instead of the path, or VALID
@@ -110,15 +112,20 @@ class Case:
 
 def write_reference_run(root: Path) -> Path:
     """Train and save a small real run (classification, target "each", metrics, masks, dataset
-    options of every JSON type) into a RunStore at `root`; returns its folder."""
+    options of every JSON type, a sweep's tag) into a RunStore at `root`; returns its folder."""
     from lstm.runs import RunStore
     from lstm.train import train
     from tests.train.helpers import class_dataset, tiny_configs
 
+    class SweepTrialStore(RunStore):  # tags each save as lstm.sweep's workers do
+        def save(self, run):
+            run.sweep = {"name": "reference", "trial": 0}
+            return super().save(run)
+
     ds = class_dataset(n_train=16, n_val=6, seq_len=4)
     ds.spec = {"name": "argmax", "options": {"n_train": 16, "columns": ["a", "b"], "note": "x"}}
     model_cfg, train_cfg = tiny_configs(ds, hidden_size=3, epochs=2, batch_size=8)
-    run = train(ds, model_cfg, train_cfg, store=RunStore(root), label="reference")
+    run = train(ds, model_cfg, train_cfg, store=SweepTrialStore(root), label="reference")
     assert run.status == "completed", run.message
     return root / run.id
 

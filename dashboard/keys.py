@@ -1,0 +1,69 @@
+"""Every `st.session_state` key and widget key the dashboard uses, declared once.
+
+Code uses these names, never the strings (tests/dashboard/test_structure.py checks it). A
+widget's key is also its name in `st.session_state`, and for the sidebar's settings the URL's
+query parameter (`bind="query-params"`), so changing one of those values breaks shared links.
+"""
+
+from __future__ import annotations
+
+import re
+
+# ----------------------------------------------------------------------------- session state
+
+JOB = "job"  # the TrainingJob of the last Train, Compare or walkthrough click (dashboard.jobs)
+CURRENT_RUN = "current_run"  # id of the run the tabs show (trained here, or opened in Runs)
+COMPARE_RESULT = "compare_result"  # the last comparison: {"run_ids": [...], "error": str|None}
+CELL_RUN = "cell_run"  # id of the walkthrough's trained one-unit run
+DATASETS = "datasets"  # a few loaded Datasets by cache.DataKey, so a rerun does not rebuild
+CSV_DIGEST = "csv_digest"  # digest of the upload the CSV option choices belong to
+SMOOTHING_CHOSEN = "smoothing_chosen"  # the user moved the smoothing slider: stop following
+RUNS_EXPORTS = "runs_exports"  # {(run id, format, stamp): bytes} made for the selected run
+RUNS_EXPORT_REQUEST = "runs_export_request"  # (run id, format) of a "prepare" click
+CONFIRM_DELETE = "confirm_delete"  # id of the run whose Delete… awaits confirmation
+
+# ----------------------------------------------------------------------------- widgets
+
+TAB = "tab"  # the open tab (st.tabs); Train sets it to "Training"
+DATASET = "dataset"  # sidebar: dataset name, or dashboard.upload.UPLOAD
+UPLOAD_FILE = "upload"  # sidebar: the CSV file uploader
+BACKEND = "backend"  # sidebar: backend name from lstm.backends.BACKENDS
+# sidebar: one widget per ModelConfig field the user sets, keyed by the field's name
+MODEL_FIELDS = ("hidden_size", "num_layers", "forget_bias")
+# sidebar: one widget per TrainConfig field, keyed by the field's name
+TRAIN_FIELDS = ("epochs", "batch_size", "lr", "optimizer", "momentum", "clip_norm", "seed", "dtype")
+TRAIN = "train"  # sidebar: the Train button
+STOP = "stop"  # sidebar: the Stop button
+LOG_SCALE = "log_scale"  # Training: log scale of the loss chart
+SMOOTHING = "smoothing"  # Training: EMA weight of the loss chart
+GATES_EPOCH = "gates_epoch"  # Gates: the snapshot epoch shown
+GATES_SAMPLE = "gates_sample"  # Gates: the validation sequence shown
+GATES_LAYER = "gates_layer"  # Gates: the layer shown
+PRED_SAMPLE = "pred_sample"  # Predictions: the sequence of a target-at-every-step regression
+COMPARE = "compare"  # Compare backends: the "train on both" button
+CELL_MODE = "cell_mode"  # Cell walkthrough: "One step" or "Sequence"
+CELL_RESET = "cell_reset"  # Cell walkthrough: back to the worked example
+CELL_TRAIN = "cell_train"  # Cell walkthrough: train a one-unit LSTM on statquest
+CELL_USE_LEARNED = "cell_use_learned"  # Cell walkthrough: learned weights into the controls
+RUNS_OVERLAY = "runs_overlay"  # Runs: the runs whose loss curves are overlaid
+RUNS_LOG = "runs_log"  # Runs: log scale of the overlay
+RUNS_SELECTED = "runs_selected"  # Runs: the one run to open, download or delete
+RUNS_OPEN = "runs_open"  # Runs: "Open in the other tabs"
+RUNS_DELETE = "runs_delete"  # Runs: "Delete…"
+RUNS_DELETE_CONFIRM = "runs_delete_confirm"  # Runs: confirm the delete
+RUNS_DELETE_CANCEL = "runs_delete_cancel"  # Runs: cancel the delete
+
+# ----------------------------------------------------------------------------- key families
+
+CSV_PREFIX = "csv."  # Data tab: one widget per CSV option, "csv.<option>"
+CELL_WEIGHT_PREFIX = "cell_w_"  # Cell walkthrough: "cell_w_<gate>_<h|x|b>", the 12 weights
+CELL_INPUT_PREFIX = "cell_in_"  # Cell walkthrough: "cell_in_<x|h_prev|c_prev>", one step's inputs
+RUNS_PREPARE_PREFIX = "runs_prepare_"  # Runs: "runs_prepare_<fmt>", make an export on request
+RUNS_DOWNLOAD_PREFIX = "runs_download_"  # Runs: "runs_download_<fmt>", save an export
+SAMPLE_DOWNLOAD_PREFIX = "sample_"  # Data tab: "sample_<file stem>", a shipped sample's file
+
+
+def dataset_option(dataset: str, option: str) -> str:
+    """Sidebar widget (and URL parameter) of a dataset option, scoped to the dataset so that two
+    datasets' options with one name but different ranges never share a value."""
+    return f"{re.sub(r'[^a-z0-9]+', '_', dataset.lower()).strip('_')}.{option}"
