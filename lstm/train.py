@@ -152,7 +152,7 @@ class _Trainer:
         self.recorder = SnapshotRecorder(plan, dataset.x_val, dataset.y_val, dataset.mask_val)
         self.last_save = -math.inf
         self.step_no = 0  # the step in progress, for messages
-        self.reference_loss: float | None = None  # what an exploded validation loss exceeds
+        self.explosion_limit = math.inf  # a validation loss above it has exploded (run_all)
         self.previous_params = run.params  # the last finished epoch's (or the initial) params
 
     # ------------------------------------------------------------------ events and saving
@@ -201,7 +201,8 @@ class _Trainer:
             self.run.timings["setup"] = time.perf_counter() - self.start
             finite = [v for v in (first["loss"], self.run.baseline_loss)
                       if v is not None and math.isfinite(v) and v > 0]  # fmt: skip
-            self.reference_loss = max(finite) if finite else None
+            if finite:
+                self.explosion_limit = EXPLOSION_FACTOR * max(finite)
             self.emit("start", 0, val_loss=first["loss"], val_accuracy=first.get("accuracy"),
                       seconds=0.0, estimate=self.estimate)  # fmt: skip
             for epoch in range(1, self.cfg.epochs + 1):
@@ -277,8 +278,7 @@ class _Trainer:
         self.emit("epoch", epoch, self.steps, **{k: v for k, v in entry.items() if k != "epoch"})
         if not math.isfinite(entry["val_loss"]):
             raise self.diverged(epoch, self.steps, f"the validation loss became {result['loss']}")
-        limit = None if self.reference_loss is None else EXPLOSION_FACTOR * self.reference_loss
-        if limit is not None and entry["val_loss"] > limit:
+        if entry["val_loss"] > self.explosion_limit:
             raise self.exploded(epoch, entry["val_loss"])
 
     def evaluate(self) -> dict:
@@ -336,9 +336,10 @@ class _Trainer:
         """The validation loss grew past EXPLOSION_FACTOR x the reference while finite: the run
         keeps the previous epoch's parameters (this epoch's made the explosion)."""
         self.run.params = self.previous_params
+        reference = self.explosion_limit / EXPLOSION_FACTOR
         what = (
             f"the validation loss {val_loss:.4g} is over {EXPLOSION_FACTOR:g} times the larger of "
-            f"the untrained model's and the baseline's ({self.reference_loss:.4g})"
+            f"the untrained model's and the baseline's ({reference:.4g})"
         )
         kept = f"The parameters after epoch {epoch - 1} are kept."
         return self._diverged_stop(epoch, self.steps, what, kept, epoch - 1)
