@@ -31,6 +31,7 @@ import math
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 import numpy as np
@@ -161,7 +162,7 @@ class _Trainer:
         """Event keys: kind ("start", "step", "epoch", "end"), epoch (1-based; 0 at start),
         epochs, step (1-based within the epoch), steps (per epoch), train_loss, val_loss,
         val_accuracy, grad_norm, seconds, samples_per_sec, run; "start" adds estimate (an
-        lstm.budget.Estimate); "end" adds status, message, save_error."""
+        lstm.budget.Estimate as a dict: plain values); "end" adds status, message, save_error."""
         if self.on_event is None:
             return
         event = dict(kind=kind, epoch=epoch, epochs=self.cfg.epochs, step=step, steps=self.steps,
@@ -204,7 +205,7 @@ class _Trainer:
             if finite:
                 self.explosion_limit = EXPLOSION_FACTOR * max(finite)
             self.emit("start", 0, val_loss=first["loss"], val_accuracy=first.get("accuracy"),
-                      seconds=0.0, estimate=self.estimate)  # fmt: skip
+                      seconds=0.0, estimate=asdict(self.estimate))  # fmt: skip
             for epoch in range(1, self.cfg.epochs + 1):
                 self.epoch(epoch)
         except _Stop as stop:

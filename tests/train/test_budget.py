@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import math
 
@@ -59,7 +60,7 @@ def test_a_run_over_its_budget_is_refused_before_anything_is_saved_naming_what_t
     assert isinstance(refused.value, ValueError) and not store.root.exists()
     events = []
     run = train(ds, model_cfg, train_cfg, memory_budget=est.bytes, on_event=events.append)
-    assert run.status == "completed" and events[0]["estimate"] == est
+    assert run.status == "completed" and events[0]["estimate"] == dataclasses.asdict(est)
 
 
 def test_settings_within_the_documented_limits_that_would_take_hundreds_of_gb_are_refused():
