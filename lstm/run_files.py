@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lstm.config import ModelConfig
+from lstm.config import ModelConfig, TrainConfig
 from lstm.json_checks import json_ready
 from lstm.params import param_shapes
 from lstm.record import INTERRUPTED, Run
@@ -196,9 +196,11 @@ def json_bytes(run: Run) -> bytes:
     return data
 
 
-def read_doc(folder: Path) -> RunDoc:
-    """run.json of `folder`, read with a size cap and checked field by field."""
-    return check_doc(parse_run_json(read_capped(folder / "run.json", MAX_RUN_JSON_BYTES)))
+def read_doc(folder: Path) -> tuple[RunDoc, ModelConfig, TrainConfig]:
+    """(RunDoc, its ModelConfig, its TrainConfig) of `folder`'s run.json, read with a size cap
+    and checked field by field; RunStoreError naming the field otherwise."""
+    doc = check_doc(parse_run_json(read_capped(folder / "run.json", MAX_RUN_JSON_BYTES)))
+    return doc, doc.model_cfg, doc.train_cfg
 
 
 def read_capped(path: Path, limit: int) -> bytes:

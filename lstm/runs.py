@@ -52,6 +52,7 @@ from lstm.run_files import (  # noqa: F401  (RunStoreError: this module's API)
     make_dir,
     npz_bytes,
     read_capped,
+    read_doc,
     read_params,
     read_snapshots,
     saturation_arrays,
@@ -221,7 +222,7 @@ class RunStore:
             if folder.exists() or folder.is_symlink():
                 raise RunStoreError(f"{run_id} in {self.root} is not a run folder", run_id)
             raise RunStoreError(f"no run {run_id} in {self.root}")
-        doc = _read_doc(folder)
+        doc = read_doc(folder)[0]
         params = read_params(folder / "weights.npz", doc.model_cfg, required=True)
         initial = read_params(folder / "initial.npz", doc.model_cfg, required=False)
         gates = None
@@ -287,10 +288,6 @@ class RunStore:
             return RunInfo(name, "broken", f"unreadable: {type(exc).__name__}: {exc}"[:300])
         status, message = effective_status(doc)
         return _summary(name, doc, status, message if status == INTERRUPTED else "")
-
-
-def _read_doc(folder: Path) -> RunDoc:
-    return check_doc(parse_run_json(read_capped(folder / "run.json", MAX_RUN_JSON_BYTES)))
 
 
 def _summary(run_id: str, doc: RunDoc, status: str, reason: str) -> RunInfo:
