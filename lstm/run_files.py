@@ -80,6 +80,7 @@ def json_bytes(run: Run) -> bytes:
         "history": run.history,
         "timings": run.timings,
         "versions": run.versions,
+        "threads": run.threads,
         "saturation": run.saturation,
         "snapshot_epochs": list(run.snapshots["epochs"]) if run.snapshots else [],
         "pid": os.getpid(),

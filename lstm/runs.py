@@ -197,6 +197,7 @@ class RunStore:
             baseline_loss=doc.get("baseline_loss"),
             timings=doc.get("timings") or {},
             versions=doc.get("versions") or {},
+            threads=doc.get("threads") if isinstance(doc.get("threads"), dict) else {},
             id=folder.name,
             label=str(doc.get("label", "")),
             created=str(doc.get("created", "")),

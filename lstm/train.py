@@ -7,7 +7,9 @@ into batches (the last one may be smaller). A backend only does arithmetic, so t
 the same batches follow the same path, and the same seed gives a bitwise-identical NumPy run.
 
 Progress is reported through `on_event(event)` (a dict, see `_Trainer.emit`), never printed.
-`should_stop()` is polled before every step. A non-finite loss, gradient or parameter ends the run
+`should_stop()` is polled before every step. `train_epochs` is the same run one epoch at a
+time (a generator), for a caller that interleaves runs: the dashboard's backend comparison
+alternates the two backends' epochs so that a change in the machine's load hits both alike. A non-finite loss, gradient or parameter ends the run
 as "diverged" with the last finite parameters; an error from the backend or the data ends it as
 "failed" with the error's message. With `store=RunStore(...)` the run is saved when it starts and
 after its epochs (at most once a second, and always at the end), so a killed process leaves a
@@ -23,7 +25,7 @@ import contextlib
 import math
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from datetime import UTC, datetime
 
 import numpy as np
@@ -34,7 +36,10 @@ from lstm.losses import accuracy, loss_fn
 from lstm.params import check_params, init_params
 from lstm.record import Run, versions
 from lstm.snapshots import DEFAULT_PROBES, SnapshotRecorder, plan_snapshots, saturation
+from lstm.threads import threads_in_force
 
+# non-finite numbers are handled as divergence, not as warnings
+QUIET = dict(over="ignore", invalid="ignore", divide="ignore")
 SAVE_INTERVAL_SECONDS = 1.0  # the store rewrites run.json (whole history): not every fast epoch
 # errors a user's data, settings or machine can cause: the run ends "failed" with the message
 TRAINING_ERRORS = (ValueError, ArithmeticError, MemoryError, RuntimeError)
@@ -53,6 +58,25 @@ def train(dataset, model_cfg: ModelConfig, train_cfg: TrainConfig, backend: str 
     Raises ValueError before training if the configs do not fit the dataset, the backend or
     device is unknown, or `params` do not fit the model; after that, problems end the run.
     """
+    epochs = train_epochs(dataset, model_cfg, train_cfg, backend, on_event, should_stop, store,
+                          params, label, device, probes)  # fmt: skip
+    while True:
+        try:
+            next(epochs)
+        except StopIteration as end:
+            return end.value
+
+
+def train_epochs(dataset, model_cfg: ModelConfig, train_cfg: TrainConfig, backend: str = "numpy",
+                 on_event: Callable[[dict], None] | None = None,
+                 should_stop: Callable[[], bool] | None = None, store=None,
+                 params: dict | None = None, label: str = "", device: str = "auto",
+                 probes: int = DEFAULT_PROBES) -> Generator[Run, None, Run]:  # fmt: skip
+    """`train`, one epoch at a time: the arguments and checks are `train`'s (a ValueError is
+    raised here, at the call). The generator yields the Run once it is set up (the untrained
+    model evaluated, "start" emitted) and after each finished epoch, and returns it (the
+    StopIteration's value) when it has ended. Closing it early ends the run as stopped
+    ("Interrupted"), saved."""
     start = time.perf_counter()
     _check_fits(dataset, model_cfg)
     if params is None:
@@ -74,13 +98,11 @@ def train(dataset, model_cfg: ModelConfig, train_cfg: TrainConfig, backend: str 
         label=str(label),
         created=datetime.now(UTC).isoformat(timespec="microseconds"),
         versions=versions(),
+        threads=threads_in_force(),  # what the libraries use, as the backend is built
     )
     run.timings = {"setup": 0.0, "train": 0.0, "eval": 0.0, "snapshots": 0.0, "total": 0.0}
     trainer = _Trainer(dataset, engine, run, store, on_event, should_stop, probes, start)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        # non-finite numbers are handled below as divergence, not as warnings
-        trainer.run_all()
-    return run
+    return trainer.run_all()
 
 
 def _check_fits(dataset, model_cfg: ModelConfig) -> None:
@@ -158,19 +180,25 @@ class _Trainer:
 
     # ------------------------------------------------------------------ the loop
 
-    def run_all(self) -> None:
+    def run_all(self) -> Generator[Run, None, Run]:
+        """The run as a generator (see `train_epochs`). NumPy's error state is set around each
+        stretch of work, never across a yield: the caller may interleave other runs."""
         self.save(force=True)
         epoch = 0
         try:
-            t = time.perf_counter()
-            self.snapshot(0)
-            first = self.evaluate()
-            self.run.timings["eval"] += time.perf_counter() - t
-            self.run.timings["setup"] = time.perf_counter() - self.start
-            self.emit("start", 0, val_loss=first["loss"], val_accuracy=first.get("accuracy"),
-                      seconds=0.0)  # fmt: skip
+            with np.errstate(**QUIET):
+                t = time.perf_counter()
+                self.snapshot(0)
+                first = self.evaluate()
+                self.run.timings["eval"] += time.perf_counter() - t
+                self.run.timings["setup"] = time.perf_counter() - self.start
+                self.emit("start", 0, val_loss=first["loss"], val_accuracy=first.get("accuracy"),
+                          seconds=0.0)  # fmt: skip
+            yield self.run
             for epoch in range(1, self.cfg.epochs + 1):
-                self.epoch(epoch)
+                with np.errstate(**QUIET):
+                    self.epoch(epoch)
+                yield self.run
         except _Stop as stop:
             self.finish(stop)
         except TRAINING_ERRORS as exc:
@@ -178,11 +206,12 @@ class _Trainer:
         except Exception as exc:  # a bug: record it, then let it propagate
             self.finish(self.failure(exc, epoch), quiet=True)
             raise
-        except BaseException:  # Ctrl-C, or a front end unwinding (e.g. Streamlit's rerun)
+        except BaseException:  # Ctrl-C, the generator closed, a front end unwinding
             self.finish(self.stopped(epoch, self.step_no, "Interrupted"), quiet=True)
             raise
         else:
             self.finish(None)
+        return self.run
 
     def failure(self, exc: BaseException, epoch: int) -> _Stop:
         lines = str(exc).strip().splitlines()
@@ -305,6 +334,10 @@ class _Trainer:
     def finish(self, outcome: _Stop | None, quiet: bool = False) -> None:
         """Record how the run ended, its last snapshot and saturation; save; emit "end"
         (unless `quiet`: the front end is unwinding and must not be called again)."""
+        with np.errstate(**QUIET):
+            self._finish(outcome, quiet)
+
+    def _finish(self, outcome: _Stop | None, quiet: bool) -> None:
         run = self.run
         if outcome is None:
             run.status = "completed"
