@@ -272,8 +272,19 @@ def _pump(job: TrainingJob, events) -> None:
         job.done = True
 
 
-def _child(spec, source, model_cfg, train_cfg, backends, label, store_root, params, stop, events,
-           threads: int = DEFAULT_THREADS):
+def _child(
+    spec,
+    source,
+    model_cfg,
+    train_cfg,
+    backends,
+    label,
+    store_root,
+    params,
+    stop,
+    events,
+    threads: int = DEFAULT_THREADS,
+):
     """The training process: pin the threads, rebuild the data, train, report. Every message is
     a small dict of plain values; the runs themselves go to the store.
 

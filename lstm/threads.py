@@ -16,6 +16,7 @@ threadpoolctl, and calls torch's own setters once torch is imported (`limit_torc
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -45,10 +46,8 @@ def limit_torch_threads(threads: int = DEFAULT_THREADS) -> None:
     import torch
 
     torch.set_num_threads(int(threads))
-    try:
+    with contextlib.suppress(RuntimeError):  # already set, or its pool has started
         torch.set_num_interop_threads(int(threads))
-    except RuntimeError:  # already set, or torch has started its inter-op pool
-        pass
 
 
 def threads_in_force() -> dict:

@@ -7,13 +7,15 @@ into batches (the last one may be smaller). A backend only does arithmetic, so t
 the same batches follow the same path, and the same seed gives a bitwise-identical NumPy run.
 
 Progress is reported through `on_event(event)` (a dict, see `_Trainer.emit`), never printed.
-`should_stop()` is polled before every step. `train_epochs` is the same run one epoch at a
-time (a generator), for a caller that interleaves runs: the dashboard's backend comparison
-alternates the two backends' epochs so that a change in the machine's load hits both alike. A non-finite loss, gradient or parameter ends the run
+`should_stop()` is polled before every step. A non-finite loss, gradient or parameter ends the run
 as "diverged" with the last finite parameters; an error from the backend or the data ends it as
 "failed" with the error's message. With `store=RunStore(...)` the run is saved when it starts and
 after its epochs (at most once a second, and always at the end), so a killed process leaves a
 run with the epochs it finished.
+
+`train_epochs` is the same run one epoch at a time (a generator), for a caller that interleaves
+runs: the dashboard's backend comparison alternates the two backends' epochs in one process, so
+that a change in the machine's load hits both alike.
 
 `lstm.train` is this module's `train` function (the package exports it); the module itself is
 `sys.modules["lstm.train"]`, reached with `from lstm.train import ...`.
