@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from lstm.threads import DEFAULT_THREADS, limit_threads, limit_torch_threads
+from lstm.threads import DEFAULT_THREADS, pin_threads
 
 log = logging.getLogger(__name__)
 
@@ -292,11 +292,7 @@ def _child(
     epochs interleaved ABBA (numpy 1, torch 1, torch 2, numpy 2, numpy 3, ...), so a change in
     the machine's load hits both alike and neither always runs right after the other."""
     try:
-        limit_threads(threads)  # before any heavy work: see lstm.threads
-        if "torch" in backends:
-            import torch  # noqa: F401  (imported now so that its threads are pinned too)
-
-            limit_torch_threads(threads)
+        pin_threads(threads, backends)  # before any heavy work: see lstm.threads
         import data
         from lstm.runs import RunStore
         from lstm.train import train_epochs

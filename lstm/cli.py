@@ -35,6 +35,7 @@ from lstm.cli_runs import (
 )
 from lstm.config import FieldSpec, ModelConfig, TrainConfig, field_specs
 from lstm.experiment import FROM_DATASET
+from lstm.threads import DEFAULT_THREADS, MAX_THREADS, pin_threads
 
 
 class _Parser(argparse.ArgumentParser):
@@ -106,6 +107,9 @@ def _add_experiment_flags(parser: argparse.ArgumentParser, backend: bool = True)
     if backend:
         run.add_argument("--backend", choices=BACKENDS, default=BACKENDS[0])
     run.add_argument("--device", default="auto", help="cpu, cuda or auto (torch backend)")
+    run.add_argument("--threads", type=int, default=DEFAULT_THREADS, metavar="N",
+                     help=f"BLAS/OpenMP/torch threads, 1-{MAX_THREADS} (default {DEFAULT_THREADS}: "
+                     "steady on a shared machine; see lstm/threads.py)")  # fmt: skip
     run.add_argument("--label", default="", help="free text stored with the run")
     run.add_argument("--runs-dir", help="the run store (default: $LSTM_RUNS_DIR, else ./runs)")
     run.add_argument("--no-save", action="store_true", help="do not keep the run")
@@ -205,6 +209,7 @@ def _train_one(args, dataset, model_cfg, train_cfg, backend, store, params=None,
 
 
 def cmd_train(args) -> int:
+    pin_threads(args.threads, [args.backend])
     dataset, model_cfg, train_cfg = _experiment(args)
     store = None if args.no_save else store_for(args)
     run = _train_one(args, dataset, model_cfg, train_cfg, args.backend, store)
@@ -223,6 +228,7 @@ def cmd_train(args) -> int:
 def cmd_compare(args) -> int:
     from lstm.params import init_params
 
+    pin_threads(args.threads, BACKENDS)
     dataset, model_cfg, train_cfg = _experiment(args)
     params = init_params(model_cfg, train_cfg.seed, train_cfg.dtype)  # one start for both
     store = None if args.no_save else store_for(args)

@@ -40,6 +40,14 @@ def limit_threads(threads: int = DEFAULT_THREADS) -> None:
         limit_torch_threads(threads)
 
 
+def pin_threads(threads: int = DEFAULT_THREADS, backends=()) -> None:
+    """`limit_threads`, importing torch first when one of `backends` is "torch" so that its own
+    pools are pinned too: what a training process (the dashboard's, the CLI) calls first."""
+    if "torch" in backends:
+        import torch  # noqa: F401  (its threads are set below, with everything loaded)
+    limit_threads(threads)
+
+
 def limit_torch_threads(threads: int = DEFAULT_THREADS) -> None:
     """torch's intra-op and inter-op threads. The inter-op count can be set once, before torch
     starts any parallel work; later calls keep the first value."""
