@@ -23,7 +23,7 @@ from tests.dashboard.conftest import (
 )
 
 SIDEBAR_KEYS = ["backend", "hidden_size", "num_layers", "epochs", "batch_size", "lr",
-                "optimizer", "clip_norm", "seed", "dtype", "forget_bias"]  # fmt: skip
+                "optimizer", "clip_norm", "seed", "dtype", "forget_bias", "threads"]  # fmt: skip
 
 
 def test_app_starts_without_exception_and_without_importing_torch(runs_dir):
@@ -49,8 +49,10 @@ def test_sidebar_has_every_widget_key_with_limits_from_the_configs(runs_dir):
 
     at = start_app()
     assert_clean(at)
-    assert at.selectbox(key="dataset").value == "sine"
-    assert "Upload CSV…" in at.selectbox(key="dataset").options
+    assert at.selectbox(key="dataset").value == "adding"  # gates that visibly do something
+    options = at.selectbox(key="dataset").options
+    assert any(o.startswith("Upload CSV…") for o in options)
+    assert "adding — add the two marked numbers: memory across a gap" in options
     sidebar_keys = {getattr(node, "key", None) for node in at.sidebar}
     assert set(SIDEBAR_KEYS) | {"dataset", "train", "stop"} <= sidebar_keys
     hidden = at.number_input(key="hidden_size")
@@ -122,7 +124,8 @@ def test_train_a_small_model_then_every_tab_renders_it(runs_dir):
     assert not at.button(key="stop").value and at.button(key="stop").disabled
     labels = [m.label for m in at.metric]
     assert "final validation loss" in labels
-    assert "Completed 2 epochs" in text_of(at)
+    assert "**Completed** 2 epochs" in text_of(at)
+    assert "Completed: Completed" not in text_of(at)  # the status said once
     for label in TABS:
         open_tab(at, label)
         assert open_tab_label(at) == label
@@ -197,9 +200,11 @@ def test_compare_backends_trains_numpy_and_torch_from_the_same_start(runs_dir):
     runs = [RunStore().load(run_id) for run_id in result["run_ids"]]
     assert [r.backend for r in runs] == ["numpy", "torch"]
     assert [r.label for r in runs] == [
-        "sine · 4×1 · compare [numpy]",
-        "sine · 4×1 · compare [torch]",
+        "sine · lstm 4×1 · float64 · compare [numpy]",
+        "sine · lstm 4×1 · float64 · compare [torch]",
     ]
+    for run in runs:  # every library in the training process pinned to the default, 1 thread
+        assert set(run.threads["blas"].values()) == {1} and run.threads["torch"] == 1, run.threads
     from dashboard.views import summary
 
     table, numbers = summary(runs)
@@ -209,6 +214,10 @@ def test_compare_backends_trains_numpy_and_torch_from_the_same_start(runs_dir):
     labels = [m.label for m in at.metric]
     assert any(label.startswith("speed ratio") for label in labels)
     assert list(table["backend"]) == ["numpy", "torch"]
+    assert list(table["threads"]) == [1, 1] and list(table["dtype"]) == ["float64"] * 2
+    shown = at.dataframe[0].value
+    assert list(shown["threads"]) == [1, 1] and "IQR (s)" in shown.columns
+    assert "**On this machine, now** (1 thread each, float64, epochs taking turns)" in text_of(at)
     assert "float32 rounding" in text_of(at)
     assert "fewer than 3 epochs the first one counts" in text_of(at)  # TINY trains 2
 
