@@ -16,7 +16,15 @@ from dashboard.views.compare import (
     timing_note,
     train_seconds,
 )
-from dashboard.views.gates import MAX_SAMPLES, GateTrace, gate_trace, sample_choices
+from dashboard.views.gates import (
+    MAX_SAMPLES,
+    GateTrace,
+    gate_trace,
+    key_steps,
+    run_scales,
+    sample_choices,
+    unit_order,
+)
 from dashboard.views.predictions import (
     MAX_FORECAST,
     Classification,
@@ -49,10 +57,12 @@ __all__ = [
     "free_run",
     "gate_trace",
     "judge",
+    "key_steps",
     "learned_cell",
     "predict",
     "regression",
     "run_label",
+    "run_scales",
     "run_title",
     "sample_choices",
     "series_frame",
@@ -62,5 +72,6 @@ __all__ = [
     "thread_count",
     "timing_note",
     "train_seconds",
+    "unit_order",
     "verdict",
 ]
