@@ -82,13 +82,13 @@ def _run_exists(run_id: str) -> bool:
     return bool(RUN_ID.fullmatch(run_id)) and (default_root() / run_id / "run.json").is_file()
 
 
-def _header() -> None:
-    """What the lab is and the three steps, the Copy link button, and what the link changed."""
+def _header():
+    """What the lab is and the three steps, what the link changed, and the place of the Copy
+    link button (filled last, once the URL says everything the page shows)."""
     left, right = st.columns([6, 1], vertical_alignment="center")
     left.markdown(INTRO)
-    with right:
-        links.copy_link_button()
     links.notices()
+    return right.empty()
 
 
 def _keep_url(ctx: state.Context) -> None:
@@ -122,7 +122,7 @@ def main() -> None:
     ctx = build_context(experiment)
     with controls:
         training.controls(ctx)
-    _header()
+    copy_link = _header()
     tabs = st.tabs(list(TABS), key=keys.TAB, on_change="rerun")
     _keep_url(ctx)
     for tab, render in zip(tabs, TABS.values(), strict=True):
@@ -130,6 +130,8 @@ def main() -> None:
             with tab:
                 state.guard(render, ctx)
     _keep_url(ctx)  # a tab may have opened another run
+    with copy_link:
+        links.copy_link_button()
 
 
 # Streamlit runs this file as __main__. A training process (dashboard.jobs) re-imports it under
