@@ -134,8 +134,15 @@ def test_cell_flow_dot_writes_the_example_values_into_the_diagram():
     step = cell_step(**EXAMPLE_INPUTS, weights=EXAMPLE_WEIGHTS)
     dot = charts.cell_flow_dot(step, **EXAMPLE_INPUTS)
     assert dot.startswith("digraph") and dot.rstrip().endswith("}")
-    assert "kept + added = 2.948" in dot  # the new cell state c = 2.9476
-    assert "o × tanh(c) = 0.986" in dot  # the new hidden state h = 0.9862
+    assert "new c (long-term)\\n= 2.948" in dot  # the new cell state c = 2.9476
+    assert "new h (short-term)\\n= 0.986" in dot  # the new hidden state h = 0.9862
+    # the textbook picture: the cell state a straight line across the top
+    tops = [line for line in dot.splitlines() if line.startswith(("c_prev [", "mul_f [", "add [",
+                                                                    "c ["))]  # fmt: skip
+    assert (
+        len(tops) == 4
+        and len({line.split('pos="')[1].split("!")[0].split(",")[1] for line in tops}) == 1
+    )
 
 
 def test_downsample_grid_of_a_short_wide_trace_keeps_every_step():
