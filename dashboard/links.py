@@ -100,7 +100,11 @@ COPY_BUTTON = """
   button:hover { border-color: #ff4b4b; color: #ff4b4b; }
 </style>
 <button id="copy" title="Copy a link to this page: every setting, the open tab and the run shown">
-  <span aria-hidden="true">&#128279;</span><span id="label">Copy link</span></button>
+  <svg width="16" height="16" viewBox="0 0 24 24" fill="none" stroke="currentColor"
+    stroke-width="2" stroke-linecap="round" aria-hidden="true"><path
+    d="M10 13a5 5 0 0 0 7.5.5l3-3a5 5 0 0 0-7-7l-1.7 1.7"/><path
+    d="M14 11a5 5 0 0 0-7.5-.5l-3 3a5 5 0 0 0 7 7l1.7-1.7"/></svg>
+  <span id="label">Copy link</span></button>
 <script>
   const fallback = __FALLBACK__;
   function link() {

@@ -124,7 +124,11 @@ def _result(comparison) -> None:
     )
     left, right = st.columns([1.6, 1], gap="large")
     with left:
-        st.altair_chart(charts.compare_loss_chart(histories), width="stretch")
+        longest = max(histories.values(), key=len)
+        log_scale = charts.default_log_scale(longest)
+        st.altair_chart(charts.compare_loss_chart(histories, log_scale=log_scale), width="stretch")
+        if log_scale:
+            st.caption("Log scale: the losses span more than 10x.")
     with right:
         st.altair_chart(charts.timing_chart(comparison.seconds), width="stretch")
         st.caption(timing_note(min(len(history) for history in histories.values())))

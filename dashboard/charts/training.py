@@ -37,7 +37,7 @@ def ema_smooth(values: Sequence[float], weight: float) -> np.ndarray:
     return out
 
 
-SHORT_HISTORY = 20  # epochs: below this a loss curve is shown unsmoothed by default
+SHORT_HISTORY = 50  # epochs: below this a loss curve is shown unsmoothed by default
 MAX_DEFAULT_SMOOTHING = 0.6
 
 
@@ -45,8 +45,10 @@ def default_smoothing(epochs: int) -> float:
     """The smoothing weight a loss curve of `epochs` points starts with.
 
     An EMA of weight w lags about w / (1 - w) points behind: on a 3-epoch run 0.6 leaves the
-    smoothed curve far above the raw one at the end. So no smoothing below SHORT_HISTORY
-    epochs, then 1 - 10 / epochs (a lag of about a tenth of the run), at most 0.6.
+    smoothed curve far above the raw one at the end, and on 20 epochs 0.5 still hid a sudden
+    drop for two epochs. Epoch-level curves this short are rarely noisy, so no smoothing below
+    SHORT_HISTORY epochs, then 1 - 10 / epochs (a lag of about a tenth of the run), at most
+    0.6.
     """
     if epochs < SHORT_HISTORY:
         return 0.0
@@ -281,8 +283,16 @@ def compare_loss_chart(histories: Mapping[str, Sequence[Mapping]], *, log_scale=
             # a condition, not a scale: a width legend would clash with the colour legend
             strokeWidth=alt.condition("datum.backend == 'numpy'", alt.value(5), alt.value(1.5)),
             strokeDash=alt.StrokeDash(
-                "split:N", scale=SPLIT_DASH, legend=alt.Legend(orient="top", title=None)
-            ),
+                "split:N",
+                scale=SPLIT_DASH,
+                legend=alt.Legend(
+                    orient="top",
+                    title=None,
+                    symbolType="stroke",
+                    symbolStrokeColor="#444",
+                    symbolSize=400,
+                ),
+            ),  # fmt: skip
             tooltip=["backend:N", "split:N", "epoch:Q", alt.Tooltip("loss:Q", format=".8g")],
         )
         .properties(height=320)

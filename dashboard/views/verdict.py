@@ -68,6 +68,11 @@ def _lead(status: str, message: str) -> str:
     return f"**{title}**: {message}" if message else f"**{title}**"
 
 
+def _share(fraction: float) -> str:
+    """80%, 99.8%: never a rounded 100% for a loss that is not 0."""
+    return f"{fraction:.0%}" if fraction < 0.99 else f"{fraction:.1%}"
+
+
 def verdict(run, yardstick: str = "the trivial baseline") -> Verdict:
     """What the page says about how `run` ended. A completed run that is no better than its
     yardstick is a warning, not a success."""
@@ -85,15 +90,15 @@ def verdict(run, yardstick: str = "the trivial baseline") -> Verdict:
     if found.beats:
         return Verdict(
             "success",
-            f"**Completed** {done}: validation loss {value:.4g}, {-found.relative:.0%} below "
-            f"the baseline ({yardstick}: {base:.4g}).{extra}",
+            f"**Completed** {done}: validation loss {value:.4g}, {_share(-found.relative)} below "
+            f"the baseline's {base:.4g} ({yardstick}).{extra}",
         )
     where = "above" if value > base else "barely below"
     return Verdict(
         "warning",
-        f"**Completed** {done}, but the validation loss {value:.4g} is {where} the baseline "
-        f"({yardstick}: {base:.4g}): the model has not learned this task yet. Try more "
-        f"epochs, a larger learning rate or more hidden units.{extra}",
+        f"**Completed** {done}, but the validation loss {value:.4g} is {where} the baseline's "
+        f"{base:.4g} ({yardstick}): the model has not learned this task yet. Try more epochs, "
+        f"a larger learning rate or more hidden units.{extra}",
     )
 
 

@@ -151,7 +151,7 @@ def test_training_tab_controls_smoothing_and_log_scale(runs_dir):
 
 
 def test_smoothing_starts_off_for_a_short_run_and_keeps_the_users_choice(runs_dir):
-    at = start_app({**TINY, "epochs": "25"})
+    at = start_app({**TINY, "epochs": "60"})
     at.button(key="train").click().run()
     wait_for_job(at)
     assert at.slider(key="smoothing").value == pytest.approx(0.6)  # a long enough run
@@ -161,7 +161,7 @@ def test_smoothing_starts_off_for_a_short_run_and_keeps_the_users_choice(runs_di
     assert len(current_run(at).history) == 3
     assert at.slider(key="smoothing").value == 0.0  # 0.6 would lag far behind 3 points
     at.slider(key="smoothing").set_value(0.3).run()
-    at.number_input(key="epochs").set_value(25).run()
+    at.number_input(key="epochs").set_value(60).run()
     at.button(key="train").click().run()
     wait_for_job(at)
     assert at.slider(key="smoothing").value == pytest.approx(0.3)  # the user's choice stays

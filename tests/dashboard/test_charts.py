@@ -188,8 +188,9 @@ def test_sequence_panels_are_one_view_that_stretches_to_its_column(make):
 
 def test_default_smoothing_is_off_for_short_runs_and_at_most_0_6():
     assert charts.default_smoothing(3) == 0.0  # a 3-epoch run: no lag behind the raw curve
-    assert charts.default_smoothing(19) == 0.0
-    values = [charts.default_smoothing(n) for n in range(20, 500)]
+    assert charts.default_smoothing(20) == 0.0  # 0.5 hid the default task's sudden drop
+    assert charts.default_smoothing(49) == 0.0
+    values = [charts.default_smoothing(n) for n in range(50, 500)]
     assert values[0] > 0 and max(values) == 0.6
     assert values == sorted(values)
 
@@ -199,3 +200,23 @@ def test_compare_chart_marks_numpy_wider_without_a_second_legend():
     spec = _valid(charts.compare_loss_chart({"numpy": history, "torch": history}))
     width = spec["encoding"]["strokeWidth"]
     assert "field" not in width and width["condition"]["value"] == 5  # no scale, no legend
+
+
+def test_loss_charts_read_right_by_default_log_scale_when_the_losses_span_over_10x():
+    falling = [{"epoch": k, "train_loss": 1.0 / k**2, "val_loss": 1.2 / k**2} for k in range(1, 6)]
+    flat = [{"epoch": k, "train_loss": 1.0 + 0.1 * k, "val_loss": 1.1} for k in range(1, 6)]
+    assert charts.default_log_scale(falling) and not charts.default_log_scale(flat)
+    assert not charts.default_log_scale([]) and charts.default_smoothing(49) == 0.0
+
+
+def test_the_live_chart_labels_its_baseline_and_smooths_like_the_finished_one():
+    history = [{"epoch": k, "train_loss": 1.0 / k, "val_loss": 1.1 / k} for k in range(1, 30)]
+    spec = charts.live_loss_spec(history, baseline=0.5, baseline_name="baseline: mean",
+                                 smoothing=0.6)  # fmt: skip
+    marks = [layer["mark"]["type"] for layer in spec["layer"]]
+    assert marks == ["line", "line", "rule", "text"]  # raw faint, smoothed, baseline, label
+    assert spec["layer"][3]["data"]["values"][0]["label"] == "baseline: mean"
+    rows = [r for r in spec["data"]["values"] if r["split"] == "train"]
+    want = charts.ema_smooth([1.0 / k for k in range(1, 30)], 0.6)
+    np.testing.assert_allclose([r["smoothed"] for r in rows], want)
+    assert [layer["mark"]["type"] for layer in charts.live_loss_spec(history)["layer"]] == ["line"]

@@ -142,12 +142,12 @@ def test_a_run_no_better_than_its_baseline_is_not_a_green_completed(runs_dir):
     assert_clean(at)
     assert not at.success
     said = "\n".join(w.value for w in at.warning)
-    assert "**Completed** 2 epochs, but the validation loss 0.6 is above the baseline" in said
+    assert "**Completed** 2 epochs, but the validation loss 0.6 is above the baseline's 0.5" in said
     better = _saved_run(runs_dir, val_loss=0.1)
     at = start_app({"run": better, "tab": "Training"})
     assert [s.value for s in at.success] == [
-        "**Completed** 2 epochs: validation loss 0.1, 80% below the baseline "
-        "(predict the training mean (about 1.0); expected MSE 1/6: 0.5)."
+        "**Completed** 2 epochs: validation loss 0.1, 80% below the baseline's 0.5 "
+        "(predict the training mean (about 1.0); expected MSE 1/6)."
     ]
     assert "Completed: Completed" not in text_of(at)
 

@@ -1,8 +1,9 @@
 """The dashboard as a person uses it: a real `streamlit run` driven by headless Chromium.
 
-Pick a dataset, Train, wait for the loss chart, open Gates, Predictions, Compare backends (and
-compare), Cell walkthrough (and train its one-unit LSTM) and Runs, take screenshots
-(tests/artifacts/), and check that no exception box ever appears.
+A learner's first minutes: the default task, Train, the gates during training and at two
+snapshots. Then the rest: pick a dataset, Train, wait for the loss chart, open Gates,
+Predictions, Compare backends (and compare), Cell walkthrough (and train its one-unit LSTM) and
+Runs; a shared link to a run. Screenshots go to tests/artifacts/; no exception box may appear.
 """
 
 from __future__ import annotations
@@ -50,6 +51,63 @@ def _pick(page, key: str, option: str) -> None:
     page.locator(f".st-key-{key} [role=combobox]").click()
     page.get_by_role("option", name=option, exact=True).click()
     _wait_idle(page)
+
+
+def _vega_text(page) -> str:
+    """Everything the Vega charts on the page say in their SVG (titles, axis labels)."""
+    return page.evaluate(
+        "() => [...document.querySelectorAll('[data-testid=stVegaLiteChart] svg')]"
+        ".map(s => s.textContent).join(' ')"
+    )
+
+
+def test_a_learners_first_minutes_default_task_train_and_gates_at_two_snapshots(app_url, page):
+    page.goto(app_url)
+    page.get_by_role("tab", name="Data", exact=True).wait_for(timeout=LONG)
+    _wait_idle(page)
+    _no_exception(page)
+    # what the lab is and the three steps, the default task that shows gates at work
+    page.get_by_text("Pick a task in the sidebar", exact=False).first.wait_for(timeout=LONG)
+    assert "adding" in page.locator(".st-key-dataset").inner_text()
+    assert page.get_by_text("Deploy", exact=True).count() == 0  # toolbarMode minimal
+    page.screenshot(path=str(ARTIFACTS / "learner_start.png"))
+
+    page.locator(".st-key-train button").first.click()
+    _open_tab(page, "Training")
+    _open_tab(page, "Gates")  # the gates while training: the snapshots saved so far
+    page.get_by_text("input gate i", exact=False).first.wait_for(timeout=LONG)
+    _no_exception(page)
+    page.screenshot(path=str(ARTIFACTS / "learner_gates_live.png"))
+
+    _open_tab(page, "Training")
+    page.get_by_text(re.compile(r"Completed", re.I)).first.wait_for(timeout=LONG)
+    _wait_idle(page)
+    _no_exception(page)
+    assert page.get_by_text("Completed: Completed", exact=False).count() == 0
+    page.screenshot(path=str(ARTIFACTS / "learner_training.png"))
+
+    _open_tab(page, "Gates")
+    page.locator(".st-key-gates_epoch [role=slider]").first.wait_for(timeout=LONG)
+    _wait_idle(page)
+    page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=LONG)
+    assert "marker" in _vega_text(page)  # the adding problem's two marked steps
+    page.screenshot(path=str(ARTIFACTS / "learner_gates_last.png"), full_page=True)
+    slider = page.locator(".st-key-gates_epoch [role=slider]").first
+    slider.focus()
+    page.keyboard.press("Home")  # epoch 0: before training
+    _wait_idle(page)
+    page.get_by_text("epoch 0.", exact=False).first.wait_for(timeout=LONG)
+    _no_exception(page)
+    page.screenshot(path=str(ARTIFACTS / "learner_gates_epoch0.png"), full_page=True)
+
+    # the page's address now names the run and the tab: opened afresh, it shows the same
+    assert "run=" in page.url and "tab=Gates" in page.url
+    other = page.context.new_page()
+    other.goto(page.url)
+    other.get_by_role("tab", name="Gates", exact=True).wait_for(timeout=LONG)
+    other.get_by_text("input gate i", exact=False).first.wait_for(timeout=LONG)
+    _no_exception(other)
+    other.close()
 
 
 def test_pick_train_and_inspect_gates_and_walkthrough(app_url, page):
@@ -127,3 +185,17 @@ def test_broken_upload_shows_an_error_not_a_traceback(app_url, page, tmp_path):
     page.locator('[data-testid="stAlertContentError"]').first.wait_for(timeout=LONG)
     _no_exception(page)
     page.screenshot(path=str(ARTIFACTS / "broken_upload.png"), full_page=True)
+
+
+def test_a_link_with_values_streamlit_cannot_bind_shows_a_notice_and_the_page(app_url, page):
+    page.goto(app_url + "/?epochs=inf&lr=1e999&hidden_size=-4&dataset=nope&tab=Gates")
+    page.get_by_text("This link had values the app could not use", exact=False).first.wait_for(
+        timeout=LONG
+    )
+    _wait_idle(page)
+    _no_exception(page)
+    notice = page.locator('[data-testid="stAlertContentWarning"]').first.inner_text()
+    for name in ("epochs=inf", "lr=1e999", "hidden_size=-4", "dataset=nope"):
+        assert name in notice, name
+    assert "epochs=inf" not in page.url and "hidden_size=1" in page.url  # the URL, cleaned
+    page.screenshot(path=str(ARTIFACTS / "bad_link.png"))
