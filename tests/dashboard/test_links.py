@@ -184,6 +184,8 @@ def test_gate_colours_use_one_scale_per_quantity_across_snapshots(runs_dir):
     assert first == last and len(first) == 6  # i f o g c h
     assert last[4] == pytest.approx([-largest, 0, largest], rel=1e-6)  # c: the whole run's
     assert "Layer 1 of 1, epoch 0" in text_of(at)
+    spec = at.get("vega_lite_chart")[0].proto.spec  # the adding problem's markers drawn
+    assert spec.count('"title": "key step"') == 7  # on the input and on each of the six maps
     assert "saved during training" in text_of(at)
 
 

@@ -53,12 +53,14 @@ def _pick(page, key: str, option: str) -> None:
     _wait_idle(page)
 
 
-def _vega_text(page) -> str:
-    """Everything the Vega charts on the page say in their SVG (titles, axis labels)."""
-    return page.evaluate(
-        "() => [...document.querySelectorAll('[data-testid=stVegaLiteChart] svg')]"
-        ".map(s => s.textContent).join(' ')"
-    )
+def _scrolled_shot(page, name: str, down: int = 1000) -> None:
+    """A screenshot further down the main area (it scrolls inside the page), then back up."""
+    page.mouse.move(800, 600)
+    page.mouse.wheel(0, down)
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(ARTIFACTS / name))
+    page.mouse.wheel(0, -down)
+    page.wait_for_timeout(300)
 
 
 def test_a_learners_first_minutes_default_task_train_and_gates_at_two_snapshots(app_url, page):
@@ -68,14 +70,15 @@ def test_a_learners_first_minutes_default_task_train_and_gates_at_two_snapshots(
     _no_exception(page)
     # what the lab is and the three steps, the default task that shows gates at work
     page.get_by_text("Pick a task in the sidebar", exact=False).first.wait_for(timeout=LONG)
-    assert "adding" in page.locator(".st-key-dataset").inner_text()
+    assert page.locator(".st-key-dataset input").first.input_value().startswith("adding")
     assert page.get_by_text("Deploy", exact=True).count() == 0  # toolbarMode minimal
     page.screenshot(path=str(ARTIFACTS / "learner_start.png"))
 
     page.locator(".st-key-train button").first.click()
     _open_tab(page, "Training")
     _open_tab(page, "Gates")  # the gates while training: the snapshots saved so far
-    page.get_by_text("input gate i", exact=False).first.wait_for(timeout=LONG)
+    page.get_by_text("the latest snapshot saved", exact=False).first.wait_for(timeout=LONG)
+    page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=LONG)
     _no_exception(page)
     page.screenshot(path=str(ARTIFACTS / "learner_gates_live.png"))
 
@@ -87,25 +90,29 @@ def test_a_learners_first_minutes_default_task_train_and_gates_at_two_snapshots(
     page.screenshot(path=str(ARTIFACTS / "learner_training.png"))
 
     _open_tab(page, "Gates")
-    page.locator(".st-key-gates_epoch [role=slider]").first.wait_for(timeout=LONG)
+    slider = page.locator(".st-key-gates_epoch input[type=range]").first  # visually hidden
+    slider.wait_for(state="attached", timeout=LONG)
     _wait_idle(page)
     page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=LONG)
-    assert "marker" in _vega_text(page)  # the adding problem's two marked steps
+    page.get_by_text("Dashed lines mark the steps the task is about", exact=False).first.wait_for(
+        timeout=LONG
+    )
     page.screenshot(path=str(ARTIFACTS / "learner_gates_last.png"), full_page=True)
-    slider = page.locator(".st-key-gates_epoch [role=slider]").first
+    _scrolled_shot(page, "learner_gates_last_cell.png")  # c and h further down
     slider.focus()
     page.keyboard.press("Home")  # epoch 0: before training
     _wait_idle(page)
     page.get_by_text("epoch 0.", exact=False).first.wait_for(timeout=LONG)
     _no_exception(page)
     page.screenshot(path=str(ARTIFACTS / "learner_gates_epoch0.png"), full_page=True)
+    _scrolled_shot(page, "learner_gates_epoch0_cell.png")
 
     # the page's address now names the run and the tab: opened afresh, it shows the same
     assert "run=" in page.url and "tab=Gates" in page.url
     other = page.context.new_page()
     other.goto(page.url)
     other.get_by_role("tab", name="Gates", exact=True).wait_for(timeout=LONG)
-    other.get_by_text("input gate i", exact=False).first.wait_for(timeout=LONG)
+    other.get_by_text("Layer 1 of 1, epoch", exact=False).first.wait_for(timeout=LONG)
     _no_exception(other)
     other.close()
 
