@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import altair as alt
 import pandas as pd
 
-from dashboard.charts.palette import GATE_COLORS
+from dashboard.charts.palette import DASH_LEGEND, GATE_COLORS
 
 
 def cell_sequence_chart(sequences: Mapping[str, Sequence[Mapping]]) -> alt.Chart:
@@ -35,20 +35,17 @@ def cell_sequence_chart(sequences: Mapping[str, Sequence[Mapping]]) -> alt.Chart
                     range=[GATE_COLORS["c"], GATE_COLORS["h"]],
                 ),
                 legend=alt.Legend(
-                    orient="top", title=None, symbolType="stroke", symbolStrokeWidth=3
+                    orient="top",
+                    title=None,
+                    symbolType="stroke",
+                    symbolStrokeWidth=3,
+                    symbolOpacity=1,
                 ),
             ),
             # the legend draws each sequence's line style, not a dot
             strokeDash=alt.StrokeDash(
                 "sequence:N",
-                legend=alt.Legend(
-                    orient="top",
-                    title=None,
-                    symbolType="stroke",
-                    symbolStrokeColor="#444",
-                    symbolStrokeWidth=2,
-                    symbolSize=400,
-                ),
+                legend=alt.Legend(orient="top", title=None, **DASH_LEGEND),
             ),
             tooltip=["sequence:N", "day:O", "state:N", alt.Tooltip("value:Q", format=".4f")],
         )

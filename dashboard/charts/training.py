@@ -9,7 +9,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from dashboard.charts.palette import BACKEND_COLORS, SPLIT_COLORS
+from dashboard.charts.palette import BACKEND_COLORS, DASH_LEGEND, SPLIT_COLORS
 
 # the line style of each split where colour means something else: solid train, dashed validation
 SPLIT_DASH = alt.Scale(domain=["train", "validation"], range=[[1, 0], [6, 3]])
@@ -285,13 +285,7 @@ def compare_loss_chart(histories: Mapping[str, Sequence[Mapping]], *, log_scale=
             strokeDash=alt.StrokeDash(
                 "split:N",
                 scale=SPLIT_DASH,
-                legend=alt.Legend(
-                    orient="top",
-                    title=None,
-                    symbolType="stroke",
-                    symbolStrokeColor="#444",
-                    symbolSize=400,
-                ),
+                legend=alt.Legend(orient="top", title=None, **DASH_LEGEND),
             ),  # fmt: skip
             tooltip=["backend:N", "split:N", "epoch:Q", alt.Tooltip("loss:Q", format=".8g")],
         )

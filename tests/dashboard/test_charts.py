@@ -220,3 +220,12 @@ def test_the_live_chart_labels_its_baseline_and_smooths_like_the_finished_one():
     want = charts.ema_smooth([1.0 / k for k in range(1, 30)], 0.6)
     np.testing.assert_allclose([r["smoothed"] for r in rows], want)
     assert [layer["mark"]["type"] for layer in charts.live_loss_spec(history)["layer"]] == ["line"]
+
+
+def test_line_style_legends_draw_the_lines_not_dots():
+    steps = [cell_step(1.0, 0.0, 0.0, EXAMPLE_WEIGHTS)] * 4
+    for chart in (charts.cell_sequence_chart({"company A": steps, "company B": steps}),
+                  charts.compare_loss_chart({"numpy": [], "torch": []})):  # fmt: skip
+        legend = chart.to_dict()["encoding"]["strokeDash"]["legend"]
+        assert legend["symbolType"] == "stroke"  # a line, drawn only with both colours set
+        assert legend["symbolStrokeColor"] and legend["symbolFillColor"]
