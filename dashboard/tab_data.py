@@ -24,23 +24,15 @@ MAIN_CSV_OPTIONS = ("layout", "target_columns", "feature_columns", "window", "ho
 
 
 def _preview(file: dict, dataset) -> pd.DataFrame | None:
-    """The first rows of the file as text, split the way the loader split them."""
-    import io
-
-    from data.csv_loader import SEPARATORS
-
+    """The first rows of the file as text, split the way the loader split them; None when the
+    loader's limits refuse the file (the error above says why). `data.csv_preview` checks the
+    bytes, lines and columns before pandas reads a row: a hostile file costs milliseconds."""
     used = ((dataset.spec or {}).get("options") or {}) if dataset is not None else {}
-    sep = SEPARATORS.get(used.get("sep", "auto"), "auto")
     try:
-        return pd.read_csv(
-            io.BytesIO(file["bytes"]),
-            sep=None if sep == "auto" else sep,
-            header=None if used.get("header") == "no" else "infer",
-            nrows=12,
-            dtype=str,
-            engine="python",
+        return data.csv_preview(
+            file["bytes"], sep=used.get("sep", "auto"), header=used.get("header", "auto")
         )
-    except Exception:  # a preview of an unreadable file: the error above says why
+    except ValueError:
         return None
 
 

@@ -72,7 +72,7 @@ def column_names(upload: dict) -> list[str]:
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def _not_text_reason(digest: str, _raw: bytes) -> str | None:
-    from data.csv_read import decode
+    from data.csv.read import decode
 
     try:
         decode(_raw)

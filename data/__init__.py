@@ -4,18 +4,20 @@ Never imports `lstm` or streamlit: it produces arrays and a `Dataset` describing
 
     list_datasets() -> list[str]
     load_dataset(name, **options) -> Dataset
+    dataset_from_spec(spec, source=None) -> Dataset     (rebuilds a Dataset from its .spec)
     dataset_options(name) -> dict[str, OptionSpec]
     describe_dataset(name) -> str
     dataset_from_csv(source, **options) -> Dataset      (path, bytes or binary file object)
     dataset_from_spec(spec, source=None) -> Dataset     (rebuild from Dataset.spec)
     csv_options() -> dict[str, OptionSpec]
     csv_column_names(source, sep="auto", header="auto") -> list[str]
+    csv_preview(source, nrows=12, sep="auto", header="auto") -> pandas.DataFrame of str
     get_preset(name) -> {"model": {...}, "train": {...}}
 
 Bad input of any kind raises DataError (a ValueError) with a message a person can act on.
 """
 
-from data.csv_loader import LIMITS, csv_column_names, csv_options, dataset_from_csv
+from data.csv import LIMITS, csv_column_names, csv_options, csv_preview, dataset_from_csv
 from data.dataset import DataError, Dataset
 from data.options import OptionSpec
 from data.presets import get_preset
@@ -35,6 +37,7 @@ __all__ = [
     "OptionSpec",
     "csv_column_names",
     "csv_options",
+    "csv_preview",
     "dataset_from_csv",
     "dataset_from_spec",
     "dataset_options",

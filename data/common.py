@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from data.dataset import DataError
+from data.dataset import DataError, Dataset
 
 
 def one_hot(ids: np.ndarray, n: int) -> np.ndarray:
@@ -98,6 +98,27 @@ def check_generated_size(name: str, n: int, steps: int, width: int) -> None:
             f"{name}: {n:,} sequences x {steps:,} steps x {width} inputs = {n * steps * width:,} "
             f"values, more than {MAX_GENERATED_VALUES:,}: lower n_train, n_val or the length"
         )
+
+
+def generated_dataset(generator, x, y, n_train: int, mask=None, **fields) -> Dataset:
+    """A generated task's Dataset: its first n_train sequences train, the rest validate.
+
+    x (N, T, D), y (N, ...), mask (N, T) or None. The name and description come from the
+    generator function (its name, its docstring); the baseline is the trivial predictor's
+    validation loss in the training loss (training mean or class frequencies, over the masked
+    steps) unless `fields` give one. `fields` are the other Dataset fields."""
+    parts = dict(x_train=x[:n_train], y_train=y[:n_train], x_val=x[n_train:], y_val=y[n_train:])
+    if mask is not None:
+        parts.update(mask_train=mask[:n_train], mask_val=mask[n_train:])
+    if "baseline_loss" not in fields:
+        masks = (parts.get("mask_train"), parts.get("mask_val"))
+        if fields["task"] == "classification":
+            fields["baseline_loss"] = frequency_baseline(
+                parts["y_train"], parts["y_val"], fields["output_size"], *masks
+            )
+        else:
+            fields["baseline_loss"] = mean_baseline(parts["y_train"], parts["y_val"], *masks)
+    return Dataset(name=generator.__name__, description=doc_paragraph(generator), **parts, **fields)
 
 
 def rng_for(seed: int) -> np.random.Generator:

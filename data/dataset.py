@@ -81,15 +81,11 @@ class Dataset:
 
     def denormalize_y(self, y: np.ndarray) -> np.ndarray:
         """Regression outputs or targets in original units (identity if not normalised)."""
-        if self.y_mean is None or self.y_std is None:
-            return np.asarray(y)
-        return np.asarray(y) * self.y_std + self.y_mean
+        return _denormalize(y, self.y_mean, self.y_std)
 
     def denormalize_x(self, x: np.ndarray) -> np.ndarray:
         """Input features in original units (identity if not normalised)."""
-        if self.x_mean is None or self.x_std is None:
-            return np.asarray(x)
-        return np.asarray(x) * self.x_std + self.x_mean
+        return _denormalize(x, self.x_mean, self.x_std)
 
     def summary(self) -> dict:
         """Shapes and split sizes, for display and for run.json."""
@@ -106,3 +102,9 @@ class Dataset:
             "y_train_shape": list(np.shape(self.y_train)),
             "baseline_loss": float(self.baseline_loss),
         }
+
+
+def _denormalize(values, mean: np.ndarray | None, std: np.ndarray | None) -> np.ndarray:
+    if mean is None or std is None:
+        return np.asarray(values)
+    return np.asarray(values) * std + mean

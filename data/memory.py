@@ -7,14 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from data.common import (
-    check_generated_size,
-    check_outputs,
-    doc_paragraph,
-    frequency_baseline,
-    one_hot,
-    rng_for,
-)
+from data.common import check_generated_size, check_outputs, generated_dataset, one_hot, rng_for
 from data.dataset import Dataset
 from data.options import int_option, seed_option, size_options, specs_of
 
@@ -68,23 +61,17 @@ def copy(*, seed, n_train, n_val, n_symbols, length, delay) -> Dataset:
         }
 
     names = [f"sym{k}" for k in range(n_symbols)]
-    return Dataset(
-        name="copy",
-        x_train=x[:n_train],
-        y_train=y[:n_train],
-        x_val=x[n_train:],
-        y_val=y_val,
-        mask_train=mask[:n_train],
-        mask_val=mask[n_train:],
+    return generated_dataset(
+        copy,
+        x,
+        y,
+        n_train,
+        mask,
         task="classification",
         target="each",
         output_size=n_symbols,
         feature_names=[*names, "blank", "go"],
         class_names=names,
-        description=doc_paragraph(copy),
-        baseline_loss=frequency_baseline(
-            y[:n_train], y_val, n_symbols, mask[:n_train], mask[n_train:]
-        ),
         baseline_name=f"predict the symbol frequencies (memoryless): about ln {n_symbols}",
         solved=f"loss near 0, recall_accuracy 1.0 (baseline ln K = {np.log(n_symbols):.3f})",
         notes=[f"only the {length} recall steps of each sequence count (mask)"],
@@ -137,19 +124,16 @@ def temporal_order(*, seed, n_train, n_val, seq_len) -> Dataset:
             "second_symbol_accuracy": float(np.mean(predicted % 2 == y_val % 2)),
         }
 
-    return Dataset(
-        name="temporal_order",
-        x_train=x[:n_train],
-        y_train=y[:n_train],
-        x_val=x[n_train:],
-        y_val=y_val,
+    return generated_dataset(
+        temporal_order,
+        x,
+        y,
+        n_train,
         task="classification",
         target="last",
         output_size=4,
         feature_names=list(TEMPORAL_SYMBOLS),
         class_names=list(TEMPORAL_CLASSES),
-        description=doc_paragraph(temporal_order),
-        baseline_loss=frequency_baseline(y[:n_train], y_val, 4),
         baseline_name="predict the training class frequencies (about uniform)",
         solved="accuracy 1.0 and loss near 0 (baseline ln 4 = 1.386)",
         metrics=metrics,

@@ -15,14 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from data.common import (
-    check_generated_size,
-    check_outputs,
-    doc_paragraph,
-    frequency_baseline,
-    one_hot,
-    rng_for,
-)
+from data.common import check_generated_size, check_outputs, generated_dataset, one_hot, rng_for
 from data.dataset import Dataset
 from data.options import OptionSpec, int_option, seed_option, size_options, specs_of
 
@@ -124,23 +117,17 @@ def reber(*, seed, n_train, n_val, embedded, max_len) -> Dataset:
             result["outer_accuracy"] = float(np.mean(outer_hits))
         return result
 
-    return Dataset(
-        name="reber",
-        x_train=x[:n_train],
-        y_train=y[:n_train],
-        x_val=x[val],
-        y_val=y_val,
-        mask_train=mask[:n_train],
-        mask_val=mask_val,
+    return generated_dataset(
+        reber,
+        x,
+        y,
+        n_train,
+        mask,
         task="classification",
         target="each",
         output_size=len(SYMBOLS),
         feature_names=list(SYMBOLS),
         class_names=list(SYMBOLS),
-        description=doc_paragraph(reber),
-        baseline_loss=frequency_baseline(
-            y[:n_train], y_val, len(SYMBOLS), mask[:n_train], mask_val
-        ),
         baseline_name="predict the training symbol frequencies at every step",
         solved=(
             "legal_rate 1.0"

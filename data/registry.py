@@ -4,18 +4,19 @@
 data, and records `spec = {"name": name, "options": {all options, defaults filled in}}` so
 `load_dataset(spec["name"], **spec["options"])` rebuilds the same arrays.
 Samples are CSV files in data/samples/, read by `dataset_from_csv` exactly like an upload.
+`dataset_from_spec(spec, source=None)` rebuilds any Dataset from its spec (a CSV one needs its
+file again).
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from data import memory, reber, tasks
 from data.common import doc_paragraph
-from data.csv_loader import CSV_OPTIONS, dataset_from_csv
+from data.csv import CSV_OPTIONS, dataset_from_csv
 from data.dataset import DataError, Dataset
 from data.options import OptionSpec, resolve_options
 
@@ -127,23 +128,34 @@ def load_dataset(name: str, **options) -> Dataset:
 
 
 def dataset_from_spec(spec: dict, source=None) -> Dataset:
-    """Rebuild a dataset from its `Dataset.spec`. A generated task or sample needs nothing more;
-    a CSV spec ({"name": "csv", "options", "filename"}) needs `source`, the file's bytes, path or
-    binary file object, and reads it with the options it was first read with."""
+    """The Dataset that `spec` (a `Dataset.spec`, or a run's dataset record) describes.
+
+    `{"name": name, "options": {...}}` rebuilds a generated task or a shipped sample;
+    `{"name": "csv", "options": {...}, "filename": ...}` reads `source` (the file's path, bytes
+    or binary file object) with those options. Same spec and file, same arrays. Keys other than
+    name, options and filename (a run's "summary") are ignored. DataError for a spec that is
+    not one, an unknown name or option, and a CSV spec without its file."""
     if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
-        raise DataError(f"a dataset spec is a dict with a name, got {spec!r:.80}")
-    options = dict(spec.get("options") or {})
-    if spec["name"] != "csv":
-        return load_dataset(spec["name"], **options)
+        raise DataError(
+            f"a dataset spec is a dict with a 'name' and its 'options', got {spec!r:.200}"
+        )
+    name, options = spec["name"], spec.get("options") or {}
+    if not isinstance(options, dict):
+        raise DataError(f"the spec's options must be a dict, got {options!r:.200}")
+    if name != "csv":
+        return load_dataset(name, **options)
+    filename = spec.get("filename") or "the uploaded file"
     if source is None:
         raise DataError(
-            f"this dataset was read from the file {spec.get('filename') or '(unnamed)'}: "
-            "that file is needed to rebuild it"
+            f"this dataset was read from the CSV file {filename!r}: the file is needed to "
+            "rebuild it, pass it as source= (its path or bytes)"
         )
-    if isinstance(source, bytes | bytearray):
-        source = io.BytesIO(bytes(source))
-        source.name = spec.get("filename") or "upload.csv"
-    return dataset_from_csv(source, **options)
+    dataset = dataset_from_csv(source, **options)
+    if dataset.spec["filename"] == "upload" and spec.get("filename"):
+        # bytes carry no name: keep the one the spec remembers
+        dataset.name = "csv:" + spec["filename"]
+        dataset.spec["filename"] = spec["filename"]
+    return dataset
 
 
 def _unknown(name) -> str:

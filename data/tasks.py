@@ -13,7 +13,7 @@ from data.common import (
     check_generated_size,
     check_outputs,
     doc_paragraph,
-    frequency_baseline,
+    generated_dataset,
     mean_baseline,
     rng_for,
 )
@@ -72,18 +72,16 @@ def sine(*, seed, n_train, n_val, seq_len, n_waves, freq_low, freq_high, noise) 
             "skill_vs_persistence": 1.0 - mse / persistence,
         }
 
-    return Dataset(
-        name="sine",
-        x_train=x[:n_train],
-        y_train=y[:n_train],
-        x_val=x[n_train:],
-        y_val=y_val,
+    return generated_dataset(
+        sine,
+        x,
+        y,
+        n_train,
         task="regression",
         target="last",
         output_size=1,
         feature_names=["value"],
         target_names=["next value"],
-        description=doc_paragraph(sine),
         baseline_loss=baseline,
         baseline_name="predict the training mean",
         solved=(
@@ -139,19 +137,16 @@ def adding(*, seed, n_train, n_val, seq_len) -> Dataset:
         err = np.abs(check_outputs(y_hat, y_val.shape, "adding") - y_val)
         return {"within_0.04": float(np.mean(err < 0.04)), "max_abs_error": float(err.max())}
 
-    return Dataset(
-        name="adding",
-        x_train=x[:n_train],
-        y_train=y[:n_train],
-        x_val=x[n_train:],
-        y_val=y_val,
+    return generated_dataset(
+        adding,
+        x,
+        y,
+        n_train,
         task="regression",
         target="last",
         output_size=1,
         feature_names=["value", "marker"],
         target_names=["sum of marked values"],
-        description=doc_paragraph(adding),
-        baseline_loss=mean_baseline(y[:n_train], y_val),
         baseline_name="predict the training mean (about 1.0); expected MSE 1/6",
         solved="val MSE below 0.01 and within_0.04 near 1 (baseline about 0.167)",
         notes=["targets are raw sums in [0, 2], not normalised"],
@@ -201,19 +196,16 @@ def parity(*, seed, n_train, n_val, seq_len, target) -> Dataset:
             "sequence_accuracy": float(np.mean(np.all(hits, axis=1))),
         }
 
-    return Dataset(
-        name="parity",
-        x_train=bits[:n_train, :, None].astype(np.float64),
-        y_train=y[:n_train].astype(np.int64),
-        x_val=bits[n_train:, :, None].astype(np.float64),
-        y_val=y_val.astype(np.int64),
+    return generated_dataset(
+        parity,
+        bits[:, :, None].astype(np.float64),
+        y.astype(np.int64),
+        n_train,
         task="classification",
         target=target,
         output_size=2,
         feature_names=["bit"],
         class_names=["even", "odd"],
-        description=doc_paragraph(parity),
-        baseline_loss=frequency_baseline(y[:n_train], y_val, 2),
         baseline_name="predict the training class frequencies (about 50/50)",
         solved="loss near 0 and final_accuracy 1.0 (baseline ln 2 = 0.693)",
         metrics=metrics,

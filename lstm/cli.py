@@ -5,6 +5,8 @@
     python -m lstm runs list | show ID | delete ID | export ID --format npz|pt|csv [--out PATH]
     python -m lstm compare --dataset sine --epochs 5
     python -m lstm datasets [NAME]
+    python -m lstm sweep --dataset adding --lr 1e-4:1e-1:log --trials 40 --workers 2  (cli_sweep.py)
+    python -m lstm sweeps list | show NAME
     python -m lstm bench ...
 
 Every ModelConfig / TrainConfig field is a flag, generated from the configs' field specs (the one
@@ -33,6 +35,7 @@ from lstm.cli_runs import (
     fmt_value,
     store_for,
 )
+from lstm.cli_sweep import add_commands as add_sweep_commands
 from lstm.config import FieldSpec, ModelConfig, TrainConfig, field_specs
 from lstm.experiment import FROM_DATASET
 from lstm.threads import DEFAULT_THREADS, MAX_THREADS, pin_threads
@@ -357,6 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
     datasets = commands.add_parser("datasets", help="the datasets, or one dataset's options")
     datasets.add_argument("name", nargs="?")
     datasets.set_defaults(func=cmd_datasets)
+
+    add_sweep_commands(commands)
 
     bench = commands.add_parser("bench", help="python -m benchmarks.backends, if present")
     bench.add_argument("rest", nargs=argparse.REMAINDER)

@@ -42,6 +42,7 @@ class Run:
     label: str = ""  # free text from the user, stored as data only
     created: str = ""  # ISO 8601, UTC
     error: str = ""  # for "failed": the traceback, kept out of `message`
+    sweep: dict = field(default_factory=dict)  # {"name", "trial"} for a sweep's trial (lstm.sweep)
 
     @property
     def dtype(self) -> str:

@@ -83,6 +83,7 @@ def json_bytes(run: Run) -> bytes:
         "threads": run.threads,
         "saturation": run.saturation,
         "snapshot_epochs": list(run.snapshots["epochs"]) if run.snapshots else [],
+        "sweep": run.sweep,
         "pid": os.getpid(),
         "host": socket.gethostname(),
         "saved": datetime.now(UTC).isoformat(timespec="microseconds"),
@@ -232,6 +233,12 @@ def dataset_summary(doc: dict) -> dict:
     if summary is None and isinstance(doc.get("dataset"), dict):
         summary = doc["dataset"].get("summary")  # where older runs kept it
     return summary if isinstance(summary, dict) else {}
+
+
+def sweep_tag(doc: dict) -> dict:
+    """{"name", "trial"} of the sweep a run was a trial of; {} otherwise (and for older runs)."""
+    tag = doc.get("sweep")
+    return dict(tag) if isinstance(tag, dict) else {}
 
 
 def read_saturation(doc: dict) -> dict:

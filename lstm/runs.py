@@ -49,6 +49,7 @@ from lstm.run_files import (  # noqa: F401  (RunStoreError: this module's API)
     read_saturation,
     read_snapshots,
     snapshot_arrays,
+    sweep_tag,
 )
 
 RUN_ID = re.compile(r"\d{8}-\d{6}-\d{6}-[0-9a-f]{6}")
@@ -77,6 +78,7 @@ class RunInfo:
     final_val_accuracy: float | None = None
     seconds: float | None = None
     message: str = ""
+    sweep: str = ""  # the sweep this run was a trial of (lstm.sweep), else ""
 
 
 def default_root() -> Path:
@@ -202,6 +204,7 @@ class RunStore:
             label=str(doc.get("label", "")),
             created=str(doc.get("created", "")),
             error=str(doc.get("error", "")),
+            sweep=sweep_tag(doc),
         )
 
     def export_bytes(self, run_id: str, fmt: str) -> bytes:
@@ -266,4 +269,5 @@ def _summary(run_id: str, doc: dict, status: str, reason: str) -> RunInfo:
         final_val_accuracy=_number(last.get("val_accuracy")),
         seconds=_number(timings.get("total")),
         message=str(doc.get("message", "")) if status != "broken" else "",
+        sweep=str(sweep_tag(doc).get("name", "")),
     )

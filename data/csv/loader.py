@@ -1,5 +1,7 @@
 """`dataset_from_csv`: a CSV file (path, bytes or file object) to a Dataset.
 
+The chain is read (bytes -> text) -> dialect + parse (text -> Table) -> build (Table -> Dataset).
+
 Layouts (detected automatically, or set with layout=):
 - "timeseries": rows are time steps, columns variables. Windows of `window` rows predict the
   next `horizon` values of the target columns (default: the last numeric column). A date or
@@ -25,36 +27,26 @@ Cleaning: text columns are ignored (named in the notes); infinities count as mis
 more than half missing is dropped (noted); remaining gaps are filled by linear interpolation
 along time (counted in the notes).
 
-Limits (bad input beyond them is a DataError saying what to change): 50 MB per file
-(MAX_BYTES), 1,000,000 rows (MAX_ROWS), 2,000 columns in the file (MAX_COLUMNS), 256 features
-per time step (MAX_FEATURES), 2,000 steps per sequence (MAX_SEQ_LEN), 100 label classes
-(MAX_CLASSES), 20,000,000 input values in all (MAX_VALUES; a time series beyond it is thinned
-by a larger window stride, with a note).
+Limits (bad input beyond them is a DataError saying what to change) are in data.csv.limits,
+each with its reason: 50 MB per file, 1,000,000 rows, 2,000 columns, 256 features per time
+step, 2,000 steps per sequence, 100 label classes, 20,000,000 input values in all (a time
+series beyond it is thinned by a larger window stride, with a note).
 """
 
 from __future__ import annotations
 
-import os
+from contextlib import contextmanager
 
 import numpy as np
 
-from data.csv_build import build
-from data.csv_columns import MAX_CLASSES, worth_reading
-from data.csv_common import MAX_FEATURES, MAX_SEQ_LEN, MAX_VALUES
-from data.csv_parse import MAX_COLUMNS, MAX_ROWS, Table
-from data.csv_read import MAX_BYTES, read_table
+from data.csv.build import build
+from data.csv.columns import worth_reading
+from data.csv.limits import MAX_ROLE_CANDIDATES, MAX_SEQ_LEN
+from data.csv.parse import Table, parse
+from data.csv.read import decode, read_source
 from data.dataset import DataError, Dataset
 from data.options import OptionSpec, float_option, int_option, resolve_options, specs_of
 
-LIMITS = {
-    "bytes": MAX_BYTES,
-    "rows": MAX_ROWS,
-    "columns": MAX_COLUMNS,
-    "features": MAX_FEATURES,
-    "seq_len": MAX_SEQ_LEN,
-    "classes": MAX_CLASSES,
-    "values": MAX_VALUES,
-}
 SEPARATORS = {"auto": "auto", "comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}
 SEPARATORS["whitespace"] = r"\s+"
 
@@ -103,7 +95,11 @@ def dataset_from_csv(source, **options) -> Dataset:
     The Dataset's spec is {"name": "csv", "options": {... as used ...}, "filename": ...}.
     """
     opts = resolve_options(CSV_OPTIONS, options, "dataset_from_csv")
-    try:
+    failed = (
+        "could not turn the file into sequences ({error}); check that it is a CSV table of "
+        "numbers, or set layout= and the column options"
+    )
+    with only_data_errors(failed):
         named = [opts[k] for k in ("date_column", "label_column", "id_column")]
         named += (opts["target_columns"] or []) + (opts["feature_columns"] or [])
         table, filename = read_table(
@@ -112,18 +108,9 @@ def dataset_from_csv(source, **options) -> Dataset:
             header=opts["header"],
             decimal=opts["decimal"],
             keep={n for n in named if n},
-            useful=_first_few(worth_reading, 8),
+            useful=_first_few(worth_reading, MAX_ROLE_CANDIDATES),
         )
         dataset, detected = build(table, opts, filename)
-    except DataError:
-        raise
-    except MemoryError:
-        raise DataError("the file needs more memory than this machine has: upload less") from None
-    except Exception as err:  # the promise to callers: only DataError leaves this function
-        raise DataError(
-            f"could not turn the file into sequences ({type(err).__name__}: {err}); check that "
-            "it is a CSV table of numbers, or set layout= and the column options"
-        ) from None
     for part in ("x_train", "x_val", "y_train", "y_val"):
         if not np.all(np.isfinite(getattr(dataset, part))):
             raise DataError(
@@ -142,13 +129,23 @@ def csv_column_names(source, sep: str = "auto", header: str = "auto") -> list[st
     opts = resolve_options(
         {k: CSV_OPTIONS[k] for k in ("sep", "header")}, {"sep": sep, "header": header}, "csv"
     )
-    try:
+    with only_data_errors("could not read the file as CSV ({error})"):
         table, _ = read_table(source, sep=SEPARATORS[opts["sep"]], header=opts["header"])
+    return list(table.columns)
+
+
+@contextmanager
+def only_data_errors(message: str):
+    """The promise of the public CSV functions to callers: only DataError leaves them. Any
+    other exception inside becomes one, `message` formatted with {error} = its type and text."""
+    try:
+        yield
     except DataError:
         raise
-    except Exception as err:  # same promise as dataset_from_csv
-        raise DataError(f"could not read the file as CSV ({type(err).__name__}: {err})") from None
-    return list(table.columns)
+    except MemoryError:
+        raise DataError("the file needs more memory than this machine has: upload less") from None
+    except Exception as err:
+        raise DataError(message.format(error=f"{type(err).__name__}: {err}")) from None
 
 
 def _first_few(test, limit: int):
@@ -175,5 +172,12 @@ def _used(opts: dict, table: Table, detected: dict) -> dict:
     return used
 
 
-def filename_stem(filename: str) -> str:
-    return os.path.splitext(os.path.basename(filename))[0] or "upload"
+def read_table(source, sep="auto", header="auto", decimal="auto", keep=(), useful=None):
+    """Read a path, bytes or file object into a Table; returns (table, file name)."""
+    raw, filename = read_source(source)
+    text, encoding = decode(raw)
+    table = parse(text, sep=sep, header=header, decimal=decimal, keep=keep, useful=useful)
+    table.encoding = encoding
+    if encoding not in ("utf-8",):
+        table.notes.append(f"read as {encoding} text")
+    return table, filename

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from data.csv.limits import MAX_DATE_CHARS
 from data.dataset import DataError
 
 DATE_NAME = re.compile(
@@ -30,9 +31,6 @@ LABEL_NAME = re.compile(
     r"^(label|labels|target|class|classe|y|category|outcome|output)$", re.IGNORECASE
 )
 INDEX_NAME = re.compile(r"^(index|idx|row|rownum|col1|)$", re.IGNORECASE)
-MOSTLY_MISSING = 0.5  # a column with more missing cells than this share is dropped
-MAX_CLASSES = 100
-AUTO_CLASS_LIMIT = 20  # integer labels with at most this many values are classes by default
 
 
 @dataclass
@@ -61,7 +59,7 @@ def as_float(column: pd.Series) -> np.ndarray:
 def guess_format(text: str) -> str | None:
     """The strftime format of one date/time text (month first, then day first), or None."""
     text = text.strip()
-    if not text or len(text) > 64:
+    if not text or len(text) > MAX_DATE_CHARS:
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -190,100 +188,6 @@ def check_columns(names: list[str] | None, columns: list[str], option: str) -> N
     for name in names or []:
         if name not in columns:
             raise DataError(_no_column(option, name, columns))
-
-
-def clean_numeric(values: np.ndarray, names: list[str], notes: list[str], protect=()):
-    """Replace infinities by NaN and drop columns that are mostly missing.
-
-    values (L, D) float; returns (values, kept names). `protect` names columns the caller
-    asked for explicitly: dropping one of those is an error instead of a note.
-    """
-    with np.errstate(invalid="ignore"):
-        huge = np.nanmax(np.where(np.isinf(values), np.nan, np.abs(values)), axis=0, initial=0)
-    for name, size in zip(names, huge, strict=True):
-        if size > 1e100:
-            raise DataError(
-                f"column {name!r} holds values up to {size:.3g}, too large to learn from: "
-                "rescale it (e.g. divide by a power of ten) and upload again"
-            )
-    infinite = np.isinf(values)
-    if infinite.any():
-        values = np.where(infinite, np.nan, values)
-        notes.append(f"{int(infinite.sum())} infinite value(s) treated as missing")
-    missing = np.isnan(values).mean(axis=0) if len(values) else np.ones(len(names))
-    keep = missing <= MOSTLY_MISSING
-    for name, share, kept in zip(names, missing, keep, strict=True):
-        if not kept:
-            if name in protect:
-                raise DataError(
-                    f"column {name!r} is {share:.0%} missing: fill it in, or choose another"
-                )
-            notes.append(f"dropped column {name!r}: {share:.0%} of its values are missing")
-    return values[:, keep], [n for n, k in zip(names, keep, strict=True) if k]
-
-
-def interpolate(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, int]:
-    """Fill NaN by linear interpolation along `axis` (ends take the nearest value).
-
-    Returns the filled copy and how many cells were filled; all-NaN lines stay NaN."""
-    missing = np.isnan(values)
-    count = int(missing.sum())
-    if count == 0:
-        return values, 0
-    frame = pd.DataFrame(values if axis == 0 else values.T)
-    filled = frame.interpolate(method="linear", axis=0, limit_direction="both").to_numpy()
-    filled = filled if axis == 0 else filled.T
-    return filled, count - int(np.isnan(filled).sum())
-
-
-def labels_to_classes(labels: pd.Series, task: str, name: str, notes: list[str]):
-    """Decide regression or classification for a label column and encode it.
-
-    Returns (task, values, class_names): float values for regression, int64 ids otherwise.
-    """
-    numeric = is_numeric(labels)
-    values = as_float(labels) if numeric else None
-    if task == "auto":
-        if not numeric:
-            task = "classification"
-        else:
-            present = values[~np.isnan(values)]
-            whole = np.all(present == np.round(present))
-            distinct = len(np.unique(present))
-            task = "classification" if whole and distinct <= AUTO_CLASS_LIMIT else "regression"
-        notes.append(f"label {name!r}: {task} (set task= to choose)")
-    if task == "regression":
-        if not numeric:
-            raise DataError(
-                f"label column {name!r} holds text, so it cannot be a regression target: "
-                "use task='classification'"
-            )
-        return task, values, []
-    keys = labels.astype(str).str.strip() if not numeric else pd.Series(values)
-    uniques = sorted(keys.dropna().unique(), key=_sort_key)
-    if len(uniques) > MAX_CLASSES:
-        raise DataError(
-            f"label column {name!r} has {len(uniques)} distinct values, more than the "
-            f"{MAX_CLASSES} classes allowed: use task='regression' if it is a number, or group "
-            "the labels into fewer classes"
-        )
-    if len(uniques) < 2:
-        raise DataError(
-            f"label column {name!r} has only one class: classification needs at least two"
-        )
-    index = {key: k for k, key in enumerate(uniques)}
-    ids = keys.map(index).to_numpy(dtype=np.float64, na_value=np.nan)
-    return task, ids, [_class_name(u) for u in uniques]
-
-
-def _sort_key(value):
-    return (0, float(value), "") if isinstance(value, int | float) else (1, 0.0, str(value))
-
-
-def _class_name(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def order_column(cols: Columns) -> str | None:

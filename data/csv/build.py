@@ -1,17 +1,17 @@
 """From a read CSV table to a Dataset: choose the layout, then build its sequences.
 
-The layouts, their detection and the cleaning rules are described in data.csv_loader.
+The layouts, their detection and the cleaning rules are described in data.csv.loader.
 """
 
 from __future__ import annotations
 
 import re
 
-from data.csv_columns import Columns, check_columns, classify, order_column
-from data.csv_long import long_format
-from data.csv_parse import Table
-from data.csv_rows import rows
-from data.csv_series import timeseries
+from data.csv.columns import Columns, check_columns, classify, order_column
+from data.csv.layouts.long import long_format
+from data.csv.layouts.rows import rows
+from data.csv.layouts.timeseries import timeseries
+from data.csv.parse import Table
 from data.dataset import DataError, Dataset
 
 
@@ -66,7 +66,7 @@ def build(table: Table, opts: dict, filename: str) -> tuple[Dataset, dict]:
 
 
 def detect_layout(cols: Columns, has_header: bool) -> tuple[str, str]:
-    """The layout and why it was chosen (the rules are in data.csv_loader's docstring)."""
+    """The layout and why it was chosen (the rules are in data.csv.loader's docstring)."""
     if cols.id is not None:
         return "long", f"column {cols.id!r} names sequences and repeats"
     if cols.date is not None:

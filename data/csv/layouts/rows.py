@@ -5,8 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from data.csv_columns import Columns, as_float, clean_numeric, interpolate, labels_to_classes
-from data.csv_common import MAX_SEQ_LEN, check_size, dataset_fields, split_ids, zscore
+from data.csv.columns import Columns, as_float
+from data.csv.layouts.shared import (
+    check_size,
+    clean_numeric,
+    dataset_fields,
+    interpolate,
+    labels_to_classes,
+    split_ids,
+    zscore,
+)
+from data.csv.limits import MAX_SEQ_LEN
 from data.dataset import DataError, Dataset
 
 

@@ -4,7 +4,7 @@ A path, bytes or a file object; the byte limit is checked before reading. Anythi
 be a CSV (an Excel workbook, a zip, a PDF, an image, other binary data, HTML, JSON) is refused
 here with a message saying what to do. Encodings: a UTF-8 byte-order mark, UTF-16 with or
 without one (Excel's "Unicode text"), UTF-32, plain UTF-8, and Windows-1252 / Latin-1 as the
-fallback. `read_table` chains this with `data.csv_parse.parse`.
+fallback. `data.csv.loader.read_table` chains this with `data.csv.parse.parse`.
 """
 
 from __future__ import annotations
@@ -12,10 +12,8 @@ from __future__ import annotations
 import codecs
 import os
 
-from data.csv_parse import parse
+from data.csv.limits import MAX_BYTES
 from data.dataset import DataError
-
-MAX_BYTES = 50 * 1024 * 1024  # 50 MiB: parses in a few seconds on one core
 
 MAGIC = [  # (leading bytes, what the file is, what to do)
     (b"PK\x03\x04", "a zip archive (an Excel .xlsx or OpenDocument file is one)", "export"),
@@ -37,17 +35,6 @@ ADVICE = {
     "unzip": "decompress it and upload the CSV inside",
     "other": "upload a CSV text file instead",
 }
-
-
-def read_table(source, sep="auto", header="auto", decimal="auto", keep=(), useful=None):
-    """Read a path, bytes or file object into a Table; returns (table, file name)."""
-    raw, filename = read_source(source)
-    text, encoding = decode(raw)
-    table = parse(text, sep=sep, header=header, decimal=decimal, keep=keep, useful=useful)
-    table.encoding = encoding
-    if encoding not in ("utf-8",):
-        table.notes.append(f"read as {encoding} text")
-    return table, filename
 
 
 def read_source(source) -> tuple[bytes, str]:

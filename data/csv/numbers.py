@@ -11,7 +11,8 @@ import re
 import numpy as np
 import pandas as pd
 
-SAMPLE_CELLS = 500  # cells of a column that decide whether it is numeric
+from data.csv.limits import SAMPLE_CELLS
+
 THOUSANDS = {  # a number with valid thousands groups, by decimal mark
     ".": r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?",
     ",": r"[+-]?\d{1,3}(\.\d{3})+(,\d*)?",
