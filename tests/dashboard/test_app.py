@@ -140,14 +140,19 @@ def test_train_a_small_model_then_every_tab_renders_it(runs_dir):
 
 
 def test_training_tab_controls_smoothing_and_log_scale(runs_dir):
+    from dashboard import charts
+
     at = start_app(TINY)
     at.button(key="train").click().run()
     wait_for_job(at)
+    # the log scale follows the losses (on when they span more than 10x) until the user sets it
+    assert at.toggle(key="log_scale").value == charts.default_log_scale(current_run(at).history)
     at.toggle(key="log_scale").set_value(True).run()
     at.slider(key="smoothing").set_value(0.9).run()
     assert_clean(at)
     spec = at.get("vega_lite_chart")[0].proto.spec
     assert '"type": "log"' in spec or '"type":"log"' in spec
+    assert at.session_state[keys.LOG_CHOSEN]  # the user's choice now stays
 
 
 def test_smoothing_starts_off_for_a_short_run_and_keeps_the_users_choice(runs_dir):

@@ -200,3 +200,47 @@ def test_after_train_the_link_names_the_run_and_the_tab_and_copy_link_has_it(run
     assert at.query_params["dataset"] == "sine" and at.query_params["epochs"] == "2"
     button = at.get("iframe")[0].proto.srcdoc  # the Copy link button
     assert "Copy link" in button and f"run={run_id}" in button and "tab=Training" in button
+
+
+def test_runs_tab_says_what_a_delete_did_and_shows_how_to_load_the_pt(runs_dir):
+    run_id = _saved_run(runs_dir, val_loss=0.01)
+    at = start_app({"tab": "Runs"})
+    table = at.dataframe[0].value
+    assert list(table.columns[:3]) == ["name", "status", "val loss"] and table.columns[-1] == "run"
+    assert table["name"][0].startswith("from a link (")  # its label, then the time
+    code = "\n".join(c.value for c in at.code)
+    assert f'torch.load("{run_id}.pt"' in code and "nn.LSTM(input_size, 3, 1" in code
+    at.button(key=keys.RUNS_DELETE).click().run()
+    at.button(key=keys.RUNS_DELETE_CONFIRM).click().run()
+    assert_clean(at)
+    (said,) = [s.value for s in at.success]
+    assert said.startswith("Deleted from a link (") and said.endswith(f"(run `{run_id}`).")
+    assert at.dataframe == [] or run_id not in list(at.dataframe[0].value["run"])
+
+
+def test_gates_number_layers_from_1_and_sort_units_by_activity(runs_dir):
+    from lstm.experiment import configs_for
+    from lstm.runs import RunStore
+    from lstm.train import train
+
+    dataset = data.load_dataset("adding", n_train=40, n_val=8, seq_len=12)
+    model_cfg, train_cfg = configs_for(dataset, model={"hidden_size": 5, "num_layers": 2},
+                                       train={"epochs": 1})  # fmt: skip
+    run_id = RunStore(runs_dir).save(train(dataset, model_cfg, train_cfg))
+    at = start_app({"run": run_id, "tab": "Gates"})
+    assert_clean(at)
+    layer = at.selectbox(key=keys.GATES_LAYER)
+    assert layer.options == ["layer 1", "layer 2"] and layer.value == 1
+    assert "Layer 2 of 2" in text_of(at)
+    at.selectbox(key=keys.GATES_ORDER).set_value("activity").run()
+    assert_clean(at)
+    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    h_map = spec["vconcat"][6]  # the hidden state h, last of the six maps
+    order = (h_map.get("layer") or [h_map])[0]["encoding"]["y"]["sort"]
+    trace = views_trace(RunStore(runs_dir).load(run_id))
+    assert order == [int(u) for u in np.argsort(-trace.std(axis=0), kind="stable")]
+
+
+def views_trace(run):
+    """The last snapshot's hidden state h of layer 2 for validation sequence #0."""
+    return np.asarray(run.snapshots["traces"][-1]["l1.h"][0], dtype=float)
