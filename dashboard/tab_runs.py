@@ -52,7 +52,11 @@ def runs_table(infos) -> pd.DataFrame:
         if not row["reason"] and getattr(info, "message", "") and info.status != "completed":
             row["reason"] = info.message
         rows.append(row)
-    return pd.DataFrame(rows, columns=list(COLUMNS)).rename(columns=COLUMNS)
+    table = pd.DataFrame(rows, columns=list(COLUMNS)).rename(columns=COLUMNS)
+    # a column no run fills (accuracy of regressions, problems of healthy runs) says nothing
+    empty = ["val accuracy"] if table["val accuracy"].isna().all() else []
+    empty += ["problem"] if not table["problem"].fillna("").astype(bool).any() else []
+    return table.drop(columns=empty)
 
 
 def _label(info) -> str:

@@ -48,8 +48,11 @@ def _wait_idle(page) -> None:
 
 
 def _pick(page, key: str, option: str) -> None:
+    """Choose the option whose label is `option` or starts with it and a dash (the dataset
+    picker's labels carry a description: "sine — forecast the next value of noisy waves")."""
     page.locator(f".st-key-{key} [role=combobox]").click()
-    page.get_by_role("option", name=option, exact=True).click()
+    name = re.compile(rf"^{re.escape(option)}( — .*)?$")
+    page.get_by_role("option", name=name).click()
     _wait_idle(page)
 
 
