@@ -37,6 +37,7 @@ TIMING_HELP = (
     f"{WARM_UP_EPOCHS} or more: it pays one-off costs (PyTorch's warm-up) that later epochs do "
     "not. IQR: the spread of the middle half of the epochs."
 )
+EVEN = 0.05  # a ratio this close to 1 is within the epochs' own spread: neither is faster
 HOW = (
     "One click trains the experiment set in the sidebar twice, on **NumPy** and on "
     "**PyTorch**, from the same initial parameters and with the same batches: what differs "
@@ -153,11 +154,13 @@ def speed_sentence(numbers: dict) -> str:
 def _numbers(numbers: dict) -> None:
     cols = st.columns(4)
     ratio = numbers["speed_ratio"]
-    faster = "Torch" if ratio > 1 else "NumPy"
+    faster = "Torch is faster" if ratio > 1 else "NumPy is faster"
+    if np.isfinite(ratio) and abs(ratio - 1) < EVEN:
+        faster = "about even"
     cols[0].metric(
         "speed ratio (NumPy ÷ Torch)",
-        f"{ratio:.3g}×" if np.isfinite(ratio) else "–",
-        delta=f"{faster} is faster" if np.isfinite(ratio) and ratio != 1 else None,
+        (f"{ratio:.3f}×" if ratio < 10 else f"{ratio:.3g}×") if np.isfinite(ratio) else "–",
+        delta=faster if np.isfinite(ratio) else None,
         delta_color="off",
         help="NumPy's seconds per epoch divided by Torch's. Above 1: Torch takes less time "
         "per epoch. Small models favour NumPy (no framework overhead per step); large ones "
