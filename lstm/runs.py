@@ -250,6 +250,7 @@ class RunStore:
             baseline_loss=doc.baseline_loss,
             timings=doc.timings,
             versions=doc.versions,
+            threads=doc.threads,
             id=folder.name,
             label=doc.label,
             created=doc.created,

@@ -10,10 +10,21 @@ from dashboard.views.compare import (
     Comparison,
     comparison,
     epoch_seconds,
+    spread,
     summary,
+    thread_count,
     timing_note,
+    train_seconds,
 )
-from dashboard.views.gates import MAX_SAMPLES, GateTrace, gate_trace, sample_choices
+from dashboard.views.gates import (
+    MAX_SAMPLES,
+    GateTrace,
+    gate_trace,
+    key_steps,
+    run_scales,
+    sample_choices,
+    unit_order,
+)
 from dashboard.views.predictions import (
     MAX_FORECAST,
     Classification,
@@ -26,6 +37,7 @@ from dashboard.views.predictions import (
     step_frame,
 )
 from dashboard.views.run import dataset_mismatch, learned_cell, predict
+from dashboard.views.verdict import Judgement, Verdict, judge, run_label, run_title, verdict
 
 __all__ = [
     "MAX_FORECAST",
@@ -34,7 +46,9 @@ __all__ = [
     "Classification",
     "Comparison",
     "GateTrace",
+    "Judgement",
     "Regression",
+    "Verdict",
     "can_free_run",
     "classification",
     "comparison",
@@ -42,12 +56,22 @@ __all__ = [
     "epoch_seconds",
     "free_run",
     "gate_trace",
+    "judge",
+    "key_steps",
     "learned_cell",
     "predict",
     "regression",
+    "run_label",
+    "run_scales",
+    "run_title",
     "sample_choices",
     "series_frame",
+    "spread",
     "step_frame",
     "summary",
+    "thread_count",
     "timing_note",
+    "train_seconds",
+    "unit_order",
+    "verdict",
 ]
