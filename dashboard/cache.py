@@ -10,8 +10,10 @@ Every cached function is keyed by these small tuples (and what is asked, e.g. a 
 The one unhashed argument, `_dataset`, is the Dataset the DataKey names (from
 `state.dataset`): a Dataset holds functions, so it can be neither pickled into this cache nor
 hashed cheaply, and the key already says which one it is. The caches are global (a run is the
-same run for every session) and bounded by `max_entries` and `max_size`. Cached values are
-copies: a caller may change them.
+same run for every session) and bounded by `max_entries` and `max_size` (the pickled bytes:
+together at most 737 MiB); datasets are kept by `DATASETS` within `DATASET_CACHE_BYTES`. So
+what the server keeps between script runs is bounded by bytes, not by a count of things of any
+size. Cached values are copies: a caller may change them.
 """
 
 from __future__ import annotations
@@ -19,8 +21,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 
 from dashboard import views
@@ -55,7 +61,7 @@ def run_key(root, run_id: str) -> RunKey:
     return str(root), run_id, (stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
 
-@st.cache_data(max_entries=8, max_size="512MiB", show_spinner=False)
+@st.cache_data(max_entries=8, max_size="256MiB", show_spinner=False)
 def load_run(key: RunKey, snapshots: bool = True):
     """`RunStore(root).load(run_id)`; RunStoreError (a ValueError) if broken or missing."""
     from lstm.runs import RunStore
@@ -77,7 +83,7 @@ def load_run_now(key: RunKey, snapshots: bool = True):
     return run
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=64, max_size="64MiB", show_spinner=False)
 def run_history(key: RunKey) -> list[dict]:
     return load_run(key, snapshots=False).history
 
@@ -91,31 +97,118 @@ def data_key(spec: dict, upload: dict | None = None) -> DataKey:
     return json.dumps(spec, sort_keys=True), digest
 
 
+def dataset_bytes(dataset) -> int:
+    """What a Dataset holds in memory: its arrays and lists of text (row labels, names)."""
+    total = 0
+    for value in vars(dataset).values():
+        if isinstance(value, np.ndarray):
+            total += value.nbytes
+        elif isinstance(value, list) and value:
+            total += sys.getsizeof(value) + sum(sys.getsizeof(v) for v in value)
+    return total
+
+
+def _read_only(dataset):
+    """Shared by every session: nobody may change its arrays in place."""
+    for value in vars(dataset).values():
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False
+    return dataset
+
+
+class Datasets:
+    """Datasets built in this server, shared by every session: the most recently used ones
+    whose bytes (`dataset_bytes`) add up to at most `max_bytes`; one larger than that is built
+    for the script run that asks and not kept. Its arrays are read-only.
+
+    A Dataset holds functions, so `st.cache_data` cannot keep it; and kept per session it
+    outlived the session: each visit to a link with a large dataset kept ~150 MB in the server
+    after its tab closed (Streamlit keeps a closed session's state for a while)."""
+
+    def __init__(self, max_bytes: float):
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._items: OrderedDict = OrderedDict()  # DataKey -> (Dataset, bytes)
+        self._building: dict = {}  # DataKey -> Lock: one build of a dataset at a time
+
+    def get(self, key: DataKey, build):
+        """The dataset under `key`, built by `build()` if it is not kept (errors pass)."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key][0]
+            building = self._building.setdefault(key, threading.Lock())
+        with building:  # a second session asking for the same dataset waits for the first
+            with self._lock:
+                if key in self._items:
+                    self._items.move_to_end(key)
+                    return self._items[key][0]
+            try:
+                value = _read_only(build())
+            finally:
+                with self._lock:
+                    self._building.pop(key, None)
+            size = dataset_bytes(value)
+            with self._lock:
+                if size <= self.max_bytes:
+                    self._items[key] = (value, size)
+                    while self.nbytes() > self.max_bytes:
+                        self._items.popitem(last=False)
+            return value
+
+    def nbytes(self) -> int:
+        return sum(size for _, size in self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+def _dataset_cache_bytes() -> float:
+    from lstm.budget import parse_size
+
+    text = os.environ.get("LSTM_LAB_DATASET_CACHE", "").strip()
+    try:
+        return parse_size(text) if text else DATASET_CACHE_BYTES
+    except ValueError:
+        logging.getLogger(__name__).warning("LSTM_LAB_DATASET_CACHE=%r is invalid", text)
+        return DATASET_CACHE_BYTES
+
+
+# the datasets of this server: three of the largest a generated task or an upload may make
+# (20,000,000 float64 values, 160 MB), and any number of small ones
+DATASET_CACHE_BYTES = 512 * 2**20
+DATASETS = Datasets(_dataset_cache_bytes())
+
+
 # ----------------------------------------------------------------------------- views of a run
 
 
-@st.cache_data(max_entries=16, max_size="256MiB", show_spinner=False)
+@st.cache_data(max_entries=16, max_size="128MiB", show_spinner=False)
 def regression(run: RunKey, dataset_key: DataKey, _dataset) -> views.Regression:
     return views.regression(load_run(run, snapshots=False), _dataset)
 
 
-@st.cache_data(max_entries=16, max_size="256MiB", show_spinner=False)
+@st.cache_data(max_entries=16, max_size="128MiB", show_spinner=False)
 def classification(run: RunKey, dataset_key: DataKey, _dataset) -> views.Classification:
     return views.classification(load_run(run, snapshots=False), _dataset)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=64, max_size="128MiB", show_spinner=False)
 def gate_trace(
     run: RunKey, dataset_key: DataKey | None, _dataset, sample: int, epoch: int | None
 ) -> views.GateTrace:
     return views.gate_trace(load_run(run), _dataset, sample, epoch)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_data(max_entries=8, max_size="32MiB", show_spinner=False)
 def comparison(runs: tuple[RunKey, ...]) -> views.Comparison:
     return views.comparison([load_run(key, snapshots=False) for key in runs])
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_data(max_entries=8, max_size="1MiB", show_spinner=False)
 def learned_cell(run: RunKey) -> dict:
     return views.learned_cell(load_run(run, snapshots=False))

@@ -1,19 +1,22 @@
 """Training in a separate process, reporting into a plain object the page reads.
 
-A click on Train (or Compare backends, or the walkthrough's button) starts a `TrainingJob`: a
-child process pins its numeric libraries' threads (`lstm.threads`, one by default), rebuilds the
-dataset from its `Dataset.spec` (`data.dataset_from_spec`, with the uploaded file's bytes for a
-CSV) and trains with the run store (`lstm.train.train_epochs`), which saves each run as it goes
-and once more when it ends; a comparison trains both backends in this one process, epoch by
-epoch in turn. The child sends progress events through a queue, plain dicts without the Run; a
-small thread in the app copies them into the job. When a run ends the child sends only its id
-and status: the page then loads the run from the store by id. The store is the one truth, so
-the page, a reload, a second tab and a CLI run all see the same run.
+A click on Train (or Compare backends, or the walkthrough's button) makes a `TrainingJob`; the
+server's one `dashboard.queue` starts it when a training slot is free (`start`). A child process
+(`dashboard.job_child`) pins its numeric libraries' threads (`lstm.threads`, one by default),
+rebuilds the dataset from its `Dataset.spec` (`data.dataset_from_spec`, with the uploaded file's
+bytes for a CSV) and trains with the run store (`lstm.train.train_epochs`), which saves each run
+as it goes and once more when it ends; a comparison trains both backends in this one process,
+epoch by epoch in turn. The child sends progress events through a queue, plain dicts without
+the Run; a small thread in the app copies them into the job. When a run ends the child sends
+its id, its status and whether its last save reached the store (`save_error`): the page then
+loads the run from the store by id, and says plainly when it was NOT saved. The store is the
+one truth, so the page, a reload, a second tab and a CLI run all see the same run.
 
-Training needs the store: `start` takes its root, and a run that could not be saved is
-reported as the job's error (the page could not show it).
+Training needs the store: `start` takes its root. The child watches a pipe whose other end only
+this server holds: when the server dies, the child stops, saves and exits (`job_child`).
 
-The job lives in the browser session's `st.session_state`, so a rerun or a tab switch finds it
+The job lives in the browser session's `st.session_state` (and in the server's queue, which
+stops it when its page has not been seen for a while), so a rerun or a tab switch finds it
 again, and two sessions never share one.
 
 Why a process and not a thread: the NumPy backend runs many small array operations from Python,
@@ -31,14 +34,15 @@ import multiprocessing as mp
 import queue as queue_module
 import threading
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lstm.threads import DEFAULT_THREADS, pin_threads
+from dashboard.job_child import child as _child
+from lstm.threads import DEFAULT_THREADS
 
 log = logging.getLogger(__name__)
-
-STEP_EVENT_SECONDS = 0.2  # forward at most one step event per 0.2 s; epochs always go
 
 
 def _context():
@@ -50,9 +54,9 @@ def _context():
     # the browser test should catch it if it comes back.)
     try:
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(
-            ["numpy", "pandas", "streamlit", "data", "lstm.train", "lstm.runs", "dashboard.jobs"]
-        )
+        preload = ["numpy", "pandas", "streamlit", "data", "lstm.train", "lstm.runs",
+                   "dashboard.jobs", "dashboard.job_child"]  # fmt: skip
+        ctx.set_forkserver_preload(preload)
         return ctx
     except ValueError:
         return mp.get_context("spawn")
@@ -93,8 +97,13 @@ class TrainingJob:
     label: str = ""
     kind: str = "train"  # "train" (Train), "compare" (Compare backends), "cell" (walkthrough)
     threads: int = DEFAULT_THREADS  # BLAS/OpenMP/torch threads of the training process
+    memory_budget: float | None = None  # bytes one run may need (lstm.budget); None: its default
     stop_event: Any = field(default_factory=MP.Event)
-    started: float = field(default_factory=time.monotonic)
+    started: float = field(default_factory=time.monotonic)  # made; then when it left the queue
+    queued: bool = False  # waiting in dashboard.queue for a training slot
+    last_seen: float = field(default_factory=time.monotonic)  # its page last ran (heartbeat)
+    stop_reason: str = ""  # who or what stopped it ("" if nobody did)
+    cancelled: bool = False  # stopped while queued: nothing was trained
     histories: dict = field(default_factory=dict)  # backend -> its finished epochs so far
     steps_done: dict = field(default_factory=dict)  # backend -> steps finished in its epoch
     steps: int = 0  # steps per epoch
@@ -102,11 +111,15 @@ class TrainingJob:
     run_ids: list[str] = field(default_factory=list)  # finished runs, in backends order
     statuses: list[str] = field(default_factory=list)  # how each finished run ended
     saved: dict = field(default_factory=dict)  # backend index -> (run id, status)
+    save_errors: dict = field(default_factory=dict)  # backend -> why its last save failed
     error: str | None = None
     done: bool = False
     collected: bool = False  # the page has picked up the result
     process: Any = None
     thread: threading.Thread | None = None
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])  # names it in the page
+    on_done: Callable | None = None  # called with the job once it has ended (dashboard.queue)
+    alive: Any = None  # our end of the pipe the child watches (closed: the server is gone)
 
     # ------------------------------------------------------------------ read by the page
 
@@ -151,7 +164,11 @@ class TrainingJob:
 
     def status(self) -> str:
         if not self.done:
+            if self.queued:
+                return "queued"
             return "stopping" if self.stop_event.is_set() else "running"
+        if self.cancelled:
+            return "stopped"
         if self.error:
             return "failed"
         if not self.statuses:
@@ -162,8 +179,30 @@ class TrainingJob:
                 return worst
         return self.statuses[-1]
 
-    def stop(self) -> None:
+    def stop(self, reason: str = "stopped from its page") -> None:
+        self.stop_reason = self.stop_reason or reason
         self.stop_event.set()
+
+    def seen(self) -> None:
+        """Its page has run: the job is not an orphan (dashboard.queue)."""
+        self.last_seen = time.monotonic()
+
+    def not_saved(self) -> str:
+        """Empty when every run's last save reached the store; else one plain paragraph saying
+        which run was NOT saved, why, and what the store holds of it instead."""
+        said = []
+        for leg, backend in enumerate(self.backends):
+            reason = self.save_errors.get(backend)
+            if not reason:
+                continue
+            run_id, status = self.saved.get(leg, (None, "?"))
+            epochs = len(self.histories.get(backend, []))
+            held = (f"the run store holds an earlier save of it (run {run_id}, listed as "
+                    "interrupted)" if run_id else "the run store holds nothing of it")  # fmt: skip
+            who = f"The {backend} run" if len(self.backends) > 1 else "The run"
+            said.append(f"{who} ended {status} after {epochs} epochs but was NOT saved: "
+                        f"{reason}. {held.capitalize()}.")  # fmt: skip
+        return " ".join(said)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the job has ended (tests); True if it did."""
@@ -207,6 +246,7 @@ def start(
     if store_root is None:
         raise ValueError("Training needs the run store: the page reads every result from it.")
     events = MP.Queue()
+    watched, job.alive = MP.Pipe(duplex=False)  # the child reads; only this server writes
     job.process = MP.Process(
         target=_child,
         args=(
@@ -221,11 +261,15 @@ def start(
             job.stop_event,
             events,
             job.threads,
+            job.memory_budget,
+            watched,
         ),
         name=f"lstm-lab-{job.kind}",
         daemon=True,
     )
+    job.queued, job.started = False, time.monotonic()
     job.process.start()
+    watched.close()  # the child has its own copy; ours would keep the pipe open
     job.thread = threading.Thread(target=_pump, args=(job, events), daemon=True)
     job.thread.start()
     return job
@@ -258,8 +302,10 @@ def _pump(job: TrainingJob, events) -> None:
                 finished = True
             elif kind == "saved":  # kept in backends order, however the runs ended
                 job.saved[int(message["leg"])] = (message["run_id"], message["status"])
-                job.run_ids = [job.saved[k][0] for k in sorted(job.saved)]
+                job.run_ids = [job.saved[k][0] for k in sorted(job.saved) if job.saved[k][0]]
                 job.statuses = [job.saved[k][1] for k in sorted(job.saved)]
+                if message.get("save_error"):
+                    job.save_errors[message["backend"]] = message["save_error"]
             elif kind == "error":
                 job.error = message["message"]
             else:
@@ -269,96 +315,11 @@ def _pump(job: TrainingJob, events) -> None:
         job.error = job.error or f"{type(exc).__name__}: {exc}"
     finally:
         job.process.join(timeout=10)
+        if job.alive is not None:
+            job.alive.close()
         job.done = True
-
-
-def _child(
-    spec,
-    source,
-    model_cfg,
-    train_cfg,
-    backends,
-    label,
-    store_root,
-    params,
-    stop,
-    events,
-    threads: int = DEFAULT_THREADS,
-):
-    """The training process: pin the threads, rebuild the data, train, report. Every message is
-    a small dict of plain values; the runs themselves go to the store.
-
-    Several backends (a comparison) train in this one process from the same `params`, their
-    epochs interleaved ABBA (numpy 1, torch 1, torch 2, numpy 2, numpy 3, ...), so a change in
-    the machine's load hits both alike and neither always runs right after the other."""
-    try:
-        pin_threads(threads, backends)  # before any heavy work: see lstm.threads
-        import data
-        from lstm.runs import RunStore
-        from lstm.train import train_epochs
-
-        dataset = data.dataset_from_spec(spec, source)
-        store = RunStore(store_root)
-        running = {}
-        for leg, backend in enumerate(backends):
-            name = label if len(backends) == 1 else f"{label} [{backend}]".strip()
-            running[backend] = train_epochs(
-                dataset,
-                model_cfg,
-                train_cfg,
-                backend=backend,
-                on_event=_forwarder(events, leg, backend),
-                should_stop=stop.is_set,
-                store=store,
-                params=params,
-                label=name,
-            )
-        order = list(backends)
-        _advance(running, order, events, backends)  # set up: the untrained models evaluated
-        while running:
-            _advance(running, order, events, backends)  # one epoch each
-            order.reverse()  # ABBA
-    except ValueError as exc:  # DataError, RunStoreError, configs: a message for the user
-        events.put({"kind": "error", "message": str(exc)})
-    except BaseException as exc:  # a bug: say what happened; the traceback goes to the log
-        log.exception("training process failed")
-        events.put({"kind": "error", "message": f"{type(exc).__name__}: {exc}"})
-    finally:
-        events.put({"kind": "done"})
-        events.close()
-        events.join_thread()  # flush the queue before the process exits
-
-
-def _advance(running: dict, order: list[str], events, backends: list[str]) -> None:
-    """One step of each running generator in `order`; a run that has ended is reported."""
-    for backend in [b for b in order if b in running]:
-        try:
-            next(running[backend])
-        except StopIteration as end:
-            del running[backend]
-            _saved(events, backends.index(backend), backend, end.value)
-
-
-def _forwarder(events, leg: int, backend: str):
-    """The trainer's `on_event` for one backend: its events as plain dicts, steps thinned."""
-    last_step = [0.0]
-
-    def forward(event):
-        run = event.get("run")
-        if event["kind"] == "step":
-            now = time.monotonic()
-            if now - last_step[0] < STEP_EVENT_SECONDS:
-                return
-            last_step[0] = now
-        message = {k: v for k, v in event.items() if k != "run"}
-        message.update(leg=leg, backend=backend, run_id=getattr(run, "id", None))
-        events.put(message)
-
-    return forward
-
-
-def _saved(events, leg: int, backend: str, run) -> None:
-    if run.id is None:  # never saved: the page, which reads the store, cannot show it
-        raise ValueError(f"The {backend} run was not saved in the run store. {run.message}")
-    events.put({"kind": "saved", "leg": leg, "backend": backend, "run_id": run.id,
-                "status": run.status})  # fmt: skip
+        if job.on_done is not None:
+            try:
+                job.on_done(job)
+            except Exception:  # the queue's bookkeeping must not hide the job's own result
+                log.exception("after a training job ended")

@@ -16,7 +16,6 @@ JOB = "job"  # the TrainingJob of the last Train, Compare or walkthrough click (
 CURRENT_RUN = "current_run"  # id of the run the tabs show (trained here, or opened in Runs)
 COMPARE_RESULT = "compare_result"  # the last comparison: {"run_ids": [...], "error": str|None}
 CELL_RUN = "cell_run"  # id of the walkthrough's trained one-unit run
-DATASETS = "datasets"  # a few loaded Datasets by cache.DataKey, so a rerun does not rebuild
 CSV_DIGEST = "csv_digest"  # digest of the upload the CSV option choices belong to
 SMOOTHING_CHOSEN = "smoothing_chosen"  # the user moved the smoothing slider: stop following
 RUNS_EXPORTS = "runs_exports"  # {(run id, format, stamp): bytes} made for the selected run
@@ -69,6 +68,7 @@ CELL_WEIGHT_PREFIX = "cell_w_"  # Cell walkthrough: "cell_w_<gate>_<h|x|b>", the
 CELL_INPUT_PREFIX = "cell_in_"  # Cell walkthrough: "cell_in_<x|h_prev|c_prev>", one step's inputs
 RUNS_PREPARE_PREFIX = "runs_prepare_"  # Runs: "runs_prepare_<fmt>", make an export on request
 RUNS_DOWNLOAD_PREFIX = "runs_download_"  # Runs: "runs_download_<fmt>", save an export
+JOBS_STOP_PREFIX = "jobs_stop_"  # Runs: "jobs_stop_<job id>", stop one of the server's jobs
 SAMPLE_DOWNLOAD_PREFIX = "sample_"  # Data tab: "sample_<file stem>", a shipped sample's file
 
 

@@ -17,6 +17,9 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from dashboard import keys, urlparams
+from dashboard.views.text import plain
+
+MAX_NOTICES = 12  # sentences shown about a link's values; a link may carry thousands
 
 
 def read_url(*, datasets, default_dataset, tabs, params_for, run_exists) -> None:
@@ -68,8 +71,11 @@ def notices() -> None:
     if not said:
         return
     with st.container(border=False):
+        shown = [f"- {plain(sentence)}" for sentence in said[:MAX_NOTICES]]
+        if len(said) > MAX_NOTICES:
+            shown.append(f"- and {len(said) - MAX_NOTICES:,} more")
         text = "**This link had values the app could not use; it changed them:**\n" + "\n".join(
-            f"- {sentence}" for sentence in said
+            shown
         )
         st.warning(text, icon=":material/link_off:")
         if st.button("Dismiss", key=keys.URL_DISMISS, icon=":material/close:"):

@@ -5,15 +5,14 @@ of the run the tabs show, the ids of the last comparison. The runs themselves ar
 run store through `dashboard.cache`, so the page, a reload, a second tab and the command line
 all see the same thing.
 
-Datasets are remembered per session (a few, by `cache.DataKey`): a Dataset holds functions, so
-`st.cache_data` cannot keep it, and `st.cache_resource` would share one mutable object between
-users.
+Datasets are kept for the whole server, within a byte budget (`cache.DATASETS`, by
+`cache.DataKey`), read-only: a Dataset holds functions, so `st.cache_data` cannot keep it, and kept
+in a session it stayed in memory long after the session's tab had closed.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,9 +21,9 @@ import streamlit as st
 
 from dashboard import cache, keys, views
 from dashboard.jobs import TrainingJob
+from dashboard.views.text import plain
 
 log = logging.getLogger(__name__)
-MAX_DATASETS = 6  # datasets remembered per session
 
 
 @dataclass
@@ -96,10 +95,10 @@ def guard(fn: Callable, *args, **kwargs):
     except (RerunException, StopException):
         raise
     except ValueError as exc:
-        st.error(error_message(exc), icon=":material/error:")
+        st.error(plain(error_message(exc)), icon=":material/error:")
     except Exception as exc:
         log.exception("dashboard error")
-        st.error(error_message(exc), icon=":material/error:")
+        st.error(plain(error_message(exc)), icon=":material/error:")
     return None
 
 
@@ -107,20 +106,14 @@ def guard(fn: Callable, *args, **kwargs):
 
 
 def dataset(spec: dict, upload: dict | None = None):
-    """`data.dataset_from_spec(spec, the uploaded bytes)`, remembered per session by
-    `cache.data_key`; DataError (a ValueError) if it cannot be built."""
+    """`data.dataset_from_spec(spec, the uploaded bytes)`, kept for every session of the server
+    by `cache.data_key` within a byte budget (`cache.DATASETS`); DataError (a ValueError) if it
+    cannot be built. Its arrays are read-only: other sessions use the same ones."""
     import data
 
-    remembered = st.session_state.setdefault(keys.DATASETS, OrderedDict())
     key = cache.data_key(spec, upload)
-    if key in remembered:
-        remembered.move_to_end(key)
-        return remembered[key]
     raw = upload["bytes"] if key[1] is not None else None
-    value = remembered[key] = data.dataset_from_spec(spec, raw)
-    while len(remembered) > MAX_DATASETS:
-        remembered.popitem(last=False)
-    return value
+    return cache.DATASETS.get(key, lambda: data.dataset_from_spec(spec, raw))
 
 
 # ----------------------------------------------------------------------------- the current run
@@ -178,7 +171,7 @@ def no_run_yet(ctx: Context, what: str) -> None:
     """Say why a tab that shows a run has nothing to show."""
     job = ctx.job
     if ctx.current_problem:
-        st.warning(ctx.current_problem, icon=":material/warning:")
+        st.warning(plain(ctx.current_problem), icon=":material/warning:")
     elif job is not None and job.running and job.kind == "train":
         st.info(f"Training is running: {what} appear when it finishes (progress in the "
                 "sidebar and the Training tab).", icon=":material/hourglass_top:")  # fmt: skip

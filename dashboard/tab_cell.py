@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import cache, charts, keys, state, training
+from dashboard.views.text import plain
 from lstm.cell import EXAMPLE_INPUTS, EXAMPLE_WEIGHTS, GATE_NAMES, cell_sequence, cell_step
 
 # the two four-day sequences of the worked example: same last three days, different first day,
@@ -246,12 +247,12 @@ def _learned_section(ctx: state.Context) -> None:
         _live()
         return
     if job is not None and job.kind == "cell" and job.done and job.error:
-        st.error(job.error, icon=":material/error:")
+        st.error(plain(job.error), icon=":material/error:")
     learned = _learned(ctx)
     if not learned:
         return
     if learned["status"] == "failed":
-        st.error(learned["message"], icon=":material/error:")
+        st.error(plain(learned["message"]), icon=":material/error:")
         return
     note = f"{learned['epochs']} epochs, status {learned['status']}"
     if learned["val_loss"] is not None:

@@ -14,6 +14,7 @@ import streamlit as st
 
 from dashboard import cache, charts, keys, state, training
 from dashboard.views import WARM_UP_EPOCHS, timing_note
+from dashboard.views.text import plain
 from lstm.backends import BACKENDS
 
 EXPLANATION = """
@@ -55,7 +56,8 @@ def _runs(ctx: state.Context, run_ids: list[str]) -> tuple[cache.RunKey, ...] | 
     try:
         return tuple(cache.run_key(ctx.store.root, run_id) for run_id in run_ids)
     except ValueError as exc:
-        st.warning(f"The comparison's runs cannot be shown: {exc}", icon=":material/warning:")
+        st.warning(f"The comparison's runs cannot be shown: {plain(exc)}",
+                   icon=":material/warning:")  # fmt: skip
         return None
 
 
@@ -83,7 +85,7 @@ def render(ctx: state.Context) -> None:
     if not result:
         return
     if result.get("error"):
-        st.error(result["error"], icon=":material/error:")
+        st.error(plain(result["error"]), icon=":material/error:")
     if not result["run_ids"]:
         return
     run_keys = _runs(ctx, result["run_ids"])
@@ -98,7 +100,7 @@ def _result(comparison) -> None:
     table, numbers, histories = comparison.table, comparison.numbers, comparison.histories
     if len(histories) < 2:
         backend, message = next(iter(comparison.messages.items()))
-        st.warning(f"Only the {backend} run finished: {message}")
+        st.warning(f"Only the {backend} run finished: {plain(message)}")
     if numbers:
         _numbers(numbers)
     st.dataframe(

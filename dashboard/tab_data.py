@@ -15,6 +15,7 @@ import streamlit as st
 import data
 from dashboard import charts, keys, state, upload
 from dashboard.upload import UPLOAD
+from dashboard.views.text import plain, plain_list
 from dashboard.widgets import spec_widget
 
 MAIN_CSV_OPTIONS = ("layout", "target_columns", "feature_columns", "window", "horizon")
@@ -68,10 +69,10 @@ def _csv_controls(file: dict, dataset, failed: bool = False) -> None:
 
 
 def _short(value) -> str:
+    """A value or a few of a list, as Markdown that shows the text as written."""
     if isinstance(value, list | tuple):
-        text = ", ".join(map(str, value[:6])) + (" …" if len(value) > 6 else "")
-        return text or "none"
-    return str(value)
+        return plain_list(value)
+    return plain(value, 200)
 
 
 # ----------------------------------------------------------------------------- the tab
@@ -125,9 +126,9 @@ def render(ctx: state.Context) -> None:
         _sample_downloads()
         return
     if exp.dataset == UPLOAD:
-        st.subheader(f"Uploaded file: {file['name']}")
+        st.subheader(f"Uploaded file: {plain(file['name'])}")
         if ctx.dataset_error:
-            st.error(ctx.dataset_error, icon=":material/error:")
+            st.error(plain(ctx.dataset_error), icon=":material/error:")
             if upload.not_text_reason(file) is not None:
                 # not text at all: no reading option can fix it, and a preview shows garbage
                 st.info("Upload another file in the sidebar.", icon=":material/upload_file:")
@@ -138,15 +139,15 @@ def render(ctx: state.Context) -> None:
             st.markdown("**Preview** (the file's first rows)")
             st.dataframe(preview, width="stretch")
     elif ctx.dataset_error:
-        st.error(ctx.dataset_error, icon=":material/error:")
+        st.error(plain(ctx.dataset_error), icon=":material/error:")
     dataset = ctx.dataset
     if dataset is None:
         return
-    st.markdown(dataset.description)
+    st.markdown(dataset.description if exp.dataset != UPLOAD else plain(dataset.description))
     if dataset.solved:
-        st.markdown(f"**What solved looks like:** {dataset.solved}.")
+        st.markdown(f"**What solved looks like:** {plain(dataset.solved)}.")
     st.markdown(
-        f"**Baseline to beat:** {dataset.baseline_name}, validation loss "
+        f"**Baseline to beat:** {plain(dataset.baseline_name)}, validation loss "
         f"{dataset.baseline_loss:.4g}."
     )
     _shapes(dataset)
@@ -160,7 +161,7 @@ def render(ctx: state.Context) -> None:
         )
     if dataset.notes:
         with st.expander("what loading did", expanded=exp.dataset == UPLOAD):
-            st.markdown("\n".join(f"- {note}" for note in dataset.notes))
+            st.markdown("\n".join(f"- {plain(note)}" for note in dataset.notes))
     if dataset.series is not None:
         _series_chart(dataset)
     st.markdown("**A few training sequences** (inputs, original units)")

@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import cache, charts, keys, state, views
+from dashboard.views.text import plain
 
 
 def render(ctx: state.Context) -> None:
@@ -23,7 +24,7 @@ def render(ctx: state.Context) -> None:
         state.no_run_yet(ctx, "the predictions")
         return
     if current.dataset is None:
-        st.info(current.note or "The dataset of this run is not available.")
+        st.info(plain(current.note or "The dataset of this run is not available."))
         return
     if current.run.model_cfg.task == "classification":
         _classification(cache.classification(current.key, current.data_key, current.dataset))
@@ -86,7 +87,7 @@ def _series(view: views.Regression, dataset) -> None:
     split, rows = int(dataset.series_split), len(dataset.series)
     if dataset.series_index is not None and len(dataset.series_index) > split:
         first, last = dataset.series_index[split], dataset.series_index[-1]
-        st.caption(f"Validation rows {split}–{rows - 1}: {first} to {last}.")
+        st.caption(f"Validation rows {split}–{rows - 1}: {plain(first)} to {plain(last)}.")
 
 
 # ----------------------------------------------------------------------------- classification

@@ -1,8 +1,12 @@
-"""Runs: the run store as a table (broken folders included, with the reason), loss curves of
-several runs overlaid, and one run to open in the other tabs, download or delete.
+"""Runs: the training jobs of this server (every session's, with Stop), the run store as a
+table (damaged folders included, with the damaged field and the reason), loss curves of several
+runs overlaid, and one run to open in the other tabs, download or delete.
 
 The store is read on every rerun (a listing is cheap), so a run trained in another tab or from
-the command line appears here; histories are read through `dashboard.cache` by run id."""
+the command line appears here; histories are read through `dashboard.cache` by run id. What a
+damaged folder is, and why, is the store's word (`RunInfo.status == "broken"`, `field`,
+`reason`): this tab checks nothing itself. Labels, messages and reasons are shown as text
+(`views.text.plain` where Markdown would render them)."""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ import logging
 import pandas as pd
 import streamlit as st
 
-from dashboard import cache, charts, keys, state, views
+from dashboard import cache, charts, keys, state, training, views
+from dashboard.views.text import plain
 from lstm.export import PT_HELP
 
 log = logging.getLogger(__name__)
@@ -34,6 +39,7 @@ COLUMNS = {
     "num_layers": "layers",
     "lr": "lr",
     "optimizer": "optimizer",
+    "field": "damaged field",
     "reason": "problem",
     "created": "created",
     "id": "run",
@@ -55,14 +61,24 @@ def runs_table(infos) -> pd.DataFrame:
     table = pd.DataFrame(rows, columns=list(COLUMNS)).rename(columns=COLUMNS)
     # a column no run fills (accuracy of regressions, problems of healthy runs) says nothing
     empty = ["val accuracy"] if table["val accuracy"].isna().all() else []
-    empty += ["problem"] if not table["problem"].fillna("").astype(bool).any() else []
+    for column in ("damaged field", "problem"):
+        empty += [column] if not table[column].fillna("").astype(bool).any() else []
     return table.drop(columns=empty)
 
 
 def _label(info) -> str:
     """A run in the pickers: its name and time, and the end of its id (two runs of one setting
-    in one second stay apart)."""
+    in one second stay apart); a damaged folder says so. Plain text: options are not Markdown."""
+    if info.status == "broken":
+        return f"damaged: {info.label or info.id} · {info.id[-6:]}"
     return f"{views.run_title(info)} · {info.id[-6:]}"
+
+
+def damaged_text(info) -> str:
+    """Why a damaged folder cannot be opened or downloaded (Markdown, its words escaped)."""
+    where = f" (field {plain(info.field, 200)})" if info.field else ""
+    return (f"Run {info.id} is damaged{where}: {plain(info.reason, 600)}. It cannot be opened "
+            "or downloaded; Delete removes its folder.")  # fmt: skip
 
 
 def _open(store, run_id: str) -> bool:
@@ -140,7 +156,7 @@ def _download(store, run_id: str, fmt: str, what: str, stamp) -> str | None:
 def _delete(store, run_id: str, title: str) -> None:
     store.delete(run_id)  # the other tabs then say that the current run is gone, if it was it
     st.session_state.pop(keys.CONFIRM_DELETE, None)
-    st.session_state[keys.RUNS_FLASH] = f"Deleted {title} (run `{run_id}`)."
+    st.session_state[keys.RUNS_FLASH] = f"Deleted {plain(title)} (run `{run_id}`)."
 
 
 def _pt_snippet(run_id: str, info) -> str:
@@ -159,6 +175,7 @@ def render(ctx: state.Context) -> None:
     if store is None:
         st.error(ctx.store_error or "The run store is not available.")
         return
+    training.server_jobs()
     infos = store.list()
     flash = st.session_state.pop(keys.RUNS_FLASH, None)
     if flash:
@@ -187,15 +204,17 @@ def render(ctx: state.Context) -> None:
     broken = [i for i in infos if i.status == "broken"]
     if broken:
         st.warning(
-            f"{len(broken)} folder(s) in the store are not readable runs; the table says "
-            "why. They are left alone.",
+            f"{len(broken)} folder(s) in the store are damaged (status broken): the table "
+            "names the damaged field and the reason. They are left alone until you delete them.",
             icon=":material/warning:",
         )
-    readable = [i for i in infos if i.status != "broken"]
-    by_id = {i.id: i for i in readable}
-    if not readable:
-        return
+    readable = {i.id: i for i in infos if i.status != "broken"}
+    if readable:
+        _overlay(store, readable)
+    _one_run(ctx, store, {i.id: i for i in infos})
 
+
+def _overlay(store, by_id: dict) -> None:
     st.subheader("Compare loss curves")
     chosen = st.multiselect(
         "runs to overlay",
@@ -210,11 +229,14 @@ def render(ctx: state.Context) -> None:
             try:
                 curves[_label(by_id[run_id])] = cache.run_history(cache.run_key(store.root, run_id))
             except ValueError as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
         if curves:
             log_scale = st.toggle("log scale", key=keys.RUNS_LOG)
             st.altair_chart(charts.runs_loss_chart(curves, log_scale=log_scale), width="stretch")
 
+
+def _one_run(ctx: state.Context, store, by_id: dict) -> None:
+    """Open, download or delete one run; a damaged one says why it can only be deleted."""
     st.subheader("One run")
     run_id = st.selectbox(
         "run", list(by_id), key=keys.RUNS_SELECTED, format_func=lambda r: _label(by_id[r])
@@ -222,6 +244,12 @@ def render(ctx: state.Context) -> None:
     if run_id is None:
         return
     info = by_id[run_id]
+    if info.status == "broken":
+        st.warning(damaged_text(info), icon=":material/broken_image:")
+        if st.button("Delete…", key=keys.RUNS_DELETE, icon=":material/delete:"):
+            st.session_state[keys.CONFIRM_DELETE] = run_id
+        _confirm_delete(store, info)
+        return
     cols = st.columns([1.5, 1, 1, 1, 1])
     if cols[0].button(
         "Open in the other tabs", key=keys.RUNS_OPEN, type="primary", icon=":material/open_in_new:"
@@ -230,7 +258,7 @@ def render(ctx: state.Context) -> None:
         if current is not None and current.run.id == run_id:
             st.success(
                 f"Opened {run_id}: see Training, Gates and Predictions."
-                + (f" {current.note}" if current.note else "")
+                + (f" {plain(current.note)}" if current.note else "")
             )
     stamp = (info.status, info.epochs)
     problems = []
@@ -240,25 +268,31 @@ def render(ctx: state.Context) -> None:
     if cols[4].button("Delete…", key=keys.RUNS_DELETE, icon=":material/delete:"):
         st.session_state[keys.CONFIRM_DELETE] = run_id
     for problem in filter(None, problems):
-        st.error(problem, icon=":material/error:")
+        st.error(plain(problem), icon=":material/error:")
     with st.expander("Load the weights .pt in plain PyTorch"):
         st.code(_pt_snippet(run_id, info), language="python")
         st.caption(
             "x is a float tensor (N, T, input_size) in the data's normalised units. The tensors "
             "are in the run's dtype: call `.double()` on both modules first for a float64 run."
         )
+    _confirm_delete(store, info)
+    if info.status not in ("completed",) and (info.reason or info.message):
+        st.caption(f"Status {info.status}: {plain(info.reason or info.message)}")
+
+
+def _confirm_delete(store, info) -> None:
+    run_id = info.id
     if st.session_state.get(keys.CONFIRM_DELETE) == run_id:
+        what = f" ({plain(info.dataset)}, {plain(info.backend)})" if info.dataset else ""
         with st.container(border=True):
             st.warning(
-                f"Delete run **{run_id}** ({info.dataset}, {info.backend}) for good? "
-                "Its folder is removed from the store."
+                f"Delete run **{run_id}**{what} for good? Its folder is removed from the store."
             )
             yes, no = st.columns([1, 5])
             if yes.button("Delete", key=keys.RUNS_DELETE_CONFIRM, type="primary"):
-                state.guard(_delete, store, run_id, views.run_title(info))
+                title = views.run_title(info) if info.status != "broken" else info.id
+                state.guard(_delete, store, run_id, title)
                 st.rerun()
             if no.button("Cancel", key=keys.RUNS_DELETE_CANCEL):
                 st.session_state.pop(keys.CONFIRM_DELETE, None)
                 st.rerun()
-    if info.status not in ("completed",) and (info.reason or info.message):
-        st.caption(f"Status {info.status}: {info.reason or info.message}")

@@ -10,7 +10,9 @@ import time
 import streamlit as st
 
 from dashboard import charts, keys, state, training, views
+from dashboard.job_queue import QUEUE
 from dashboard.training import duration
+from dashboard.views.text import plain
 
 RUNNING_ELSEWHERE = {
     "compare": "A backend comparison is running: see the Compare backends tab.",
@@ -71,6 +73,9 @@ def _chart_settings(history: list[dict], epochs: int) -> tuple[bool, float]:
 def _live(baseline: float | None, baseline_name: str) -> None:
     job = training.follow(draw=False)  # the sidebar's bar is the one progress readout
     if job is None:
+        return
+    if job.queued and QUEUE.position(job) is not None:
+        st.info(training.queue_text(job), icon=":material/hourglass_top:")
         return
     history = list(job.history)
     cols = st.columns(3)
@@ -155,11 +160,11 @@ def render(ctx: state.Context) -> None:
         return
     if job is not None and job.running:
         st.info(RUNNING_ELSEWHERE[job.kind])
-    if job is not None and job.done and job.error and job.kind == "train":
-        st.error(job.error, icon=":material/error:")
+    if job is not None and job.done and job.kind == "train":
+        training.ended(job)
     if current is None:
         if ctx.current_problem:
-            st.warning(ctx.current_problem, icon=":material/warning:")
+            st.warning(plain(ctx.current_problem), icon=":material/warning:")
         st.info(
             "No run yet. Choose a dataset and settings in the sidebar and press **Train**, "
             "or open a saved run in the Runs tab.",
@@ -168,7 +173,9 @@ def render(ctx: state.Context) -> None:
         return
     run = current.run
     title = run.label or run.id or "this run"
-    st.caption(f"Showing **{title}**" + (f" (run `{run.id}`)" if run.id and run.label else ""))
+    st.caption(
+        f"Showing **{plain(title)}**" + (f" (run `{run.id}`)" if run.id and run.label else "")
+    )
     yardstick = current.dataset.baseline_name if current.dataset is not None else None
     run_header(run, yardstick or "the trivial baseline")
     if not run.history:

@@ -1,10 +1,18 @@
 """Starting, following and stopping training jobs: the one way every part of the page trains.
 
-Train (sidebar), Compare backends and the Cell walkthrough's button each start a
-`dashboard.jobs.TrainingJob` (a training process) and keep it in the session; the page polls it
-with `st.fragment(run_every=POLL_SECONDS)`, so the rest of the page stays usable and a rerun or
-tab switch never interrupts training. Stop sets the job's flag, which the trainer checks before
-every step: the finished epochs are kept in the run store.
+Train (sidebar), Compare backends and the Cell walkthrough's button each make a
+`dashboard.jobs.TrainingJob`, keep it in the session and hand it to the server's queue
+(`dashboard.job_queue.QUEUE`), which starts it when a training slot is free; until then the
+page shows its place in the queue. The page polls the job with
+`st.fragment(run_every=POLL_SECONDS)`, so the rest of the page stays usable and a rerun or tab
+switch never interrupts training; each poll also tells the queue the page is still there. Stop
+sets the job's flag, which the trainer checks before every step: the finished epochs are kept in
+the run store (a job still waiting just leaves the queue).
+
+Before Train, the controls show what the run will cost (`lstm.budget.estimate`: memory and time
+per epoch). A run over its budget is refused with the estimate and what to lower: each training
+slot gets an equal share of the memory budget (`lstm.budget.default_budget`, by default half the
+machine's), so the slots together stay within it.
 
 When a job has ended, `collect_finished_job` puts its run ids where the tabs look (the current
 run, the comparison, the walkthrough's run); the tabs read the runs from the store. Training is
@@ -14,11 +22,14 @@ would be a run nobody sees.
 
 from __future__ import annotations
 
-import os
+import math
+import time
 
 import streamlit as st
 
 from dashboard import jobs, keys, state, views
+from dashboard.job_queue import QUEUE
+from dashboard.views.text import plain
 
 POLL_SECONDS = 1.0  # how often a running job's progress is redrawn
 BOXES = {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}
@@ -38,16 +49,55 @@ def _writable_store(ctx: state.Context):
     problem = ctx.store_error or "The run store is not available."
     if store is not None:
         try:
-            store.root.mkdir(parents=True, exist_ok=True)
-            if os.access(store.root, os.W_OK | os.X_OK):
-                return store
-            problem = f"The run store {store.root} is not writable."
-        except OSError as exc:
-            problem = f"The run store {store.root} cannot be created: {exc}."
+            store.check_writable()
+            return store
+        except ValueError as exc:  # RunStoreError: the system's reason, naming the folder
+            problem = f"{str(exc).rstrip('.')}."
     raise ValueError(
         f"{problem} Training needs it: every run is saved there and the page reads the result "
         "from it. Set LSTM_RUNS_DIR to a folder you can write to."
     )
+
+
+# ----------------------------------------------------------------------------- the budget
+
+
+def job_budget() -> tuple[float, str]:
+    """(bytes one training process may need, how that number was chosen): the memory budget
+    (`lstm.budget.default_budget`) shared equally by the server's training slots."""
+    from lstm.budget import default_budget
+
+    total, how = default_budget()
+    if QUEUE.slots > 1 and math.isfinite(total):
+        return total / QUEUE.slots, f"{how}, shared by {QUEUE.slots} training slots"
+    return total, how
+
+
+def estimate(dataset, model_cfg, train_cfg, backends: list[str]):
+    """`lstm.budget.estimate` of one training process: a comparison trains every backend in
+    one process, so its parts add up (one runtime: the larger)."""
+    from lstm.budget import Estimate
+    from lstm.budget import estimate as estimate_one
+
+    found = [estimate_one(dataset, model_cfg, train_cfg, b) for b in backends]
+    if len(found) == 1:
+        return found[0]
+    parts = {}
+    for est in found:
+        for name, size in est.parts.items():
+            parts[name] = max(parts.get(name, 0), size) if name == "runtime" else (
+                parts.get(name, 0) + size)  # fmt: skip
+    return Estimate(bytes=sum(parts.values()), parts=parts, epochs=train_cfg.epochs,
+                    seconds_per_epoch=sum(e.seconds_per_epoch for e in found),
+                    backend=" + ".join(backends))  # fmt: skip
+
+
+def check_budget(est) -> None:
+    """BudgetError (a ValueError) with the estimate and what to lower, if `est` is over."""
+    from lstm.budget import check
+
+    limit, how = job_budget()
+    check(est, limit, how)
 
 
 def _start(ctx: state.Context, job: jobs.TrainingJob, dataset, model_cfg, train_cfg, params=None):
@@ -55,11 +105,18 @@ def _start(ctx: state.Context, job: jobs.TrainingJob, dataset, model_cfg, train_
     if running is not None and running.running:
         raise ValueError("A training job is already running: stop it first.")
     store = _writable_store(ctx)
+    check_budget(estimate(dataset, model_cfg, train_cfg, job.backends))
+    job.memory_budget = job_budget()[0]
     spec = dataset.spec
     raw = ctx.upload["bytes"] if spec.get("name") == "csv" and ctx.upload else None
     st.session_state[keys.JOB] = job
-    return jobs.start(job, spec, model_cfg, train_cfg, store_root=store.root, source=raw,
-                      params=params)  # fmt: skip
+
+    def launch(job):
+        jobs.start(job, spec, model_cfg, train_cfg, store_root=store.root, source=raw,
+                   params=params)  # fmt: skip
+
+    QUEUE.submit(job, launch)
+    return job
 
 
 def start_training(ctx: state.Context, kind: str = "train") -> jobs.TrainingJob:
@@ -100,12 +157,15 @@ def start_cell_training(ctx: state.Context) -> jobs.TrainingJob:
 def stop() -> None:
     job = st.session_state.get(keys.JOB)
     if job is not None:
-        job.stop()
+        QUEUE.stop(job)
 
 
 def collect_finished_job() -> None:
-    """Put a finished job's run ids where the tabs look (once)."""
+    """Put a finished job's run ids where the tabs look (once). Every script run comes here
+    first: the session's job is marked seen (its page is open)."""
     job: jobs.TrainingJob | None = st.session_state.get(keys.JOB)
+    if job is not None and not job.done:
+        job.seen()
     if job is None or not job.done or job.collected:
         return
     job.collected = True
@@ -132,6 +192,16 @@ def duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
+def queue_text(job: jobs.TrainingJob) -> str:
+    """Where a waiting job stands."""
+    position = QUEUE.position(job)
+    running, waiting = QUEUE.jobs()
+    ahead = "next to start" if position == 1 else f"{position - 1} ahead of it"
+    return (f"Waiting for a training slot: number {position} of {len(waiting)} in the queue "
+            f"({ahead}); {len(running)} training now, {QUEUE.slots} at once on this server "
+            "(one per core). Stop takes it out of the queue.")  # fmt: skip
+
+
 def progress_text(job: jobs.TrainingJob) -> str:
     where = f"epoch {job.epoch}/{job.epochs}"
     if len(job.backends) > 1:
@@ -151,9 +221,13 @@ def follow(draw: bool = True) -> jobs.TrainingJob | None:
     job = st.session_state.get(keys.JOB)
     if job is None:
         return None
+    if not job.done:
+        job.seen()
     if job.done and not job.collected:
         st.rerun()
-    if job.running and draw:
+    if draw and job.queued and QUEUE.position(job) is not None:
+        st.info(queue_text(job), icon=":material/hourglass_top:")
+    elif job.running and draw:
         st.progress(job.fraction(), text=progress_text(job))
     return job
 
@@ -166,17 +240,41 @@ def _sidebar_progress() -> None:
     follow()
 
 
+def cost(ctx: state.Context) -> tuple[str, str]:
+    """(what training the sidebar's experiment would cost, in one line; why it is refused, or
+    ""). Both "" when there is nothing to estimate yet (no dataset, settings that do not fit
+    it: Train says why when clicked)."""
+    from lstm.budget import BudgetError, fmt_bytes
+
+    if ctx.dataset is None:
+        return "", ""
+    try:
+        model_cfg, train_cfg = ctx.experiment.configs(ctx.dataset)
+        est = estimate(ctx.dataset, model_cfg, train_cfg, [ctx.experiment.backend])
+    except ValueError:
+        return "", ""
+    limit, _ = job_budget()
+    line = f"This run needs {est.describe()}; the budget is {fmt_bytes(limit)} a run."
+    try:
+        check_budget(est)
+    except BudgetError as exc:
+        return line, f"Train is refused: {exc}."
+    return line, ""
+
+
 def controls(ctx: state.Context) -> None:
-    """Train and Stop, and the progress of a running job (in the sidebar)."""
+    """Train and Stop, what the run would cost, and the progress of a running job (or its
+    place in the queue) in the sidebar."""
     job = ctx.job
     running = job is not None and job.running
+    line, refused = cost(ctx)
     left, right = st.columns(2)
     clicked = left.button(
         "Train",
         key=keys.TRAIN,
         type="primary",
         icon=":material/play_arrow:",
-        disabled=running,
+        disabled=running or bool(refused),
         width="stretch",
         help="Train the model set below; progress shows in the Training tab",
     )
@@ -190,9 +288,69 @@ def controls(ctx: state.Context) -> None:
         on_click=stop,
         disabled=not running,
         width="stretch",
-        help="Stop after the current step; finished epochs are kept",
+        help="Stop after the current step (or leave the queue); finished epochs are kept",
     )
+    if refused:
+        st.error(refused, icon=":material/memory:")
+    elif line and not running:
+        st.caption(line)
     if running:
         _sidebar_progress()
-    elif job is not None and job.done and job.error:
-        st.error(job.error, icon=":material/error:")
+    elif job is not None and job.done:
+        ended(job)
+
+
+def ended(job: jobs.TrainingJob) -> None:
+    """What went wrong with a finished job, if anything: its error, a run NOT saved, or a
+    stop before it started."""
+    if job.error:
+        st.error(plain(job.error), icon=":material/error:")
+    if job.not_saved():
+        st.error(plain(job.not_saved()), icon=":material/save:")
+    if job.cancelled:
+        st.info("Stopped while it waited for a training slot: nothing was trained.",
+                icon=":material/stop:")  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- the server's jobs
+
+SEEN_SECONDS = 90.0  # a page polls once a second, a hidden tab about once a minute
+
+
+def server_jobs() -> None:
+    """Every training job of this server (every session's), with its state and a Stop button,
+    so a job left by a closed or reloaded page can be stopped from any page."""
+    running, waiting = QUEUE.jobs()
+    if not running and not waiting:
+        return
+    own = st.session_state.get(keys.JOB)
+    st.subheader("Training on this server")
+    minutes = QUEUE.orphan_seconds / 60
+    st.caption(
+        f"{len(running)} training, {len(waiting)} waiting; at most {QUEUE.slots} at once (one "
+        f"per core). A job whose page has not been seen for {minutes:.3g} min is stopped; its "
+        "finished epochs are kept."
+    )
+    now = time.monotonic()
+    for job in running + waiting:
+        if job.queued:
+            state_now = f"waiting, number {QUEUE.position(job)} in the queue"
+        else:
+            state_now = job.status() + f", epoch {job.epoch}/{job.epochs}"
+        seen = now - job.last_seen
+        if job is own:
+            page = "this page's"
+        elif seen < SEEN_SECONDS:
+            page = "its page is open"
+        else:
+            page = f"its page not seen for {duration(seen)}"
+        left, right = st.columns([6, 1], vertical_alignment="center")
+        left.markdown(f"**{plain(job.label or job.kind)}** · {state_now} · {page}")
+        right.button(
+            "Stop",
+            key=keys.JOBS_STOP_PREFIX + job.id,
+            on_click=QUEUE.stop,
+            args=(job, "stopped from another page" if job is not own else "stopped from its page"),
+            disabled=job.stop_event.is_set(),
+            icon=":material/stop:",
+        )

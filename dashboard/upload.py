@@ -55,7 +55,7 @@ def chosen(name: str, default=None):
     return st.session_state.get(keys.CSV_PREFIX + name) or default
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
+@st.cache_data(max_entries=4, max_size="16MiB", show_spinner=False)
 def _column_names(digest: str, sep: str, header: str, _raw: bytes) -> list[str]:
     return data.csv_column_names(_raw, sep=sep, header=header)
 
@@ -70,7 +70,7 @@ def column_names(upload: dict) -> list[str]:
         return []
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
+@st.cache_data(max_entries=4, max_size="1MiB", show_spinner=False)
 def _not_text_reason(digest: str, _raw: bytes) -> str | None:
     from data.csv.read import decode
 

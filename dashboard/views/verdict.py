@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from dashboard.views.text import plain
+
 # a run must end at least this far below the yardstick to count as having learned something:
 # a hair below it is noise, not learning
 MARGIN = 0.05
@@ -55,7 +57,7 @@ class Verdict:
     """The status line of a run: which box (success, info, warning, error) and its text."""
 
     box: str
-    text: str  # Markdown, one sentence or two, the status said once
+    text: str  # Markdown, one sentence or two, the status said once; the run's words escaped
 
 
 def _lead(status: str, message: str) -> str:
@@ -64,8 +66,8 @@ def _lead(status: str, message: str) -> str:
     message = message.strip()
     title = status.capitalize()
     if message.lower().startswith(status.lower()):
-        return f"**{message[: len(status)]}**{message[len(status) :]}"
-    return f"**{title}**: {message}" if message else f"**{title}**"
+        return f"**{plain(message[: len(status)])}**{plain(message[len(status) :])}"
+    return f"**{plain(title)}**: {plain(message)}" if message else f"**{plain(title)}**"
 
 
 def _share(fraction: float) -> str:
@@ -82,8 +84,9 @@ def verdict(run, yardstick: str = "the trivial baseline") -> Verdict:
         return Verdict(box or "error", _lead(status, run.message or ""))
     done = f"{epochs} epoch{'s' if epochs != 1 else ''}"
     extra = (run.message or "").replace(f"Completed {epochs} epochs.", "").strip()
-    extra = f" {extra}" if extra else ""
+    extra = f" {plain(extra)}" if extra else ""
     found = judge(run, yardstick)
+    yardstick = plain(yardstick)
     if found.beats is None:
         return Verdict("success", f"**Completed** {done}.{extra}")
     value, base = found.value, found.yardstick_loss
