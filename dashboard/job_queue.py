@@ -88,7 +88,7 @@ class JobQueue:
                     return
                 self._waiting.pop(0)
                 self._running.append(job)
-            job.on_done = self._finished
+            job.queued, job.on_done = False, self._finished
             try:
                 launch(job)
             except Exception as exc:  # the job says why; its slot is free again
@@ -143,11 +143,12 @@ class JobQueue:
         now = time.monotonic() if now is None else now
         running, waiting = self.jobs()
         gone = [job for job in running + waiting
-                if not job.done and now - job.last_seen > self.orphan_seconds]  # fmt: skip
+                if not (job.done or job.stop_event.is_set())
+                and now - job.last_seen > self.orphan_seconds]  # fmt: skip
         for job in gone:
             minutes = self.orphan_seconds / 60
-            log.warning("stopping training job %s: its page was not seen for %.3g min",
-                        job.label, minutes)  # fmt: skip
+            log.warning("stopping training job %s (%s): its page was not seen for %.3g min",
+                        job.id, job.label, minutes)  # fmt: skip
             self.stop(job, f"its page was not seen for {minutes:.3g} min (closed or reloaded)")
         return gone
 

@@ -242,6 +242,7 @@ def render(controls) -> Experiment:
             "CSV file",
             type=["csv", "tsv", "txt"],
             key=keys.UPLOAD_FILE,
+            max_upload_size=upload.MAX_UPLOAD_MB,
             help="One time series per column (rows are time steps), or one sequence per row. "
             "The Data tab shows what was detected and lets you choose the columns.",
         )

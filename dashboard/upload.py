@@ -16,6 +16,10 @@ import data
 from dashboard import keys
 
 UPLOAD = "upload"  # the dataset choice that means "the uploaded CSV"
+# the upload widget's limit, in its megabytes (10^6 bytes in the browser on Linux and macOS,
+# 2^20 on Windows): never more than the loader reads (data.LIMITS["bytes"], 50 MiB), so a file
+# too big is refused by the widget, with the size the widget shows, before the server holds it
+MAX_UPLOAD_MB = data.LIMITS["bytes"] // 2**20
 
 
 def upload_info(uploaded) -> dict | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -79,9 +80,16 @@ def assert_clean(at: AppTest) -> None:
     assert not at.error, [e.value for e in at.error]
 
 
+def shown(markdown: str) -> str:
+    """Markdown source as the words it shows: backslash escapes removed (user text is escaped,
+    `dashboard.views.text.plain`)."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+
+
 def text_of(at: AppTest) -> str:
+    """Every text element's words (escapes removed)."""
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
     parts += [h.value for h in at.subheader] + [h.value for h in at.header]
     parts += [w.value for w in at.warning] + [i.value for i in at.info]
     parts += [s.value for s in at.success] + [e.value for e in at.error]
-    return "\n".join(parts)
+    return shown("\n".join(parts))

@@ -11,7 +11,14 @@ import pytest
 
 import data
 from dashboard import keys, sidebar, urlparams
-from tests.dashboard.conftest import TABS, assert_clean, open_tab_label, start_app, text_of
+from tests.dashboard.conftest import (
+    TABS,
+    assert_clean,
+    open_tab_label,
+    shown,
+    start_app,
+    text_of,
+)
 
 DATASETS = data.list_datasets() + ["upload"]
 
@@ -96,7 +103,7 @@ def test_the_page_survives_values_streamlit_cannot_bind_and_shows_what_changed(r
     assert at.number_input(key="epochs").value == 20  # the adding preset's
     assert at.number_input(key="hidden_size").value == 1024  # clamped to the largest
     assert at.number_input(key="lr").value == pytest.approx(0.02)
-    notice = "\n".join(w.value for w in at.warning)
+    notice = shown("\n".join(w.value for w in at.warning))
     for name in ("epochs=inf", "lr=1e309", "hidden_size=1000", "batch_size=nan",
                  "dataset=nope", "foo"):  # fmt: skip
         assert name in notice, name
@@ -145,7 +152,7 @@ def test_a_run_no_better_than_its_baseline_is_not_a_green_completed(runs_dir):
     assert "**Completed** 2 epochs, but the validation loss 0.6 is above the baseline's 0.5" in said
     better = _saved_run(runs_dir, val_loss=0.1)
     at = start_app({"run": better, "tab": "Training"})
-    assert [s.value for s in at.success] == [
+    assert [shown(s.value) for s in at.success] == [
         "**Completed** 2 epochs: validation loss 0.1, 80% below the baseline's 0.5 "
         "(predict the training mean (about 1.0); expected MSE 1/6)."
     ]
@@ -213,7 +220,7 @@ def test_runs_tab_says_what_a_delete_did_and_shows_how_to_load_the_pt(runs_dir):
     at.button(key=keys.RUNS_DELETE).click().run()
     at.button(key=keys.RUNS_DELETE_CONFIRM).click().run()
     assert_clean(at)
-    (said,) = [s.value for s in at.success]
+    (said,) = [shown(s.value) for s in at.success]
     assert said.startswith("Deleted from a link (") and said.endswith(f"(run `{run_id}`).")
     assert at.dataframe == [] or run_id not in list(at.dataframe[0].value["run"])
 

@@ -17,6 +17,7 @@ from tests.dashboard.conftest import (
     TINY,
     assert_clean,
     open_tab,
+    shown,
     start_app,
     text_of,
     wait_for_job,
@@ -107,7 +108,7 @@ def test_deleting_the_current_run_says_so_in_the_other_tabs(runs_dir):
     for tab in ("Training", "Gates", "Predictions"):
         open_tab(at, tab)
         assert not at.exception
-        assert any("deleted?" in w.value for w in at.warning), tab
+        assert any("deleted?" in shown(w.value) for w in at.warning), tab
 
 
 def test_without_a_writable_run_store_nothing_trains_and_it_says_why(tmp_path, monkeypatch):
@@ -118,14 +119,15 @@ def test_without_a_writable_run_store_nothing_trains_and_it_says_why(tmp_path, m
     at.button(key=keys.TRAIN).click().run()
     assert not at.exception
     assert keys.JOB not in at.session_state  # refused before any process started
-    assert any("Training needs it" in e.value and "LSTM_RUNS_DIR" in e.value for e in at.error)
+    errors = [shown(e.value) for e in at.error]
+    assert any("Training needs it" in e and "LSTM_RUNS_DIR" in e for e in errors)
     open_tab(at, "Compare backends")
     at.button(key=keys.COMPARE).click().run()
     assert keys.JOB not in at.session_state
     open_tab(at, "Cell walkthrough")
     at.button(key=keys.CELL_TRAIN).click().run()
     assert keys.JOB not in at.session_state
-    assert any("Training needs it" in e.value for e in at.error)
+    assert any("Training needs it" in shown(e.value) for e in at.error)
 
 
 def test_a_running_run_whose_process_dies_is_shown_as_interrupted(runs_dir):
