@@ -18,6 +18,7 @@ size. Cached values are copies: a caller may change them.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -132,29 +133,41 @@ class Datasets:
         self._building: dict = {}  # DataKey -> Lock: one build of a dataset at a time
 
     def get(self, key: DataKey, build):
-        """The dataset under `key`, built by `build()` if it is not kept (errors pass)."""
+        """The dataset under `key`, built by `build()` if it is not kept. A ValueError (a
+        DataError: the spec or the file is refused) is kept too and raised again: a refused
+        40 MB upload was parsed again on every click, 2 s and 800 MB each time."""
         with self._lock:
             if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key][0]
+                return self._kept(key)
             building = self._building.setdefault(key, threading.Lock())
         with building:  # a second session asking for the same dataset waits for the first
             with self._lock:
                 if key in self._items:
-                    self._items.move_to_end(key)
-                    return self._items[key][0]
+                    return self._kept(key)
             try:
                 value = _read_only(build())
+                size = dataset_bytes(value)
+            except ValueError as exc:
+                value, size = exc, sys.getsizeof(str(exc))
             finally:
                 with self._lock:
                     self._building.pop(key, None)
-            size = dataset_bytes(value)
             with self._lock:
                 if size <= self.max_bytes:
                     self._items[key] = (value, size)
                     while self.nbytes() > self.max_bytes:
                         self._items.popitem(last=False)
-            return value
+                    return self._kept(key)
+        if isinstance(value, ValueError):
+            raise value
+        return value
+
+    def _kept(self, key: DataKey):
+        self._items.move_to_end(key)
+        value = self._items[key][0]
+        if isinstance(value, ValueError):
+            raise copy.copy(value)  # a fresh one: a raised exception keeps its frames
+        return value
 
     def nbytes(self) -> int:
         return sum(size for _, size in self._items.values())

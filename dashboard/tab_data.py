@@ -30,9 +30,7 @@ def _preview(file: dict, dataset) -> pd.DataFrame | None:
     bytes, lines and columns before pandas reads a row: a hostile file costs milliseconds."""
     used = ((dataset.spec or {}).get("options") or {}) if dataset is not None else {}
     try:
-        return data.csv_preview(
-            file["bytes"], sep=used.get("sep", "auto"), header=used.get("header", "auto")
-        )
+        return upload.preview(file, sep=used.get("sep", "auto"), header=used.get("header", "auto"))
     except ValueError:
         return None
 

@@ -74,6 +74,18 @@ def column_names(upload: dict) -> list[str]:
         return []
 
 
+@st.cache_data(max_entries=4, max_size="8MiB", show_spinner=False)
+def _preview(digest: str, sep: str, header: str, _raw: bytes):
+    return data.csv_preview(_raw, sep=sep, header=header)
+
+
+def preview(upload: dict, sep: str = "auto", header: str = "auto"):
+    """`data.csv_preview` of the uploaded file, read once per file and reading options (every
+    click reruns the page: a 40 MB file was checked line by line again each time);
+    DataError when the loader's limits refuse it."""
+    return _preview(upload["digest"], sep, header, upload["bytes"])
+
+
 @st.cache_data(max_entries=4, max_size="1MiB", show_spinner=False)
 def _not_text_reason(digest: str, _raw: bytes) -> str | None:
     from data.csv.read import decode
