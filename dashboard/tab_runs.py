@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 COLUMNS = {
     "title": "name",
     "status": "status",
+    "field": "damaged field",  # a damaged folder: what is wrong, first (the reason is "problem")
     "final_val_loss": "val loss",
     "final_val_accuracy": "val accuracy",
     "final_train_loss": "train loss",
@@ -39,7 +40,6 @@ COLUMNS = {
     "num_layers": "layers",
     "lr": "lr",
     "optimizer": "optimizer",
-    "field": "damaged field",
     "reason": "problem",
     "created": "created",
     "id": "run",

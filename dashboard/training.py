@@ -240,26 +240,30 @@ def _sidebar_progress() -> None:
     follow()
 
 
-def cost(ctx: state.Context) -> tuple[str, str]:
-    """(what training the sidebar's experiment would cost, in one line; why it is refused, or
-    ""). Both "" when there is nothing to estimate yet (no dataset, settings that do not fit
-    it: Train says why when clicked)."""
-    from lstm.budget import BudgetError, fmt_bytes
+def cost(ctx: state.Context) -> tuple[str, str, str]:
+    """(what training the sidebar's experiment would cost, in one line; its details; why it is
+    refused, or ""). All "" when there is nothing to estimate yet (no dataset, settings that do
+    not fit it: Train says why when clicked)."""
+    from lstm.budget import BudgetError, fmt_bytes, fmt_seconds
 
     if ctx.dataset is None:
-        return "", ""
+        return "", "", ""
     try:
         model_cfg, train_cfg = ctx.experiment.configs(ctx.dataset)
         est = estimate(ctx.dataset, model_cfg, train_cfg, [ctx.experiment.backend])
     except ValueError:
-        return "", ""
-    limit, _ = job_budget()
-    line = f"This run needs {est.describe()}; the budget is {fmt_bytes(limit)} a run."
+        return "", "", ""
+    limit, how = job_budget()
+    line = (f"This run needs about {fmt_bytes(est.bytes)} of memory and "
+            f"{fmt_seconds(est.seconds_per_epoch)} per epoch ({fmt_seconds(est.seconds)} in all); "
+            f"the budget is {fmt_bytes(limit)} a run.")  # fmt: skip
+    details = (f"Estimated by lstm.budget: {est.describe()}. The budget: {how}. Time is the "
+               "reference machine's; a loaded machine is slower.")  # fmt: skip
     try:
         check_budget(est)
     except BudgetError as exc:
-        return line, f"Train is refused: {exc}."
-    return line, ""
+        return line, details, f"Train is refused: {exc}."
+    return line, details, ""
 
 
 def controls(ctx: state.Context) -> None:
@@ -267,7 +271,7 @@ def controls(ctx: state.Context) -> None:
     place in the queue) in the sidebar."""
     job = ctx.job
     running = job is not None and job.running
-    line, refused = cost(ctx)
+    line, details, refused = cost(ctx)
     left, right = st.columns(2)
     clicked = left.button(
         "Train",
@@ -293,7 +297,7 @@ def controls(ctx: state.Context) -> None:
     if refused:
         st.error(refused, icon=":material/memory:")
     elif line and not running:
-        st.caption(line)
+        st.caption(line, help=details)
     if running:
         _sidebar_progress()
     elif job is not None and job.done:

@@ -27,7 +27,7 @@ HUGE = {"dataset": "adding", "adding.seq_len": "400", "adding.n_train": "4096",
 def test_the_cost_of_a_run_is_shown_beside_train(runs_dir):
     at = start_app(TINY)
     said = shown("\n".join(c.value for c in at.sidebar.caption))
-    assert "This run needs about" in said and "per epoch" in said
+    assert "This run needs about" in said and "per epoch" in said and "in all" in said
     assert "the budget is" in said and "a run" in said
     assert not at.button(key=keys.TRAIN).disabled
 
