@@ -41,6 +41,10 @@ class Run:
     label: str = ""  # free text from the user, stored as data only
     created: str = ""  # ISO 8601, UTC
     error: str = ""  # for "failed": the traceback, kept out of `message`
+    # the kept epoch's numbers (the lowest validation loss; its weights are `params`): epoch,
+    # train_loss, val_loss, val_accuracy (classification) and Dataset.metrics' values, e.g.
+    # rmse, rmse_persistence, skill_vs_persistence for a time series. {} for older runs.
+    result: dict = field(default_factory=dict)
 
     @property
     def dtype(self) -> str:

@@ -78,6 +78,7 @@ def json_bytes(run: Run) -> bytes:
         "dataset_summary": run.dataset_summary,
         "baseline_loss": run.baseline_loss,
         "history": run.history,
+        "result": run.result,
         "timings": run.timings,
         "versions": run.versions,
         "saturation": run.saturation,
@@ -231,6 +232,12 @@ def dataset_summary(doc: dict) -> dict:
     if summary is None and isinstance(doc.get("dataset"), dict):
         summary = doc["dataset"].get("summary")  # where older runs kept it
     return summary if isinstance(summary, dict) else {}
+
+
+def read_result(doc: dict) -> dict:
+    """The kept epoch's numbers; {} for runs saved before they were recorded."""
+    result = doc.get("result")
+    return result if isinstance(result, dict) else {}
 
 
 def read_saturation(doc: dict) -> dict:

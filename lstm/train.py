@@ -127,6 +127,7 @@ class _Trainer:
         self.last_save = -math.inf
         self.save_error = ""
         self.step_no = 0  # the step in progress, for messages
+        self.best: tuple[float, int, dict] | None = None  # (val_loss, epoch, params) kept
 
     # ------------------------------------------------------------------ events and saving
 
@@ -221,7 +222,6 @@ class _Trainer:
         params = self.engine.params()
         if not all(np.all(np.isfinite(p)) for p in params.values()):
             raise self.diverged(epoch, self.steps, "the parameters became inf or nan", params)
-        run.params = params
         t1 = time.perf_counter()
         result = self.evaluate()
         run.timings["eval"] += time.perf_counter() - t1
@@ -238,11 +238,26 @@ class _Trainer:
             entry["metrics"] = result["metrics"]
         self.snapshot(epoch)
         entry["seconds"] = time.perf_counter() - t0
+        self.keep_best(entry, params)
         run.history.append(entry)
         self.save()
         self.emit("epoch", epoch, self.steps, **{k: v for k, v in entry.items() if k != "epoch"})
         if not math.isfinite(entry["val_loss"]):
             raise self.diverged(epoch, self.steps, f"the validation loss became {result['loss']}")
+
+    def keep_best(self, entry: dict, params: dict) -> None:
+        """The epoch with the lowest finite validation loss so far is the run's: its parameters
+        are `run.params` (weights.npz), its numbers `run.result` (a later tie keeps the first).
+        The history keeps every epoch."""
+        loss = entry["val_loss"]
+        if not math.isfinite(loss) or (self.best is not None and loss >= self.best[0]):
+            return
+        self.best = (loss, entry["epoch"], params)
+        self.run.params = params
+        result = {k: entry[k] for k in ("epoch", "train_loss", "val_loss", "val_accuracy")}
+        if result["val_accuracy"] is None:
+            del result["val_accuracy"]
+        self.run.result = {**result, **(entry.get("metrics") or {})}
 
     def evaluate(self) -> dict:
         data, engine = self.data, self.engine
@@ -313,6 +328,13 @@ class _Trainer:
             run.status, run.message = outcome.status, outcome.message
         if outcome is not None and outcome.status in ("stopped", "diverged"):
             self.snapshot_params(outcome.reached, run.params)
+        if self.best is not None:  # the kept epoch's weights, whatever the run ended with
+            run.params = self.best[2]
+            if self.best[1] < len(run.history):
+                run.message += (
+                    f" Kept the weights of epoch {self.best[1]}, whose validation loss "
+                    f"({self.best[0]:.4g}) is the lowest."
+                )
         self.final_saturation(run.params)
         run.snapshots = self.recorder.as_dict()
         run.versions = versions()

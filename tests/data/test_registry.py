@@ -120,7 +120,8 @@ def test_csv_options_list_the_layouts_and_columns():
     specs = data.csv_options()
     assert specs["layout"].choices == ("auto", "timeseries", "rows", "long")
     assert specs["target_columns"].kind == "columns" and specs["date_column"].kind == "column"
-    assert specs["window"].default == 20 and specs["horizon"].default == 1
+    assert specs["window"].default == 0 and specs["horizon"].default == 1  # 0: chosen for the data
+    assert specs["predict"].default == "change" and specs["period"].default == 0
     assert data.LIMITS["bytes"] == 50 * 2**20 and data.LIMITS["features"] == 256
 
 

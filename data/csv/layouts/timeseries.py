@@ -3,8 +3,18 @@
 No leakage: rows [0, split) are the training part and [split, L) the validation part. Training
 windows have all their targets before `split`; validation windows have all their targets at or
 after it (their inputs may reach back into the training rows, which is what a forecaster sees in
-use). Windows whose targets straddle the split are left out. Normalisation statistics come from
-the training rows only.
+use). Windows whose targets straddle the split are left out. Normalisation statistics, the
+season and the scale of the changes come from the training rows only.
+
+Modelled as forecasters do it (`predict="change"`, the default): the model predicts the change
+of each target from its value at the window's last row, and the target columns enter the window
+relative to that value, so repeating the last value is the model's zero and a series that rises
+beyond anything seen in training is no extrapolation for it. `predict="level"` gives the
+z-scored values themselves. Measured on 15 real series (README, "Your own data").
+
+The yardsticks (data.yardsticks) are computed on the validation targets in original units:
+persistence, seasonal naive (when a period is known) and the training mean; `metrics` reports
+the model's RMSE and its skill against each.
 """
 
 from __future__ import annotations
@@ -14,8 +24,10 @@ import math
 import numpy as np
 import pandas as pd
 
+from data import yardsticks
 from data.common import check_outputs
 from data.csv.columns import Columns, as_float
+from data.csv.dates import UNIT_WORDS, gap_report, numeric_spacing, spacing
 from data.csv.layouts.shared import (
     check_numeric_targets,
     clean_numeric,
@@ -26,27 +38,34 @@ from data.csv.layouts.shared import (
 from data.csv.limits import MAX_FEATURES, MAX_VALUES
 from data.dataset import DataError, Dataset
 
+MIN_WINDOW = 12  # rows a window holds at least (when the series is long enough)
+MAX_SEASON_WINDOW = 200  # a longer season is not spanned by the window: BPTT would be slow
+SMALL_SERIES_SHARE = 3  # a window is at most a third of the training rows
 
-def timeseries(frame: pd.DataFrame, cols: Columns, features, opts: dict, notes: list[str]):
+
+def timeseries(frame: pd.DataFrame, cols: Columns, features, opts: dict, notes: list[str],
+               warnings: list[str]):  # fmt: skip
     """(Dataset, detected options) for a file whose rows are time steps."""
     features, targets = _features_and_targets(cols, features, opts, notes)
-    order, labels = _time_order(cols, len(frame), notes)
+    order, labels, times = _time_order(cols, len(frame), notes)
     values = np.stack([as_float(frame[c])[order] for c in features], axis=1)  # (L, D)
     values, kept, targets = _drop_missing_columns(values, features, targets, cols, opts, notes)
-    length, window, horizon = len(values), opts["window"], opts["horizon"]
+    values, labels, times, steps = _spacing(values, labels, times, cols, opts, notes, warnings)
+    length, horizon = len(values), opts["horizon"]
     split = length - max(horizon, round(opts["val_fraction"] * length))
     values = _fill_gaps(values, split, notes)
+    columns = [kept.index(t) for t in targets]
+    period = _period(values[:split, columns[0]], steps, opts, notes)
+    window = _window(opts["window"], period, split, horizon, notes)
     _check_enough_rows(length, split, window, horizon)
+    _sanity(values[:, columns], split, targets, warnings)
     mean, std = zscore(values[:split], opts["normalize"], notes, kept)
     z = (values - mean) / std
     starts_train, starts_val, stride = _window_starts(
         length, split, window, horizon, opts["stride"], len(kept), notes
     )
-    columns = [kept.index(t) for t in targets]
     x_train, y_train = _cut_windows(z, starts_train, window, horizon, stride, columns)
     x_val, y_val = _cut_windows(z, starts_val, window, horizon, stride, columns)
-    last_seen = np.tile(x_val[:, -1, columns], horizon)
-    persistence = float(np.mean((last_seen - y_val) ** 2))
     names = [f"{t} t+{h}" for h in range(1, horizon + 1) for t in targets]
     extra = dict(
         feature_names=kept,
@@ -56,23 +75,176 @@ def timeseries(frame: pd.DataFrame, cols: Columns, features, opts: dict, notes: 
         y_std=np.tile(std[columns], horizon),
         series=z,
         series_index=labels,
+        series_times=times,
         series_split=int(split),
         window=window,
         horizon=horizon,
         target_columns=columns,
+        period=period,
     )
+    if opts["predict"] == "change":
+        x_train, y_train, x_val, y_val = _as_changes(
+            extra, x_train, y_train, x_val, y_val, columns, horizon, opts["normalize"]
+        )
     fields = dataset_fields("regression", x_train, y_train, x_val, y_val, 0, names, notes, extra)
-    fields["solved"] = (
-        f"validation MSE well below the baseline; repeating the last value scores {persistence:.4f}"
-    )
-    fields["metrics"] = _forecast_metrics(y_val, extra["y_std"], persistence)
+    last_rows = starts_val + window - 1
+    naive = _naive_forecasts(values, columns, split, last_rows, horizon, period)
+    truth = _original(y_val, extra, "val")
+    scale = _score_scale(std, columns, horizon)
+    fields["baseline_loss"], fields["baseline_name"] = naive_baseline(naive, extra, y_val)
+    fields["solved"] = _solved_words(naive, truth, scale, period)
+    fields["metrics"] = _forecast_metrics(y_val, extra, naive, truth, scale)
     description = (
         f"Time series of {length} rows: windows of {window} steps of {len(kept)} feature(s) "
-        f"predict the next {horizon} value(s) of {', '.join(targets)}; validation is the last "
-        f"{length - split} rows."
+        f"predict the next {horizon} value(s) of {', '.join(targets)}"
+        + (" (as the change from the window's last value)" if opts["predict"] == "change" else "")
+        + f"; validation is the last {length - split} rows."
     )
-    detected = {"target_columns": targets, "stride": stride}
+    detected = {"target_columns": targets, "stride": stride, "window": window,
+                "period": period or 1}  # fmt: skip
     return Dataset(name="csv", description=description, **fields), detected
+
+
+def _spacing(values, labels, times, cols: Columns, opts: dict, notes, warnings):
+    """Gaps and uneven steps in the dates, reported; with fill_gaps, the missing steps become
+    rows (filled by interpolation like any gap). Returns (values, labels, ISO times or None,
+    the typical step in seconds or None)."""
+    if times is None:
+        return values, labels, None, None
+    dated = np.issubdtype(times.dtype, np.datetime64)
+    found = spacing(times) if dated else numeric_spacing(times, "year" if "year" in
+                                                          str(cols.date).lower() else "step")
+    step = found.seconds if (found is not None and dated) else None
+    if found is None:
+        return values, labels, _iso(times) if dated else None, step
+    unit = UNIT_WORDS.get(found.unit, "steps")
+    if found.duplicates:
+        warnings.append(
+            f"{found.duplicates} date(s) in {cols.date!r} repeat the one before: the rows are "
+            "kept as they are, so some steps are shorter than others"
+        )
+    if found.irregular:
+        warnings.append(
+            f"{found.irregular} step(s) of {cols.date!r} are no whole number of {unit}: the "
+            "series is unevenly spaced, and the model treats every row as one step"
+        )
+    if found.gaps:
+        report = gap_report(found, labels)
+        if opts["fill_gaps"]:
+            values, labels, times = _insert_missing(values, labels, times, found, cols)
+            notes.append(f"filled the gaps in the dates with {found.missing} new rows: {report}")
+        else:
+            warnings.append(
+                f"{found.missing} missing {unit} in {cols.date!r}: {report}. The model treats "
+                "every row as one step; set fill_gaps to insert the missing steps (their values "
+                "interpolated)"
+            )
+    return values, labels, _iso(times) if dated else None, step
+
+
+def _iso(times: np.ndarray) -> list[str]:
+    return [str(t) for t in np.asarray(times, dtype="datetime64[s]")]
+
+
+def _insert_missing(values, labels, times, found, cols: Columns):
+    """Rows for the missing steps: NaN values (interpolated later), dates by step."""
+    length = int(found.index[-1]) + 1
+    filled = np.full((length, values.shape[1]), np.nan)
+    filled[found.index] = values
+    position = np.arange(length)
+    if np.issubdtype(times.dtype, np.datetime64):
+        seconds = times.astype("datetime64[s]").astype(np.float64)
+        if found.unit in ("month", "quarter", "year"):
+            months = {"month": 1, "quarter": 3, "year": 12}[found.unit]
+            first = times[0].astype("datetime64[M]")
+            new_times = (first + position * months).astype("datetime64[s]")
+        else:
+            new_times = np.interp(position, found.index, seconds).astype("datetime64[s]")
+        new_labels = [_label(t, cols.date_format) for t in new_times]
+    else:
+        new_times = np.interp(position, found.index, times.astype(np.float64))
+        new_labels = [f"{t:g}" for t in new_times]
+    for k, row in enumerate(found.index):  # keep the file's own text where it has a row
+        new_labels[row] = labels[k]
+    return filled, new_labels, new_times
+
+
+def _label(time: np.datetime64, fmt: str) -> str:
+    stamp = pd.Timestamp(time)
+    if fmt == "quarter":
+        return f"{stamp.year} Q{(stamp.month - 1) // 3 + 1}"
+    try:
+        return stamp.strftime(fmt) if fmt and fmt != "number" else str(stamp.date())
+    except ValueError:
+        return str(stamp)
+
+
+def _period(train: np.ndarray, step_seconds, opts: dict, notes: list[str]) -> int | None:
+    """The season in rows: the option when set (1 = none), else detected on the training part."""
+    chosen = opts["period"]
+    if chosen == 1:
+        notes.append("no season (period=1): the seasonal naive forecast is left out")
+        return None
+    if chosen > 1:
+        if chosen * 2 > len(train):
+            raise DataError(
+                f"period={chosen} needs at least {2 * chosen} training rows; there are "
+                f"{len(train)}: lower it, or set 1 for none"
+            )
+        notes.append(f"season: {chosen} rows (set by the period option)")
+        return int(chosen)
+    period, why = yardsticks.detect_period(train, step_seconds)
+    if period is None:
+        notes.append(f"no season found: {why} (set period to give one)")
+    else:
+        notes.append(f"season: {period} rows, detected: {why} (set period to change, 1 for none)")
+    return period
+
+
+def _window(chosen: int, period: int | None, split: int, horizon: int, notes) -> int:
+    """The window option when set; else at least one season (when one is detected and at most
+    MAX_SEASON_WINDOW rows) and at least MIN_WINDOW rows, at most a third of the training rows."""
+    if chosen == 1:
+        raise DataError(
+            "option window=1 is invalid: must be 0 (chosen for the data) or 2 to 2000 rows; a "
+            "window of one row cannot show the model any change"
+        )
+    if chosen:
+        return int(chosen)
+    want = MIN_WINDOW
+    if period and period <= MAX_SEASON_WINDOW:
+        want = max(want, period)
+    most = max(2, (split - horizon) // SMALL_SERIES_SHARE)
+    window = int(min(want, most))
+    why = []
+    if period and period > MAX_SEASON_WINDOW:
+        why.append(f"the season of {period} rows would make training slow; set window to try")
+    if window < want:
+        why.append(f"a third of the {split} training rows")
+    elif period and window >= period:
+        why.append("at least one season")
+    notes.append(f"window: {window} rows" + (f" ({'; '.join(why)})" if why else ""))
+    return window
+
+
+def _sanity(targets: np.ndarray, split: int, names: list[str], warnings: list[str]) -> None:
+    """Warnings for targets nothing can be learned from: constant, or a step function."""
+    for k, name in enumerate(names):
+        column = targets[:, k]
+        train = column[:split]
+        changes = int(np.count_nonzero(np.diff(column) != 0))
+        distinct = len(np.unique(column[np.isfinite(column)]))
+        if np.nanstd(train) == 0:
+            warnings.append(
+                f"{name!r} never changes in the training part: there is nothing to learn, and "
+                "repeating the last value is already perfect there"
+            )
+        elif distinct <= 3 or changes <= max(2, 0.02 * len(column)):
+            warnings.append(
+                f"{name!r} takes {distinct} distinct value(s) and changes at only {changes} of "
+                f"{len(column) - 1} steps: a step series, where repeating the last value is "
+                "right almost always and no model can beat it by much"
+            )
 
 
 def _features_and_targets(cols: Columns, features, opts: dict, notes: list[str]):
@@ -165,25 +337,106 @@ def _cut_windows(z, starts, window, horizon, stride, columns) -> tuple[np.ndarra
     return x, y
 
 
-def _forecast_metrics(y_val: np.ndarray, y_std: np.ndarray, persistence: float):
-    """metrics(y_hat_val): error in original units and skill against repeating the last value."""
+def _as_changes(extra: dict, x_train, y_train, x_val, y_val, columns, horizon, normalize):
+    """Targets as changes from each window's last value, in units of their training spread;
+    the target columns' inputs relative to that value. Sets the Dataset fields that undo it."""
+    anchors = {}
+    for part, x in (("train", x_train), ("val", x_val)):
+        anchors[part] = np.tile(x[:, -1, columns], horizon)  # normalised, (N, O)
+    change_train = y_train - anchors["train"]
+    spread = change_train.std(axis=0) if normalize and len(change_train) > 1 else None
+    spread = np.where(np.isfinite(spread) & (spread > 1e-12), spread, 1.0) if spread is not None \
+        else np.ones(y_train.shape[1])  # fmt: skip
+    y_train, y_val = change_train / spread, (y_val - anchors["val"]) / spread
+    x_train, x_val = x_train.copy(), x_val.copy()
+    for x in (x_train, x_val):
+        x[:, :, columns] -= x[:, -1:, columns]
+    mean, std = extra["y_mean"], extra["y_std"]
+    extra.update(
+        y_mean=np.zeros_like(mean),
+        y_std=std * spread,
+        y_anchor_train=anchors["train"] * std + mean,
+        y_anchor_val=anchors["val"] * std + mean,
+        relative_columns=list(columns),
+    )
+    return x_train, y_train, x_val, y_val
+
+
+def _original(y: np.ndarray, extra: dict, part: str) -> np.ndarray:
+    """Outputs or targets of one part in original units (the Dataset's own rule)."""
+    anchor = extra.get(f"y_anchor_{part}")
+    values = y * extra["y_std"] + extra["y_mean"]
+    return values if anchor is None else values + anchor
+
+
+def _naive_forecasts(values, columns, split, last_rows, horizon, period) -> dict:
+    """The yardsticks for the validation windows, (N, O) in original units each."""
+    series = values[:, columns]
+    naive = {"persistence": yardsticks.persistence(series, last_rows, horizon)}
+    if period:
+        naive["seasonal_naive"] = yardsticks.seasonal_naive(series, last_rows, horizon, period)
+    naive["mean"] = yardsticks.training_mean(series[:split], len(last_rows), horizon)
+    return naive
+
+
+def _score_scale(std: np.ndarray, columns: list[int], horizon: int) -> np.ndarray | None:
+    """One target: scores in its original units (None). Several: each output divided by its
+    column's training std first, so that no target's units outweigh another's."""
+    return None if len(columns) == 1 else np.tile(std[columns], horizon)
+
+
+def _scores(prediction, truth, naive: dict, scale) -> dict[str, float]:
+    if scale is not None:
+        prediction, truth = prediction / scale, truth / scale
+        naive = {name: forecast / scale for name, forecast in naive.items()}
+    return yardsticks.forecast_scores(prediction, truth, naive)
+
+
+NAIVE_WORDS = {
+    "persistence": "repeat the last value",
+    "seasonal_naive": "repeat the value one season back",
+    "mean": "predict the training mean",
+}
+
+
+def _solved_words(naive: dict, truth, scale, period) -> str:
+    scores = _scores(truth, truth, naive, scale)
+    parts = [f"{NAIVE_WORDS[name]} scores RMSE {scores[f'rmse_{name}']:.4g}" for name in naive]
+    season = f" (season: {period} rows)" if period else ""
+    return (
+        "validation RMSE below every naive forecast's, in original units: "
+        + "; ".join(parts) + season
+    )
+
+
+def _forecast_metrics(y_val: np.ndarray, extra: dict, naive: dict, truth, scale):
+    """metrics(y_hat_val): RMSE and MAE in original units, each yardstick's RMSE, and the skill
+    against each and against the best (data.yardsticks.forecast_scores)."""
 
     def metrics(y_hat: np.ndarray) -> dict[str, float]:
         y_hat = check_outputs(y_hat, y_val.shape, "timeseries")
-        mse = float(np.mean((y_hat - y_val) ** 2))
-        return {
-            "mae_original_units": float(np.mean(np.abs(y_hat - y_val) * y_std)),
-            "persistence_mse": persistence,
-            "skill_vs_persistence": 1.0 - mse / persistence if persistence > 0 else 0.0,
-        }
+        return _scores(_original(y_hat, extra, "val"), truth, naive, scale)
 
     return metrics
 
 
-def _time_order(cols: Columns, n: int, notes: list[str]) -> tuple[np.ndarray, list | None]:
-    """Row order (by the date column when there is one) and the rows' time labels."""
+def naive_baseline(naive: dict, extra: dict, y_val: np.ndarray) -> tuple[float, str]:
+    """The best yardstick's validation loss in the units the model trains on, and its name:
+    the line the loss chart draws."""
+    anchor = extra.get("y_anchor_val")
+    best = (math.inf, "")
+    for name, forecast in naive.items():
+        outputs = forecast - extra["y_mean"] - (0.0 if anchor is None else anchor)
+        loss = float(np.mean((outputs / extra["y_std"] - y_val) ** 2))
+        best = min(best, (loss, NAIVE_WORDS[name]))
+    return best
+
+
+def _time_order(cols: Columns, n: int, notes: list[str]):
+    """Row order (by the date column when there is one), the rows' time labels, and their
+    dates as datetime64 (None unless the column holds dates; a year number is no date)."""
     if cols.date is None:
-        return np.arange(n), None
+        return np.arange(n), None, None
     key = cols.order_key
     valid = key.notna().to_numpy()
     if (~valid).any():
@@ -193,4 +446,10 @@ def _time_order(cols: Columns, n: int, notes: list[str]) -> tuple[np.ndarray, li
     order = rows[np.argsort(keys, kind="stable")]
     if not np.array_equal(order, rows):
         notes.append(f"sorted the rows by {cols.date!r}")
-    return order, cols.order_labels.to_numpy()[order].astype(str).tolist()
+    labels = cols.order_labels.to_numpy()[order].astype(str).tolist()
+    key = cols.order_key
+    if pd.api.types.is_datetime64_any_dtype(key):
+        if getattr(key.dt, "tz", None) is not None:
+            key = key.dt.tz_convert(None)  # UTC, without the zone: steps are what matter
+        return order, labels, key.to_numpy(dtype="datetime64[s]")[order]
+    return order, labels, key.to_numpy(dtype=np.float64)[order]
