@@ -131,6 +131,19 @@ class Dataset:
         """Input features in original units (identity if not normalised)."""
         return _denormalize(x, self.x_mean, self.x_std)
 
+    def predictions_table(self, predict):
+        """Validation truth, predictions and (a series) the free-running forecast in original
+        units, by date or sequence id: `predict(x) -> raw outputs` (data.forecast)."""
+        from data.forecast import predictions_table
+
+        return predictions_table(self, predict)
+
+    def predictions_csv(self, predict) -> bytes:
+        """`predictions_table` as CSV bytes (what `runs export --format predictions` writes)."""
+        from data.forecast import predictions_table, table_csv
+
+        return table_csv(predictions_table(self, predict))
+
     def summary(self) -> dict:
         """Shapes and split sizes, for display and for run.json."""
         return {

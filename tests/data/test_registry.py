@@ -49,12 +49,13 @@ def test_describe_dataset_is_one_paragraph(name):
 def test_sample_loads_through_the_csv_loader_exactly_like_an_upload():
     ds = data.load_dataset("sample:sunspots")
     path = data.sample_path("sample:sunspots")
-    upload = data.dataset_from_csv(path.read_bytes(), window=22)
+    upload = data.dataset_from_csv(path.read_bytes())
     np.testing.assert_array_equal(ds.x_train, upload.x_train)
     np.testing.assert_array_equal(ds.y_val, upload.y_val)
     assert ds.name == "sample:sunspots"
     assert ds.spec == {"name": "sample:sunspots", "options": ds.spec["options"]}
-    assert ds.spec["options"]["window"] == 22
+    assert ds.spec["options"]["window"] == 0  # chosen for the data: the 11-year cycle, at least 12
+    assert ds.period == 11 and ds.window == 12 and upload.window == 12
     # 309 years, 20% validation: the last 62 years; YEAR orders the rows and is no feature
     assert ds.feature_names == ["SUNACTIVITY"] and ds.series.shape == (309, 1)
     assert ds.series_index[0] == "1700" and ds.series_index[ds.series_split] == "1947"

@@ -78,7 +78,9 @@ def long_format(frame: pd.DataFrame, cols: Columns, features, opts: dict, notes:
         f"{len(kept)} feature(s), {_what_is_predicted(task, label, targets)}."
     )
     detected = {"target_columns": targets or None, "task": task}
-    return Dataset(name="csv", description=description, **fields), detected
+    dataset = Dataset(name="csv", description=description, **fields)
+    dataset.val_ids = [str(uniques[k]) for k in keep_ids[val]]
+    return dataset, detected
 
 
 def _rows_by_sequence(frame: pd.DataFrame, cols: Columns, notes: list[str]):

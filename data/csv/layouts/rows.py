@@ -50,7 +50,7 @@ def rows(frame: pd.DataFrame, cols: Columns, features, opts, notes):
         label, steps = steps[-1], steps[:-1]
     if (~keep).any():
         notes.append(f"dropped {int((~keep).sum())} row(s) with no values or no target")
-    values, y = values[keep], y[keep]
+    values, y, kept_rows = values[keep], y[keep], np.flatnonzero(keep)
     if len(steps) > MAX_SEQ_LEN:
         raise DataError(f"{len(steps)} steps per row exceed the {MAX_SEQ_LEN} limit")
     check_size(len(values), len(steps), 1, "the rows")
@@ -77,5 +77,6 @@ def rows(frame: pd.DataFrame, cols: Columns, features, opts, notes):
         f"{'classes of' if task == 'classification' else 'predicting'} {label!r}."
     )
     dataset = Dataset(name="csv", description=description, **fields)
+    dataset.val_ids = [f"row {k + 1}" for k in kept_rows[val]]
     used_label = label if cols.label is not None or opts["target_columns"] else None
     return dataset, {"task": task, "target_columns": [used_label] if used_label else None}

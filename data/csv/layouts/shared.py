@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from data.common import argmax_accuracy, check_outputs, frequency_baseline, mean_baseline
+from data.yardsticks import majority_accuracy
 from data.csv.columns import Columns, as_float, is_numeric
 from data.csv.limits import MAX_CLASSES, MAX_VALUES
 from data.dataset import DataError
@@ -60,13 +61,11 @@ def dataset_fields(task, x_tr, y_tr, x_va, y_va, n_classes, names, notes, extra)
             solved="validation accuracy well above the most frequent class's share",
         )
 
+        majority = majority_accuracy(y_tr, y_va, n_classes)
+
         def metrics(y_hat: np.ndarray) -> dict[str, float]:
             y_hat = check_outputs(y_hat, (len(y_va), n_classes), "csv")
-            majority = np.bincount(y_tr, minlength=n_classes).argmax()
-            return {
-                "accuracy": argmax_accuracy(y_hat, y_va),
-                "majority_class_accuracy": float(np.mean(y_va == majority)),
-            }
+            return {"accuracy": argmax_accuracy(y_hat, y_va), "majority_class_accuracy": majority}
     else:
         fields.update(
             y_train=y_tr,
