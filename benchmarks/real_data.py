@@ -207,9 +207,11 @@ def series_scores(result: dict, period: int | None) -> dict:
 
 
 def tables(before_path: str, after_path: str) -> str:
-    before = {r["name"]: r for r in json.load(open(before_path))["results"]}
-    after = {r["name"]: r for r in json.load(open(after_path))["results"]}
-    sources = {r["name"]: r.get("source", "") for r in json.load(open(after_path))["results"]}
+    with open(before_path) as fh:
+        before = {r["name"]: r for r in json.load(fh)["results"]}
+    with open(after_path) as fh:
+        after = {r["name"]: r for r in json.load(fh)["results"]}
+    sources = {name: r.get("source", "") for name, r in after.items()}
 
     def fmt(value):
         return "-" if value is None else f"{value:+.2f}"
@@ -234,7 +236,9 @@ def tables(before_path: str, after_path: str) -> str:
     for name in FREE_RUN:
         if name in after:
             old = series_scores(before[name], None).get("free_run") if name in before else None
-            lines.append(f"| {name} | {fmt(old)} | {fmt(series_scores(after[name], None)['free_run'])} |")
+            lines.append(
+                f"| {name} | {fmt(old)} | {fmt(series_scores(after[name], None)['free_run'])} |"
+            )
     lines += [
         "",
         "| labelled set | source | sequences (train/val) x steps x channels, classes | "

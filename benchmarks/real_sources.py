@@ -56,14 +56,20 @@ SERIES = (
     Source("elnino", "statsmodels elnino (monthly sea temperature, wide file made long)", "series"),
     Source("unemployment", "statsmodels macrodata unemp (quarterly, 1959-2009)", "series"),
     Source("employment", "vega_datasets us-employment nonfarm (monthly, 2006-2015)", "series"),
-    Source("seattle", "vega_datasets seattle-weather temp_max (daily, dates '31.01.2012')", "series"),
+    Source(
+        "seattle", "vega_datasets seattle-weather temp_max (daily, dates '31.01.2012')", "series"
+    ),
 )
 LABELLED = (
     Source("BasicMotions", "aeon BasicMotions (6 channels, 4 classes, 100 steps)", "labelled"),
-    Source("JapaneseVowels", "aeon JapaneseVowels (12 channels, 9 classes, 7-29 steps)", "labelled"),
+    Source(
+        "JapaneseVowels", "aeon JapaneseVowels (12 channels, 9 classes, 7-29 steps)", "labelled"
+    ),
     Source("GunPoint", "aeon GunPoint (1 channel, 2 classes, 150 steps)", "labelled"),
     Source("ArrowHead", "aeon ArrowHead (1 channel, 3 classes, 251 steps)", "labelled"),
-    Source("ItalyPowerDemand", "aeon ItalyPowerDemand (1 channel, 2 classes, 24 steps)", "labelled"),
+    Source(
+        "ItalyPowerDemand", "aeon ItalyPowerDemand (1 channel, 2 classes, 24 steps)", "labelled"
+    ),
     Source(
         "PickupGestureWiimoteZ",
         "aeon PickupGestureWiimoteZ (1 channel, 10 classes, 29-361 steps)",
@@ -157,7 +163,9 @@ def series_frame(name: str) -> pd.DataFrame:
         )
     if name == "unemployment":
         macro = pd.read_csv(sm / "macrodata" / "macrodata.csv")
-        dates = [f"{int(y)} Q{int(q)}" for y, q in zip(macro["year"], macro["quarter"], strict=True)]
+        dates = [
+            f"{int(y)} Q{int(q)}" for y, q in zip(macro["year"], macro["quarter"], strict=True)
+        ]
         return pd.DataFrame({"quarter": dates, "unemp": macro["unemp"]})
     vega = unpacked("vega_datasets") / "vega_datasets" / "_data"
     if name == "employment":

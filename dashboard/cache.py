@@ -104,6 +104,14 @@ def classification(run: RunKey, dataset_key: DataKey, _dataset) -> views.Classif
     return views.classification(load_run(run, snapshots=False), _dataset)
 
 
+@st.cache_data(max_entries=8, max_size="64MiB", show_spinner=False)
+def predictions_csv(run: RunKey, dataset_key: DataKey, _dataset) -> bytes:
+    """The Predictions tab's download: `data.forecast.table_csv` of `views.predictions_table`."""
+    from data.forecast import table_csv
+
+    return table_csv(views.predictions_table(load_run(run, snapshots=False), _dataset))
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
 def gate_trace(
     run: RunKey, dataset_key: DataKey | None, _dataset, sample: int, epoch: int | None

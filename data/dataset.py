@@ -110,6 +110,22 @@ class Dataset:
         anchor = getattr(self, f"y_anchor_{part}")
         return self.denormalize_y(y, anchor)
 
+    def original_x(self, x: np.ndarray, part: str = "val", first: int = 0) -> np.ndarray:
+        """Inputs of the `part` sequences first, first+1, ... (x is (n, T, D) or one (T, D)) in
+        original units; the columns given relative to the window's last value get it back."""
+        x = np.array(x, dtype=np.float64)
+        one = x.ndim == 2
+        x = x[None] if one else x
+        anchor = getattr(self, f"y_anchor_{part}")
+        if self.relative_columns and anchor is not None:
+            columns = list(self.target_columns or [])
+            last = np.asarray(anchor)[first : first + len(x), : len(columns)]
+            mean = 0.0 if self.x_mean is None else self.x_mean[columns]
+            std = 1.0 if self.x_std is None else self.x_std[columns]
+            x[:, :, self.relative_columns] += ((last - mean) / std)[:, None, :]
+        x = self.denormalize_x(x)
+        return x[0] if one else x
+
     def window_inputs(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Model inputs for windows of the normalised series (N, W, D), and their anchors in
         original units (N, O) (None unless the series is predicted as changes): what a

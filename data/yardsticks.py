@@ -115,7 +115,10 @@ def detect_period(values: np.ndarray, step_seconds: float | None = None) -> tupl
         return None, "no repeating cycle in the changes (no autocorrelation peak above 0.3)"
     best = max(acf[p - 1] for p in peaks)
     period = min(p for p in peaks if acf[p - 1] >= HARMONIC_SHARE * best)
-    return period, f"the changes repeat every {period} steps (autocorrelation {acf[period - 1]:.2f})"
+    return (
+        period,
+        f"the changes repeat every {period} steps (autocorrelation {acf[period - 1]:.2f})",
+    )
 
 
 def _spacing_words(step_seconds: float | None) -> str:
@@ -216,3 +219,92 @@ def majority_accuracy(
     if mask_val is not None:
         ids = ids[np.asarray(mask_val) > 0]
     return float(np.mean(ids == majority)) if ids.size else 0.0
+
+
+# ----------------------------------------------------------------------------- verdicts
+
+NAIVE_NAMES = {  # the yardsticks' names in a run's result, in words
+    "persistence": "repeating the last value",
+    "seasonal_naive": "repeating the value one season back",
+    "mean": "predicting the training mean",
+}
+
+
+def best_naive(result: dict) -> tuple[str, float] | None:
+    """The yardstick with the lowest RMSE in a run's result: (name, RMSE), or None."""
+    found = [(result[f"rmse_{n}"], n) for n in NAIVE_NAMES if _finite(result.get(f"rmse_{n}"))]
+    if not found:
+        return None
+    rmse, name = min(found)
+    return name, float(rmse)
+
+
+def _finite(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def verdict(result: dict, baseline_loss: float | None = None) -> tuple[bool, str]:
+    """Whether the run beats its baseline, and one plain sentence saying so.
+
+    `result` is a run's result (the kept epoch's numbers, `lstm.record.Run.result`). A series
+    is judged against the best of its naive forecasts (persistence, seasonal naive, training
+    mean) in original units; a classification with a majority-class accuracy against always
+    answering that class; anything else by its validation loss against `baseline_loss` (the
+    trivial predictor's). A run with no finished epoch beats nothing."""
+    if not result or not _finite(result.get("val_loss")):
+        return False, "No finished epoch with a finite validation loss: nothing to judge yet."
+    best = best_naive(result)
+    if best is not None and _finite(result.get("rmse")):
+        name, reference = best
+        rmse, score = float(result["rmse"]), skill(result["rmse"] ** 2, reference**2)
+        words = NAIVE_NAMES[name]
+        if score > 0:
+            return True, (
+                f"Better than {words}, the best naive forecast: RMSE {rmse:.4g} against "
+                f"{reference:.4g} (skill {score:+.2f})."
+            )
+        return False, (
+            f"Worse than {words}: RMSE {rmse:.4g} against {reference:.4g} (skill {score:+.2f})."
+        )
+    accuracy, majority = result.get("val_accuracy"), result.get("majority_class_accuracy")
+    if _finite(accuracy) and _finite(majority):
+        if accuracy > majority:
+            return True, (
+                f"{accuracy:.1%} right, against {majority:.1%} for always answering the most "
+                "frequent class."
+            )
+        return False, (
+            f"No better than always answering the most frequent class: {accuracy:.1%} right, "
+            f"against {majority:.1%}."
+        )
+    if _finite(baseline_loss):
+        loss = float(result["val_loss"])
+        if loss < baseline_loss:
+            return True, (
+                f"Validation loss {loss:.4g}, below the trivial predictor's {baseline_loss:.4g}."
+            )
+        return False, (
+            f"Worse than the trivial predictor: validation loss {loss:.4g} against "
+            f"{baseline_loss:.4g}."
+        )
+    return False, "No yardstick to judge this run against."
+
+
+def summary_line(result: dict) -> str:
+    """The yardsticks of a run's result on one line, for the command line."""
+    if not result:
+        return "no finished epoch"
+    parts = [f"kept epoch {result.get('epoch', '?')}: val loss {result.get('val_loss', 0):.4g}"]
+    if _finite(result.get("rmse")):
+        parts.append(f"RMSE {result['rmse']:.4g}")
+        for name, words in NAIVE_NAMES.items():
+            if _finite(result.get(f"rmse_{name}")):
+                parts.append(
+                    f"{words} {result[f'rmse_{name}']:.4g} (skill "
+                    f"{result.get(f'skill_vs_{name}', math.nan):+.2f})"
+                )
+    if _finite(result.get("val_accuracy")):
+        parts.append(f"val accuracy {result['val_accuracy']:.4f}")
+        if _finite(result.get("majority_class_accuracy")):
+            parts.append(f"majority class {result['majority_class_accuracy']:.4f}")
+    return "; ".join(parts)

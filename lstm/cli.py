@@ -207,6 +207,8 @@ def _train_one(args, dataset, model_cfg, train_cfg, backend, store, params=None,
 def cmd_train(args) -> int:
     dataset, model_cfg, train_cfg = _experiment(args)
     store = None if args.no_save else store_for(args)
+    for warning in getattr(dataset, "warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
     run = _train_one(args, dataset, model_cfg, train_cfg, args.backend, store)
     last = run.final
     print(f"run {run.id or '(not saved)'}: {run.status}. {run.message}")
@@ -215,6 +217,10 @@ def cmd_train(args) -> int:
     if last.get("val_accuracy") is not None:
         line += f", val accuracy {last['val_accuracy']:.4f}"
     print(line + f"; {run.timings['total']:.2f} s on {run.backend} ({run.device}, {run.dtype})")
+    from data.yardsticks import summary_line, verdict
+
+    print(summary_line(run.result))
+    print(verdict(run.result, run.baseline_loss)[1])
     if store is not None:
         print(f"saved in {store.root / run.id}")
     return 0 if run.status in ("completed", "stopped") else 1
@@ -339,13 +345,18 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("id")
     delete.set_defaults(func=cmd_runs_delete)
     export = actions.add_parser(
-        "export", help="weights (npz, pt) or history (csv) to a file",
-        description="Export a run. npz: the canonical parameters. csv: the history. pt: a "
-        "PyTorch state dict:\n" + PT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "export", help="weights (npz, pt), history (csv) or predictions to a file",
+        description="Export a run. npz: the canonical parameters. csv: the history. "
+        "predictions: the validation part's truth, predictions and forecast in the data's units "
+        "(CSV; a run on a CSV file needs --data FILE). pt: a PyTorch state dict:\n" + PT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
     export.add_argument("id")
-    export.add_argument("--format", required=True, choices=("npz", "pt", "csv"))
+    export.add_argument("--format", required=True, choices=("npz", "pt", "csv", "predictions"))
     export.add_argument("--out", help="file to write (default ./<id>.<format>; - for stdout)")
+    export.add_argument(
+        "--data", metavar="PATH", help="predictions of a run on a CSV file: that file again"
+    )
     export.set_defaults(func=cmd_runs_export)
 
     datasets = commands.add_parser("datasets", help="the datasets, or one dataset's options")

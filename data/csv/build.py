@@ -118,9 +118,9 @@ def _numeric_target(target: str, layout: str, frame, cols: Columns, opts: dict) 
         if cols.label == target or cols.label not in cols.numeric:
             return
         cols.label = None  # another numeric "label" is just one more series
-    elif layout == "rows":
-        cols.label = target
-    elif cols.id is not None and _constant_per_id(frame[target], frame[cols.id]):
+    elif (
+        layout == "rows" or cols.id is not None and _constant_per_id(frame[target], frame[cols.id])
+    ):
         cols.label = target
     else:
         opts["target_columns"] = [target]
@@ -243,4 +243,3 @@ def _step_names(names: list[str]) -> bool:
     prefixes = {p.group(1).lower() for p in parts}
     numbers = [int(p.group(2)) for p in parts]
     return len(prefixes) == 1 and numbers == list(range(numbers[0], numbers[0] + len(numbers)))
-

@@ -108,7 +108,7 @@ def _parse(labels: pd.Series, fmt: str) -> pd.Series:
 
 
 def _parse_quarters(labels: pd.Series) -> pd.Series:
-    """"1970 Q1" -> 1970-01-01, the first day of the quarter."""
+    """ "1970 Q1" -> 1970-01-01, the first day of the quarter."""
     parts = None
     for pattern in QUARTER:
         found = labels.str.extract(pattern)
@@ -184,9 +184,7 @@ def _day_or_month(best, dayfirst: str, example: str):
     order = "day first" if chosen[0].startswith("%d") else "month first"
     shown = chosen[1].dropna()
     read = f" ({example} is {shown.iloc[0]:%d %B %Y})" if len(shown) else ""
-    return [chosen], (
-        f"dates such as {example} read {order}{read}: {why}; set dayfirst to change"
-    )
+    return [chosen], (f"dates such as {example} read {order}{read}: {why}; set dayfirst to change")
 
 
 # ----------------------------------------------------------------------------- spacing
@@ -270,12 +268,11 @@ def _with_gaps(found: Spacing) -> Spacing:
 
 
 def gap_report(found: Spacing, labels: list[str], limit: int = 3) -> str:
-    """"12 missing days between 2012-03-04 and 2012-03-17; ..." for the largest gaps."""
+    """ "12 missing days between 2012-03-04 and 2012-03-17; ..." for the largest gaps."""
     unit = UNIT_WORDS.get(found.unit, "steps")
     largest = sorted(found.gaps, key=lambda g: -g[1])[:limit]
     parts = [
-        f"{n} missing {unit if n > 1 else unit.rstrip('s')} between {labels[k]} and "
-        f"{labels[k + 1]}"
+        f"{n} missing {unit if n > 1 else unit.rstrip('s')} between {labels[k]} and {labels[k + 1]}"
         for k, n in sorted(largest)
     ]
     more = len(found.gaps) - len(largest)

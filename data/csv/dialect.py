@@ -77,8 +77,10 @@ def read_dialect(
         # "# date,value" above the data (numpy.savetxt writes that): the header, commented out,
         # when its cells are names and the first line holds numbers
         names = split_lines([commented_header], sep)
-        named = names and len(names[0]) == width and not any(
-            looks_numeric(c.strip(), decimal) for c in names[0]
+        named = (
+            names
+            and len(names[0]) == width
+            and not any(looks_numeric(c.strip(), decimal) for c in names[0])
         )
         if named and rows and any(looks_numeric(c.strip(), decimal) for c in rows[0]):
             text, has_header, comments = commented_header + "\n" + text, True, comments - 1

@@ -78,13 +78,19 @@ CSV_OPTIONS = specs_of(
         help="for a label column: predict a number or a class",
     ),
     int_option(
-        "window", 0, 0, MAX_SEQ_LEN,
+        "window",
+        0,
+        0,
+        MAX_SEQ_LEN,
         "timeseries: input steps per sequence (0: chosen for the data, at least one season)",
     ),
     int_option("horizon", 1, 1, 100, "timeseries: future steps to predict"),
     int_option("stride", 1, 1, 10_000, "timeseries: steps between window starts"),
     int_option(
-        "period", 0, 0, MAX_SEQ_LEN,
+        "period",
+        0,
+        0,
+        MAX_SEQ_LEN,
         "timeseries: the season in rows, e.g. 12 for monthly data (0: detected, 1: none)",
     ),
     OptionSpec(

@@ -185,7 +185,9 @@ def test_huge_learning_rate_diverges_and_keeps_the_best_finished_epochs_params()
     assert len(run.history) == bad_at[0] - 1
     # the run keeps the finished epoch with the lowest validation loss (finite by definition)
     best = min(run.history, key=lambda h: h["val_loss"])["epoch"]
-    assert run.result["epoch"] == best and run.result["val_loss"] == run.history[best - 1]["val_loss"]
+    assert (
+        run.result["epoch"] == best and run.result["val_loss"] == run.history[best - 1]["val_loss"]
+    )
     for name, value in at_epoch_end[best].items():
         assert np.all(np.isfinite(run.params[name])), name
         assert np.array_equal(run.params[name], value), name

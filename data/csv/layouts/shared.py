@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 
 from data.common import argmax_accuracy, check_outputs, frequency_baseline, mean_baseline
-from data.yardsticks import majority_accuracy
 from data.csv.columns import Columns, as_float, is_numeric
 from data.csv.limits import MAX_CLASSES, MAX_VALUES
 from data.dataset import DataError
+from data.yardsticks import majority_accuracy
 
 MOSTLY_MISSING = 0.5  # a column with more missing cells than this share is dropped
 AUTO_CLASS_LIMIT = 20  # integer labels with at most this many values are classes by default

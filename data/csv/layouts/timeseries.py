@@ -112,8 +112,11 @@ def _spacing(values, labels, times, cols: Columns, opts: dict, notes, warnings):
     if times is None:
         return values, labels, None, None
     dated = np.issubdtype(times.dtype, np.datetime64)
-    found = spacing(times) if dated else numeric_spacing(times, "year" if "year" in
-                                                          str(cols.date).lower() else "step")
+    found = (
+        spacing(times)
+        if dated
+        else numeric_spacing(times, "year" if "year" in str(cols.date).lower() else "step")
+    )
     step = found.seconds if (found is not None and dated) else None
     if found is None:
         return values, labels, _iso(times) if dated else None, step
@@ -405,7 +408,8 @@ def _solved_words(naive: dict, truth, scale, period) -> str:
     season = f" (season: {period} rows)" if period else ""
     return (
         "validation RMSE below every naive forecast's, in original units: "
-        + "; ".join(parts) + season
+        + "; ".join(parts)
+        + season
     )
 
 
