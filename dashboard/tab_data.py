@@ -106,11 +106,14 @@ def _csv_controls(file: dict, dataset, failed: bool = False) -> pd.DataFrame | N
             bind=False,
             persist_state="session",
         )
-        if name in used and upload.chosen(name) in (None, [], "auto", 0):
+        automatic = upload.chosen(name) in (None, [], "auto", 0)
+        if name in used and automatic and specs[name].kind != "bool":
             st.caption(f"detected: {_short(_detected(name, used[name]))}")
         return value
 
     _target_question(columns, dataset, _text_columns(preview))
+    for warning in dataset.warnings if dataset is not None else []:
+        st.warning(warning, icon=":material/warning:")
     layout = used.get("layout") or upload.chosen("layout", "timeseries")
     main = MAIN_OPTIONS.get(layout, MAIN_OPTIONS["timeseries"])
     cols = st.columns(len(main))
@@ -148,7 +151,7 @@ def _date_options(dataset) -> tuple[str, ...]:
     said = " ".join(dataset.notes + dataset.warnings)
     chosen = tuple(
         name
-        for name, sign in (("dayfirst", "set dayfirst"), ("fill_gaps", "fill_gaps"))
+        for name, sign in (("dayfirst", "set dayfirst"), ("fill_gaps", "set fill gaps"))
         if sign in said or upload.chosen(name)
     )
     return chosen
@@ -272,8 +275,9 @@ def render(ctx: state.Context) -> None:
     dataset = ctx.dataset
     if dataset is None:
         return
-    for warning in dataset.warnings:
-        st.warning(warning, icon=":material/warning:")
+    if exp.dataset != UPLOAD:  # an upload's warnings stand next to its options, above
+        for warning in dataset.warnings:
+            st.warning(warning, icon=":material/warning:")
     st.markdown(dataset.description)
     if dataset.solved:
         st.markdown(f"**What solved looks like:** {dataset.solved}.")

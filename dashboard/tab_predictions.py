@@ -96,21 +96,23 @@ def _regression(view: views.Regression, current: state.Shown) -> None:
 def _yardsticks(rows: list[dict]) -> None:
     """The model among the naive forecasts, best first, with its skill against each."""
     st.markdown("**Against the naive forecasts** (validation part, the data's own units)")
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(
+        {
+            "forecast": [r["forecast"] for r in rows],
+            "RMSE": [f"{r['rmse']:.4g}" for r in rows],
+            "skill": ["" if r["skill"] is None else f"{r['skill']:+.2f}" for r in rows],
+        }
+    )
     st.dataframe(
         table,
         hide_index=True,
         width="content",
         column_config={
-            "forecast": st.column_config.TextColumn("forecast"),
-            "RMSE": st.column_config.NumberColumn(
-                "RMSE", help=views.METRICS["rmse"][1], format="%.4g"
-            ),
-            "model's skill": st.column_config.NumberColumn(
+            "RMSE": st.column_config.TextColumn("RMSE", help=views.METRICS["rmse"][1]),
+            "skill": st.column_config.TextColumn(
                 "the model's skill against it",
                 help="1 − MSE(model) / MSE(this forecast): above 0 the model is better, below 0 "
                 "worse, 1 perfect.",
-                format="%+.2f",
             ),
         },
     )
@@ -173,13 +175,13 @@ def _series(view: views.Regression, dataset) -> None:
 
 def _classification(view: views.Classification) -> None:
     cols = st.columns(3)
-    cols[0].metric("validation accuracy", f"{view.accuracy:.1%}", help=views.METRICS["accuracy"][1])
-    cols[1].metric(
+    cols[0].metric(
         "always the most frequent class",
         f"{view.majority:.1%}",
         help=views.METRICS["majority_class_accuracy"][1],
     )
-    cols[2].metric("scored predictions", f"{view.scored:,}")
+    cols[1].metric("scored predictions", f"{view.scored:,}")
+    cols[2].metric("classes", f"{len(view.names)}")
     left, right = st.columns([1, 1.2], gap="large")
     with left:
         st.markdown("**Confusion matrix** (rows: true class, columns: predicted)")

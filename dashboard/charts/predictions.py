@@ -143,7 +143,7 @@ def confusion_chart(matrix: np.ndarray, class_names: Sequence[str]) -> alt.Chart
     )
     row_total = matrix.sum(axis=1, keepdims=True).clip(min=1)
     df["share"] = (matrix / row_total).ravel()
-    size = int(min(420, max(160, 34 * k)))
+    size = int(min(420, max(240, 40 * k)))
     base = alt.Chart(df).encode(x=alt.X("predicted:N", sort=names), y=alt.Y("truth:N", sort=names))
     rect = base.mark_rect().encode(
         color=alt.Color("share:Q", scale=alt.Scale(scheme="blues", domain=[0, 1]), legend=None),

@@ -169,17 +169,16 @@ def headline(result: dict, baseline_loss: float | None = None) -> Headline:
 
 
 def yardstick_rows(result: dict) -> list[dict]:
-    """The model and each naive forecast: RMSE and the model's skill against it, best first."""
+    """The model and each naive forecast: {"forecast", "rmse", "skill"} (the model's skill
+    against it; None on the model's own row), lowest RMSE first."""
     rows = []
     if _finite(result.get("rmse")):
-        rows.append({"forecast": "this model", "RMSE": result["rmse"], "model's skill": None})
+        rows.append({"forecast": "this model", "rmse": result["rmse"], "skill": None})
     for name, words in yardsticks.NAIVE_NAMES.items():
         rmse = result.get(f"rmse_{name}")
         if _finite(rmse):
-            rows.append(
-                {"forecast": words, "RMSE": rmse, "model's skill": result.get(f"skill_vs_{name}")}
-            )
-    return sorted(rows, key=lambda r: r["RMSE"])
+            rows.append({"forecast": words, "rmse": rmse, "skill": result.get(f"skill_vs_{name}")})
+    return sorted(rows, key=lambda r: r["rmse"])
 
 
 def _finite(value) -> bool:

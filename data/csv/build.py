@@ -36,7 +36,9 @@ def build(table: Table, opts: dict, filename: str) -> tuple[Dataset, dict]:
     if target and target not in _numeric_names(frame):
         label_option = target  # a column of text: its values are the classes
     cols = classify(frame, opts["date_column"], opts["id_column"], label_option, opts["dayfirst"])
-    notes += cols.notes
+    # dates that read either way are a warning: a wrong guess reorders the whole series
+    warnings += [n for n in cols.notes if n.startswith("dates such as")]
+    notes += [n for n in cols.notes if not n.startswith("dates such as")]
     if target in (cols.date, cols.id) and target is not None:
         role = "date" if target == cols.date else "id"
         raise DataError(
@@ -92,7 +94,7 @@ def build(table: Table, opts: dict, filename: str) -> tuple[Dataset, dict]:
             "(denormalize_x / denormalize_y undo it)"
         )
     predicted = _predicted(detected, cols)
-    dataset.target_reason = _target_reason(predicted, opts, cols, layout, dataset)
+    dataset.target_reason = _target_reason(predicted, opts, cols, layout, dataset, features)
     detected.update(
         layout=layout,
         target=predicted,
@@ -198,7 +200,8 @@ def _predicted(detected: dict, cols: Columns) -> str:
     return cols.label or ""
 
 
-def _target_reason(predicted: str, opts: dict, cols: Columns, layout: str, dataset) -> str:
+def _target_reason(predicted: str, opts: dict, cols: Columns, layout: str, dataset,
+                   features: list[str]) -> str:  # fmt: skip
     """One sentence: what is predicted, and why that column."""
     if dataset.task == "classification":
         what = f"the class in {predicted!r} ({dataset.output_size} classes)"
@@ -214,8 +217,13 @@ def _target_reason(predicted: str, opts: dict, cols: Columns, layout: str, datas
         why = "the label_column option names it"
     elif predicted == cols.label:
         why = "its name or values say it is the label"
+    elif len(features) == 1:
+        why = "it is the only column of numbers"
     else:
-        why = "it is the last numeric column: nothing else is named like a target"
+        why = (
+            "it is the last column of numbers, and no column is named like a target (label, "
+            "target, class, y): choose the one you mean"
+        )
     return f"Predicting {what}: {why}."
 
 

@@ -138,9 +138,8 @@ def _spacing(values, labels, times, cols: Columns, opts: dict, notes, warnings):
             notes.append(f"filled the gaps in the dates with {found.missing} new rows: {report}")
         else:
             warnings.append(
-                f"{found.missing} missing {unit} in {cols.date!r}: {report}. The model treats "
-                "every row as one step; set fill_gaps to insert the missing steps (their values "
-                "interpolated)"
+                f"Dates are missing from {cols.date!r}: {report}. The model treats every row as "
+                "one step; set fill gaps to insert the missing steps (their values interpolated)"
             )
     return values, labels, _iso(times) if dated else None, step
 
