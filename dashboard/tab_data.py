@@ -25,6 +25,9 @@ MAIN_OPTIONS = {
     "long": ("layout", "label_column", "id_column", "task"),
 }
 DATE_OPTIONS = ("dayfirst", "fill_gaps")  # shown when the dates are ambiguous or have gaps
+# options that mean something for one kind of layout only: not offered for the other
+SERIES_ONLY = ("window", "horizon", "stride", "period", "predict", "fill_gaps")
+SEQUENCES_ONLY = ("id_column", "task", "seed")
 
 
 # ----------------------------------------------------------------------------- CSV options
@@ -70,9 +73,13 @@ def _target_question(columns: list[str], dataset, text: set[str]) -> None:
     used = ((dataset.spec or {}).get("options") or {}) if dataset is not None else {}
     detected = used.get("target") or ""
 
+    roles = {used.get("id_column"): "names the sequences", used.get("date_column"): "the dates"}
+
     def label(column) -> str:
         if column is None:
             return f"{detected} (detected)" if detected else "detected from the file"
+        if column in roles:
+            return f"{column} ({roles[column]})"
         return f"{column} (text: its values are the classes)" if column in text else str(column)
 
     spec = data.csv_options()["target"]
@@ -129,7 +136,8 @@ def _csv_controls(file: dict, dataset, failed: bool = False) -> pd.DataFrame | N
                 draw(name)
         shown |= set(dates)
     with st.expander("more options (columns, separator, header, …)", expanded=failed):
-        rest = [n for n in specs if n not in shown]
+        other = SEQUENCES_ONLY if layout == "timeseries" else SERIES_ONLY
+        rest = [n for n in specs if n not in shown and n not in other]
         cols = st.columns(3)
         for k, name in enumerate(rest):
             with cols[k % 3]:

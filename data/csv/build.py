@@ -94,7 +94,9 @@ def build(table: Table, opts: dict, filename: str) -> tuple[Dataset, dict]:
             "(denormalize_x / denormalize_y undo it)"
         )
     predicted = _predicted(detected, cols)
-    dataset.target_reason = _target_reason(predicted, opts, cols, layout, dataset, features)
+    forecast = bool(detected.get("target_columns"))  # values of a step, not a label
+    dataset.target_reason = _target_reason(predicted, opts, cols, layout, dataset, features,
+                                           forecast)  # fmt: skip
     detected.update(
         layout=layout,
         target=predicted,
@@ -201,16 +203,16 @@ def _predicted(detected: dict, cols: Columns) -> str:
 
 
 def _target_reason(predicted: str, opts: dict, cols: Columns, layout: str, dataset,
-                   features: list[str]) -> str:  # fmt: skip
+                   features: list[str], forecast: bool) -> str:  # fmt: skip
     """One sentence: what is predicted, and why that column."""
     if dataset.task == "classification":
         what = f"the class in {predicted!r} ({dataset.output_size} classes)"
     elif layout == "timeseries":
         what = f"the next value(s) of {predicted}"
-    elif cols.label:
-        what = f"the number in {predicted!r}"
-    else:
+    elif forecast or not cols.label:
         what = f"the last step of {predicted!r}"
+    else:
+        what = f"the number in {predicted!r}"
     if opts["target"] or opts["target_columns"]:
         why = "as you chose"
     elif opts["label_column"] not in (None, "none") and predicted == cols.label:
