@@ -33,7 +33,8 @@ def _long_csv(n: int = 30) -> bytes:
 def _monthly_csv(n: int = 72) -> bytes:
     t = np.arange(n)
     v = 100 + 10 * np.sin(2 * np.pi * t / 12) + t
-    months = [f"{2000 + k // 12} {['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][k % 12]}" for k in t]  # fmt: skip
+    names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    months = [f"{2000 + k // 12} {names[k % 12]}" for k in t]  # dates such as "2000 Jan"
     return (
         "month,sales\n" + "\n".join(f"{m},{x:.2f}" for m, x in zip(months, v, strict=True)) + "\n"
     ).encode()

@@ -70,8 +70,11 @@ def rows(frame: pd.DataFrame, cols: Columns, features, opts, notes):
         extra.update(y_mean=y_mean, y_std=y_std)
         class_names = [label]
     n_classes = len(class_names)
+    # without a label the target is the row's next value: repeating the last one is a yardstick
+    next_value = task == "regression" and cols.label is None and opts["target_columns"] is None
+    last_step = values[val][:, -1:] if next_value else None
     fields = dataset_fields(task, x[train], y[train], x[val], y[val], n_classes,
-                                   class_names, notes, extra)  # fmt: skip
+                            class_names, notes, extra, last_step)  # fmt: skip
     description = (
         f"One sequence per row: {len(steps)} steps ({steps[0]} .. {steps[-1]}), "
         f"{'classes of' if task == 'classification' else 'predicting'} {label!r}."
