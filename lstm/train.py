@@ -13,6 +13,12 @@ as "diverged" with the last finite parameters; an error from the backend or the 
 after its epochs (at most once a second, and always at the end), so a killed process leaves a
 run with the epochs it finished.
 
+The run keeps its best epoch: the finished epoch with the lowest validation loss gives
+`run.params` (weights.npz) and `run.result` (its numbers, with the dataset's metrics), however
+the run ends; the history keeps every epoch. All planned epochs run (no early stop: a loss that
+dips and recovers, as temporal_order's does at first, would be cut off), so the cost of a long
+schedule is time, never a worse model.
+
 `lstm.train` is this module's `train` function (the package exports it); the module itself is
 `sys.modules["lstm.train"]`, reached with `from lstm.train import ...`.
 """
