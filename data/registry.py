@@ -161,5 +161,26 @@ def dataset_from_spec(spec: dict, source=None) -> Dataset:
     return dataset
 
 
+def run_spec(spec: dict) -> dict:
+    """The spec a saved run's dataset record rebuilds as the run was trained on it.
+
+    A run's spec holds every option of its time (Dataset.spec). Runs saved before series were
+    predicted as changes (issue 12) lack the `predict` option: their models were trained on
+    levels, so their spec gets `predict="level"`. Other specs pass unchanged."""
+    if not isinstance(spec, dict):
+        return spec
+    options = spec.get("options")
+    name = str(spec.get("name", ""))
+    old_series = (
+        isinstance(options, dict)
+        and "window" in options
+        and "predict" not in options
+        and (name == "csv" or name.startswith(SAMPLE_PREFIX))
+    )
+    if not old_series:
+        return spec
+    return {**spec, "options": {**options, "predict": "level"}}
+
+
 def _unknown(name) -> str:
     return f"unknown dataset {name!r}: choose one of {', '.join(list_datasets())}"

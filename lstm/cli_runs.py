@@ -117,5 +117,6 @@ def _predictions(args) -> bytes:
             f"run {run.id} was trained on the CSV file {run.dataset.get('filename')!r}: give "
             "it again with --data PATH"
         )
-    dataset = data.dataset_from_spec(run.dataset, source=Path(source) if source else None)
+    spec = data.run_spec(run.dataset)  # a run saved before issue 12: as it was trained
+    dataset = data.dataset_from_spec(spec, source=Path(source) if source else None)
     return predictions_csv(run, dataset)

@@ -190,3 +190,15 @@ def test_dataset_from_spec_rebuilds_a_csv_from_its_file(tmp_path):
 def test_dataset_from_spec_refuses_what_is_no_spec(spec, message):
     with pytest.raises(DataError, match=message):
         data.dataset_from_spec(spec)
+
+
+def test_a_run_saved_before_series_were_predicted_as_changes_rebuilds_as_levels():
+    old = {"name": "sample:sunspots", "options": {"window": 22, "horizon": 1, "stride": 1,
+                                                  "val_fraction": 0.2, "normalize": True}}  # fmt: skip
+    spec = data.run_spec(old)
+    assert spec["options"]["predict"] == "level" and old["options"].get("predict") is None
+    rebuilt = data.dataset_from_spec(spec)
+    assert not rebuilt.predicts_change and rebuilt.window == 22
+    new = data.load_dataset("sample:sunspots").spec
+    assert data.run_spec(new) == new and data.dataset_from_spec(new).predicts_change
+    assert data.run_spec({"name": "sine", "options": {"seq_len": 8}})["options"] == {"seq_len": 8}
