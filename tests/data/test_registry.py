@@ -193,8 +193,8 @@ def test_dataset_from_spec_refuses_what_is_no_spec(spec, message):
 
 
 def test_a_run_saved_before_series_were_predicted_as_changes_rebuilds_as_levels():
-    old = {"name": "sample:sunspots", "options": {"window": 22, "horizon": 1, "stride": 1,
-                                                  "val_fraction": 0.2, "normalize": True}}  # fmt: skip
+    options = {"window": 22, "horizon": 1, "stride": 1, "val_fraction": 0.2, "normalize": True}
+    old = {"name": "sample:sunspots", "options": options}
     spec = data.run_spec(old)
     assert spec["options"]["predict"] == "level" and old["options"].get("predict") is None
     rebuilt = data.dataset_from_spec(spec)
