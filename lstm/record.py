@@ -16,6 +16,21 @@ STATUSES = ("running", "completed", "stopped", "diverged", "failed")
 # not stored: the store's word for a "running" run whose process has gone
 INTERRUPTED = "interrupted"
 
+# text a run keeps, in characters: the run store refuses longer (lstm.run_schema), the trainer
+# clips what it writes, and train() refuses a longer label before it starts
+MAX_LABEL_CHARS = 500  # a user's label: a sentence or two, never a document
+MAX_MESSAGE_CHARS = 2_000  # one line saying how the run ended, with advice
+MAX_ERROR_CHARS = 65_536  # a traceback (a deep one is clipped in its middle)
+
+
+def clip_text(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, keeping its start and end around a marker."""
+    if len(text) <= limit:
+        return text
+    marker = " [...] "
+    head = (limit - len(marker)) * 2 // 3
+    return text[:head] + marker + text[len(text) - (limit - len(marker) - head) :]
+
 
 @dataclass
 class Run:
@@ -45,6 +60,10 @@ class Run:
     # train_loss, val_loss, val_accuracy (classification) and Dataset.metrics' values, e.g.
     # rmse, rmse_persistence, skill_vs_persistence for a time series. {} for older runs.
     result: dict = field(default_factory=dict)
+    sweep: dict = field(default_factory=dict)  # {"name", "trial"} for a sweep's trial (lstm.sweep)
+    # why the last save to the store failed ("" when it succeeded or there is no store); not
+    # stored: a run that reads it back was saved
+    save_error: str = ""
 
     @property
     def dtype(self) -> str:

@@ -2,16 +2,24 @@
 
 The store's layout and guarantees are described in `lstm.runs`; this module holds the file
 format: atomic writes, JSON and npz serialisation, and the checks that turn any damaged file
-into a `RunStoreError` with a reason a person can act on (never a crash, never pickle).
+into a `RunStoreError` naming the file or field and the reason (never a crash, never pickle,
+never an allocation a file's header merely claims). run.json's fields are checked by
+`lstm.run_schema`; the arrays here, from their headers before anything is inflated:
+- weights.npz / initial.npz: exactly the model's parameters, float32/64, each member's declared
+  size equal to what its header's shape needs; on load, finite values.
+- gates.npz: at most MAX_GATES_BYTES declared in all (the snapshot budget and the probe
+  sequences), every member's declared size equal to its header's, then the shapes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import json
+import math
 import os
 import socket
-import tempfile
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,20 +27,34 @@ from pathlib import Path
 import numpy as np
 
 from lstm.config import ModelConfig, TrainConfig
+from lstm.json_checks import json_ready
 from lstm.params import param_shapes
-from lstm.record import INTERRUPTED, STATUSES, Run
-from lstm.snapshots import TRACE_PARTS
+from lstm.record import INTERRUPTED, Run
+from lstm.run_schema import (  # noqa: F401  (FORMAT, RunStoreError: this module's API too)
+    FORMAT,
+    MAX_RUN_JSON_BYTES,
+    RunDoc,
+    RunStoreError,
+    check_doc,
+    parse_run_json,
+)
+from lstm.snapshots import SNAPSHOT_BUDGET_BYTES, TRACE_PARTS
 
-FORMAT = "lstm-lab run 1"
-
-
-class RunStoreError(ValueError):
-    """A run that is missing or cannot be read, with the reason."""
+# gates.npz, declared uncompressed size: the snapshot traces' budget (16 MiB) plus the probe
+# sequences (4 x 2,000 steps x 256 features in float64 is another 16 MiB), with room to spare.
+# A larger declaration is a damaged or hostile file: it is refused before anything is inflated.
+MAX_GATES_BYTES = 4 * SNAPSHOT_BUDGET_BYTES
+MAX_GATES_MEMBERS = 5_000
+_NPY_HEADER_LIMIT = 10_000  # numpy's own default for a header's size
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Write `data` to `path` through a temporary file in the same folder and os.replace, so a
+    reader sees the old file or the new one. The file gets the usual permissions (0666 less the
+    umask), like any file the user creates."""
+    tmp = _exclusive(path.parent, f".{path.name}.", ".tmp")
     try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -44,23 +66,94 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    import io
+def make_dir(parent: Path, prefix: str) -> Path:
+    """A new, empty folder `parent/<prefix><random>` with the usual permissions (0777 less the
+    umask; tempfile.mkdtemp would make it 0700, unreadable to the user's other accounts)."""
+    for _ in range(100):
+        path = _exclusive(parent, prefix, "")
+        try:
+            os.mkdir(path, 0o777)
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(parent))
 
+
+def _exclusive(parent: Path, prefix: str, suffix: str) -> Path:
+    return parent / f"{prefix}{os.urandom(6).hex()}{suffix}"
+
+
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     return buffer.getvalue()
 
 
-def _json_default(value):
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+# ---------------------------------------------------------------------- the training process
 
 
-def json_bytes(run: Run) -> bytes:
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()[:64]
+    except OSError:
+        return ""
+
+
+def _proc_stat(pid: int) -> tuple[str, int] | None:
+    """(state, start time in clock ticks since boot) of process `pid` from /proc, or None."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rfind(")") + 2 :].split()  # after "pid (command) "; command may hold ")"
+    try:
+        return fields[0], int(fields[19])  # stat fields 3 (state) and 22 (starttime)
+    except (IndexError, ValueError):
+        return None
+
+
+def process_identity() -> dict:
+    """What identifies this process beyond its pid, which the system reuses: the host, the
+    boot, and the process's start time (Linux; None elsewhere)."""
+    stat = _proc_stat(os.getpid())
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "boot_id": _boot_id() or None,
+        "pid_started": stat[1] if stat else None,
+    }
+
+
+def process_gone(process: dict) -> bool:
+    """Whether the process that wrote a run (RunDoc.process) has ended: its pid is free, now
+    belongs to another process (a different start time), is a zombie, or the machine has
+    rebooted since. A process on another host cannot be checked: False."""
+    pid, host = process.get("pid"), process.get("host")
+    if pid is None or host != socket.gethostname():
+        return False
+    boot = _boot_id()
+    if process.get("boot_id") and boot and process["boot_id"] != boot:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, but not ours to signal
+        pass
+    stat = _proc_stat(pid)
+    if stat is None:
+        return False  # no /proc here: the pid exists, which is all we can tell
+    state, started = stat
+    if state in ("Z", "X"):
+        return True
+    return process.get("pid_started") is not None and started != process["pid_started"]
+
+
+# ---------------------------------------------------------------------- run.json
+
+
+def run_doc(run: Run) -> dict:
+    """run.json's content for `run`, JSON-ready (non-finite numbers as None)."""
     doc = {
         "format": FORMAT,
         "id": run.id,
@@ -83,11 +176,46 @@ def json_bytes(run: Run) -> bytes:
         "versions": run.versions,
         "saturation": run.saturation,
         "snapshot_epochs": list(run.snapshots["epochs"]) if run.snapshots else [],
-        "pid": os.getpid(),
-        "host": socket.gethostname(),
+        "sweep": run.sweep,
+        **process_identity(),
         "saved": datetime.now(UTC).isoformat(timespec="microseconds"),
     }
-    return json.dumps(doc, indent=1, default=_json_default, ensure_ascii=False).encode("utf-8")
+    return json_ready(doc)
+
+
+def json_bytes(run: Run) -> bytes:
+    """run.json's bytes: strict JSON (null, never NaN), checked by the reader's own schema
+    first, so the store never writes a run it would call damaged (RunStoreError naming the
+    field otherwise)."""
+    doc = run_doc(run)
+    check_doc(doc)
+    data = json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    if len(data) > MAX_RUN_JSON_BYTES:
+        raise RunStoreError(
+            f"run.json would be {len(data):,} bytes, more than {MAX_RUN_JSON_BYTES:,}", "run.json"
+        )
+    return data
+
+
+def read_doc(folder: Path) -> tuple[RunDoc, ModelConfig, TrainConfig]:
+    """(RunDoc, its ModelConfig, its TrainConfig) of `folder`'s run.json, read with a size cap
+    and checked field by field; RunStoreError naming the field otherwise."""
+    doc = check_doc(parse_run_json(read_capped(folder / "run.json", MAX_RUN_JSON_BYTES)))
+    return doc, doc.model_cfg, doc.train_cfg
+
+
+def read_capped(path: Path, limit: int) -> bytes:
+    """A regular file's bytes, at most limit + 1 of them read (never a FIFO or device)."""
+    name = path.name
+    if not path.exists():
+        raise RunStoreError(f"{name} is missing", name)
+    if not path.is_file():
+        raise RunStoreError(f"{name} is not a regular file", name)
+    try:
+        with open(path, "rb") as f:
+            return f.read(limit + 1)
+    except OSError as exc:
+        raise RunStoreError(f"{name} is unreadable: {exc.strerror or exc}", name) from None
 
 
 def snapshot_arrays(snapshots: dict) -> dict[str, np.ndarray]:
@@ -105,99 +233,128 @@ def snapshot_arrays(snapshots: dict) -> dict[str, np.ndarray]:
     return arrays
 
 
-def read_doc(folder: Path) -> tuple[dict, ModelConfig, TrainConfig]:
-    path = folder / "run.json"
+def npz_headers(path: Path, max_members: int, max_bytes: int) -> dict[str, tuple]:
+    """{name: (shape, dtype)} of an .npz's arrays from their headers alone, after checking that
+    the archive declares at most `max_members` members and `max_bytes` uncompressed, and that
+    every member declares exactly the size its header's shape needs. Nothing is inflated but
+    the headers, so a small file that claims gigabytes costs nothing."""
+    name = path.name
+    if not path.exists():
+        raise RunStoreError(f"{name} is missing", name)
     if not path.is_file():
-        raise RunStoreError("run.json is missing")
-    try:
-        doc = json.loads(path.read_bytes().decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise RunStoreError(f"run.json is not valid JSON (truncated?): {exc}") from None
-    if not isinstance(doc, dict):
-        raise RunStoreError("run.json does not hold a run (not a JSON object)")
-    status = doc.get("status")
-    if status not in STATUSES:
-        raise RunStoreError(f"run.json has an unknown status {status!r}")
-    history = doc.get("history")
-    if not isinstance(history, list) or not all(
-        isinstance(h, dict) and isinstance(h.get("epoch"), int) for h in history
-    ):
-        raise RunStoreError("run.json has no valid history (a list of per-epoch records)")
-    try:
-        model_cfg = ModelConfig.from_dict(doc["model_config"])
-        train_cfg = TrainConfig.from_dict(doc["train_config"])
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise RunStoreError(f"run.json has no valid model and train config: {exc}") from None
-    return doc, model_cfg, train_cfg
-
-
-def check_npz_shapes(path: Path, expected: dict[str, tuple]) -> None:
-    """Compare the arrays' shapes with `expected` from the .npy headers alone (cheap)."""
-    if not path.is_file():
-        raise RunStoreError(f"{path.name} is missing")
-    shapes = {}
+        raise RunStoreError(f"{name} is not a regular file", name)
+    if not zipfile.is_zipfile(path):
+        raise RunStoreError(f"{name} is not an .npz archive (damaged or replaced)", name)
+    found = {}
     try:
         with zipfile.ZipFile(path) as archive:
-            for item in archive.infolist():
-                with archive.open(item) as f:
+            members = archive.infolist()
+            if len(members) > max_members:
+                raise RunStoreError(f"{name} has {len(members):,} arrays: at most {max_members}",
+                                    name)  # fmt: skip
+            declared = sum(m.file_size for m in members)
+            if declared > max_bytes:
+                raise RunStoreError(
+                    f"{name} declares {declared:,} bytes uncompressed, more than the "
+                    f"{max_bytes:,} a run writes: not opened", name
+                )  # fmt: skip
+            for member in members:
+                key = member.filename.removesuffix(".npy")
+                with archive.open(member) as f:
                     version = np.lib.format.read_magic(f)
-                    if version == (1, 0):
-                        shape, _, dtype = np.lib.format.read_array_header_1_0(f)
-                    else:
-                        shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+                    if version not in ((1, 0), (2, 0)):
+                        raise RunStoreError(f"{name}: {key} has .npy version {version}", name)
+                    read = getattr(np.lib.format, f"read_array_header_{version[0]}_0")
+                    shape, _, dtype = read(f, max_header_size=_NPY_HEADER_LIMIT)
+                    header = f.tell()
                 if dtype.hasobject:
-                    raise RunStoreError(f"{path.name} holds Python objects, not numbers")
-                shapes[item.filename.removesuffix(".npy")] = tuple(shape)
+                    raise RunStoreError(f"{name} holds Python objects, not numbers", name)
+                needs = header + math.prod(shape) * dtype.itemsize
+                if member.file_size != needs:
+                    raise RunStoreError(
+                        f"{name}: {key} declares {member.file_size:,} bytes, its shape "
+                        f"{tuple(shape)} needs {needs:,}", name
+                    )  # fmt: skip
+                found[key] = (tuple(shape), dtype)
     except RunStoreError:
         raise
     except Exception as exc:
-        raise RunStoreError(f"{path.name} is unreadable: {exc}") from None
+        raise RunStoreError(f"{name} is unreadable: {_one_line(exc)}", name) from None
+    return found
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:200]
+
+
+def check_npz_shapes(path: Path, expected: dict[str, tuple]) -> None:
+    """The parameter file `path` holds exactly `expected`'s arrays, float32/64 (headers only)."""
+    budget = sum(math.prod(s) * 8 + _NPY_HEADER_LIMIT for s in expected.values())
+    headers = npz_headers(path, len(expected) + 1, budget)
+    shapes = {key: shape for key, (shape, _) in headers.items()}
     _compare_shapes(path.name, shapes, expected)
+    for key, (_, dtype) in headers.items():
+        if dtype not in (np.float32, np.float64):
+            raise RunStoreError(f"{path.name}: {key} has dtype {dtype}, not float32/64", path.name)
 
 
 def _compare_shapes(filename: str, shapes: dict, expected: dict) -> None:
     missing = sorted(set(expected) - set(shapes))
     extra = sorted(set(shapes) - set(expected))
     if missing or extra:
-        raise RunStoreError(f"{filename} does not fit the model: missing {missing}, extra {extra}")
+        raise RunStoreError(
+            f"{filename} does not fit the model: missing {missing[:5]}, extra {extra[:5]}",
+            filename,
+        )
     for name, shape in expected.items():
         if shapes[name] != tuple(shape):
             raise RunStoreError(
-                f"{filename}: {name} has shape {shapes[name]}, the model needs {tuple(shape)}"
+                f"{filename}: {name} has shape {shapes[name]}, the model needs {tuple(shape)}",
+                filename,
             )
 
 
 def _load_npz(path: Path) -> dict[str, np.ndarray]:
-    if not zipfile.is_zipfile(path):
-        raise RunStoreError(f"{path.name} is not an .npz archive (damaged or replaced)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             return {name: archive[name] for name in archive.files}
     except Exception as exc:
-        raise RunStoreError(f"{path.name} is unreadable: {exc}") from None
+        raise RunStoreError(f"{path.name} is unreadable: {_one_line(exc)}", path.name) from None
 
 
 def read_params(path: Path, model_cfg: ModelConfig, required: bool) -> dict | None:
-    if not path.is_file():
-        if required:
-            raise RunStoreError(f"{path.name} is missing")
+    if not required and not path.exists():
         return None
     check_npz_shapes(path, param_shapes(model_cfg))  # the same reasons as list() gives
     params = _load_npz(path)
     for name, value in params.items():
-        if value.dtype not in (np.float32, np.float64):
-            raise RunStoreError(f"{path.name}: {name} has dtype {value.dtype}, not float32/64")
+        if not np.all(np.isfinite(value)):
+            raise RunStoreError(f"{path.name}: {name} holds NaN or infinite values", path.name)
     return params
 
 
 def read_snapshots(path: Path, model_cfg: ModelConfig) -> dict | None:
-    if not path.is_file():
+    """gates.npz as Run.snapshots, or None when there is none; RunStoreError if damaged."""
+    if not path.exists():
         return None
+    headers = npz_headers(path, MAX_GATES_MEMBERS, MAX_GATES_BYTES)
+    shapes = {key: shape for key, (shape, _) in headers.items()}
+    for key in ("epochs", "x", "y", "units"):
+        if key not in shapes:
+            raise RunStoreError(f"gates.npz lacks the array '{key}'", "gates.npz")
+    if len(shapes["epochs"]) != 1 or len(shapes["x"]) != 3:
+        raise RunStoreError("gates.npz: epochs or x has the wrong number of axes", "gates.npz")
     arrays = _load_npz(path)
     try:
         epochs = [int(e) for e in arrays["epochs"]]
         x, y = arrays["x"], arrays["y"]
         units = int(arrays["units"])
+        if not 0 <= units <= model_cfg.hidden_size or x.shape[2] != model_cfg.input_size:
+            raise RunStoreError(
+                f"gates.npz: units {units} or inputs {x.shape[2]} do not fit the model",
+                "gates.npz",
+            )  # fmt: skip
         traces = []
         for epoch in epochs:
             trace = {}
@@ -207,71 +364,35 @@ def read_snapshots(path: Path, model_cfg: ModelConfig) -> dict | None:
                     if value.shape != (len(x), x.shape[1], units):
                         raise RunStoreError(
                             f"gates.npz: e{epoch}/l{k}.{part} has shape {value.shape}, "
-                            f"expected {(len(x), x.shape[1], units)}"
-                        )
+                            f"expected {(len(x), x.shape[1], units)}", "gates.npz"
+                        )  # fmt: skip
                     trace[f"l{k}.{part}"] = value
             traces.append(trace)
     except KeyError as exc:
-        raise RunStoreError(f"gates.npz lacks the array {exc}") from None
+        raise RunStoreError(f"gates.npz lacks the array {exc}", "gates.npz") from None
     except (ValueError, TypeError, IndexError) as exc:
-        raise RunStoreError(f"gates.npz is malformed: {exc}") from None
+        if isinstance(exc, RunStoreError):
+            raise
+        raise RunStoreError(f"gates.npz is malformed: {_one_line(exc)}", "gates.npz") from None
     return {"epochs": epochs, "x": x, "y": y, "mask": arrays.get("mask"), "units": units,
             "traces": traces}  # fmt: skip
 
 
-def dataset_spec(doc: dict) -> dict:
-    """The Dataset.spec a run was trained on (older runs kept the summary inside it)."""
-    spec = doc.get("dataset")
-    if not isinstance(spec, dict):
-        return {}
-    return {k: v for k, v in spec.items() if k != "summary"}
+def saturation_arrays(table: dict) -> dict:
+    """RunDoc.saturation's lists as the (H,) float64 arrays of Run.saturation."""
+    return {
+        key: {side: np.asarray(values, dtype=np.float64) for side, values in sides.items()}
+        for key, sides in table.items()
+    }
 
 
-def dataset_summary(doc: dict) -> dict:
-    summary = doc.get("dataset_summary")
-    if summary is None and isinstance(doc.get("dataset"), dict):
-        summary = doc["dataset"].get("summary")  # where older runs kept it
-    return summary if isinstance(summary, dict) else {}
-
-
-def read_result(doc: dict) -> dict:
-    """The kept epoch's numbers; {} for runs saved before they were recorded."""
-    result = doc.get("result")
-    return result if isinstance(result, dict) else {}
-
-
-def read_saturation(doc: dict) -> dict:
-    try:
-        return {
-            key: {side: np.asarray(values[side], dtype=np.float64) for side in ("low", "high")}
-            for key, values in doc.items()
-        }
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RunStoreError(f"run.json has malformed saturation: {exc}") from None
-
-
-def _process_gone(doc: dict) -> bool:
-    pid, host = doc.get("pid"), doc.get("host")
-    if not isinstance(pid, int) or host != socket.gethostname():
-        return False  # another machine's process: we cannot tell
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # exists, but not ours to signal
-        return False
-    return False
-
-
-def effective_status(doc: dict) -> tuple[str, str]:
-    status, message = doc["status"], str(doc.get("message", ""))
-    if status == "running" and _process_gone(doc):
-        done = len(doc["history"])
+def effective_status(doc: RunDoc) -> tuple[str, str]:
+    """(status, message) as a reader should see them: "interrupted" for a run whose training
+    process has gone without saying how it ended."""
+    if doc.status == "running" and process_gone(doc.process):
         message = (
-            f"The process that trained this run (pid {doc['pid']}) ended before it finished. "
-            f"The {done} finished epochs are kept."
+            f"The process that trained this run (pid {doc.process['pid']}) ended before it "
+            f"finished. The {len(doc.history)} finished epochs are kept."
         )
         return INTERRUPTED, message
-    return status, message
+    return doc.status, doc.message

@@ -14,20 +14,26 @@ Every file is written to a temporary name in the same folder and moved into plac
 `os.replace`; a new run is assembled in a hidden folder and renamed into place, so a reader sees
 a whole run or none. Hidden entries (names starting with ".") are ignored.
 
-A folder that is not a readable run (invalid JSON, missing or malformed weights, an unknown
-status, a foreign file or folder) is listed with status "broken" and the reason; `load` raises
-`RunStoreError` with the same reason. A "running" run whose process on this host has gone is
+A folder that is not a readable run (run.json missing, not JSON, or any field of the wrong type,
+range or size, see `lstm.run_schema`; weights.npz or initial.npz missing or not the model's
+arrays; a foreign file or folder) is listed with status "broken", the reason and the damaged
+field; `load` (and so `export_bytes`) raises `RunStoreError` with the same reason. Listing reads
+run.json and the .npz headers; opening a run also reads the weights' values (NaN is damage).
+A damaged gates.npz does not break a run: it opens without its snapshots and says why.
+A "running" run whose process has gone (its pid is free or reused, or the machine rebooted) is
 reported as "interrupted".
+
+Every file and folder is created with the usual permissions (0666 / 0777 less the umask).
 
 The file format itself (writing, reading and checking each file) lives in `lstm.run_files`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,21 +42,23 @@ from lstm.export import export_bytes
 from lstm.params import param_shapes
 from lstm.record import INTERRUPTED, Run
 from lstm.run_files import (  # noqa: F401  (RunStoreError: this module's API)
+    MAX_GATES_BYTES,
+    MAX_RUN_JSON_BYTES,
     RunStoreError,
     atomic_write,
     check_npz_shapes,
-    dataset_spec,
-    dataset_summary,
     effective_status,
     json_bytes,
+    make_dir,
     npz_bytes,
+    read_capped,
     read_doc,
     read_params,
-    read_result,
-    read_saturation,
     read_snapshots,
+    saturation_arrays,
     snapshot_arrays,
 )
+from lstm.run_schema import RunDoc, check_doc, parse_run_json, salvage
 
 RUN_ID = re.compile(r"\d{8}-\d{6}-\d{6}-[0-9a-f]{6}")
 
@@ -62,6 +70,7 @@ class RunInfo:
     id: str
     status: str  # a Run status, "interrupted", or "broken"
     reason: str = ""  # why broken (or interrupted)
+    field: str = ""  # broken: the damaged field or file (e.g. "history[2].train_loss")
     label: str = ""
     created: str = ""
     dataset: str = ""
@@ -78,6 +87,7 @@ class RunInfo:
     final_val_accuracy: float | None = None
     seconds: float | None = None
     message: str = ""
+    sweep: str = ""  # the sweep this run was a trial of (lstm.sweep), else ""
 
 
 def default_root() -> Path:
@@ -100,19 +110,42 @@ class RunStore:
     # ------------------------------------------------------------------ writing
 
     def save(self, run: Run) -> str:
-        """Write `run`; a new run (id None) gets an id and a folder. Returns the id."""
-        if run.id is None:
-            return self._create(run)
-        folder = self._folder(run.id)
-        if not folder.is_dir():
-            raise RunStoreError(f"run {run.id} no longer exists in {self.root} (deleted?)")
-        self._write_files(folder, run)
-        return run.id
+        """Write `run`; a new run (id None) gets an id and a folder. Returns the id.
+        RunStoreError (with the system's reason) when it cannot be written."""
+        try:
+            if run.id is None:
+                return self._create(run)
+            folder = self._folder(run.id)
+            if not folder.is_dir():
+                raise RunStoreError(f"run {run.id} was deleted from {self.root} while it trained")
+            self._write_files(folder, run)
+            return run.id
+        except OSError as exc:
+            raise RunStoreError(
+                f"could not write to the run store {self.root}: {exc.strerror or exc}"
+            ) from exc
+
+    def check_writable(self) -> None:
+        """RunStoreError unless runs can be saved here: the root is a folder (made if missing)
+        and a 4 kB file can be written to it and removed."""
+        if self.root.exists() and not self.root.is_dir():
+            raise RunStoreError(f"the run store {self.root} is a file, not a folder")
+        probe = self.root / f".probe-{os.urandom(6).hex()}"
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            atomic_write(probe, bytes(4096))
+        except OSError as exc:
+            raise RunStoreError(
+                f"the run store {self.root} is not writable: {exc.strerror or exc}"
+            ) from None
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(probe)
 
     def _create(self, run: Run) -> str:
         self.root.mkdir(parents=True, exist_ok=True)
         run.id = new_run_id()
-        staging = Path(tempfile.mkdtemp(prefix=f".new-{run.id}-", dir=self.root))
+        staging = make_dir(self.root, f".new-{run.id}-")
         try:
             self._write_files(staging, run)
             for _ in range(100):
@@ -131,6 +164,7 @@ class RunStore:
             raise
 
     def _write_files(self, folder: Path, run: Run) -> None:
+        doc = json_bytes(run)  # checked first: a run the reader would refuse is not written
         # arrays first, run.json last: a reader never sees a run.json without its weights
         if not (folder / "initial.npz").exists() and run.initial_params:
             atomic_write(folder / "initial.npz", npz_bytes(run.initial_params))
@@ -139,19 +173,35 @@ class RunStore:
         if run.snapshots and (
             self._gates_written.get(run.id) != count or not (folder / "gates.npz").exists()
         ):
-            atomic_write(folder / "gates.npz", npz_bytes(snapshot_arrays(run.snapshots)))
-            self._gates_written[run.id] = count
-        atomic_write(folder / "run.json", json_bytes(run))
+            arrays = snapshot_arrays(run.snapshots)
+            # never more than the reader opens (the snapshot plan keeps far below it)
+            if sum(a.nbytes for a in arrays.values()) <= MAX_GATES_BYTES:
+                atomic_write(folder / "gates.npz", npz_bytes(arrays))
+                self._gates_written[run.id] = count
+        atomic_write(folder / "run.json", doc)
 
     def delete(self, run_id: str) -> None:
+        """Remove a run, whole or damaged. A run folder that is a symbolic link loses the link
+        (what it points to, outside the store, is left alone)."""
         folder = self._folder(run_id)
-        if not folder.exists():
+        if not folder.exists() and not folder.is_symlink():
             raise RunStoreError(f"no run {run_id} in {self.root}")
         # out of sight first, so a listing never shows a half-deleted run
         doomed = self.root / f".deleting-{run_id}-{os.urandom(3).hex()}"
-        os.rename(folder, doomed)
-        shutil.rmtree(doomed, ignore_errors=True)
+        try:
+            os.rename(folder, doomed)
+        except OSError as exc:
+            raise RunStoreError(f"could not delete run {run_id}: {exc.strerror or exc}") from None
         self._gates_written.pop(run_id, None)
+        if doomed.is_symlink() or not doomed.is_dir():
+            os.unlink(doomed)
+            return
+        shutil.rmtree(doomed, ignore_errors=True)
+        if doomed.exists():
+            raise RunStoreError(
+                f"run {run_id} is no longer listed, but some of its files could not be "
+                f"removed: they are in {doomed}"
+            )
 
     # ------------------------------------------------------------------ reading
 
@@ -166,43 +216,46 @@ class RunStore:
         return [self._info(p) for p in reversed(runs)] + [self._info(p) for p in others]
 
     def load(self, run_id: str, snapshots: bool = True) -> Run:
-        """The whole run. Raises RunStoreError (a ValueError) if it is missing or broken."""
+        """The whole run. Raises RunStoreError (a ValueError) if it is missing or damaged."""
         folder = self._folder(run_id)
         if not folder.is_dir():
+            if folder.exists() or folder.is_symlink():
+                raise RunStoreError(f"{run_id} in {self.root} is not a run folder", run_id)
             raise RunStoreError(f"no run {run_id} in {self.root}")
-        doc, model_cfg, train_cfg = read_doc(folder)
-        params = read_params(folder / "weights.npz", model_cfg, required=True)
-        initial = read_params(folder / "initial.npz", model_cfg, required=False)
+        doc = read_doc(folder)[0]
+        params = read_params(folder / "weights.npz", doc.model_cfg, required=True)
+        initial = read_params(folder / "initial.npz", doc.model_cfg, required=False)
         gates = None
         status, message = effective_status(doc)
         if snapshots:
             try:
-                gates = read_snapshots(folder / "gates.npz", model_cfg)
+                gates = read_snapshots(folder / "gates.npz", doc.model_cfg)
             except RunStoreError as exc:
                 # the weights and history are intact: open the run without its gate snapshots
                 message = f"{message} Gate snapshots unavailable: {exc}".strip()
         return Run(
-            model_cfg=model_cfg,
-            train_cfg=train_cfg,
-            dataset=dataset_spec(doc),
-            dataset_summary=dataset_summary(doc),
-            backend=str(doc.get("backend", "")),
-            device=str(doc.get("device", "")),
+            model_cfg=doc.model_cfg,
+            train_cfg=doc.train_cfg,
+            dataset=doc.dataset,
+            dataset_summary=doc.dataset_summary,
+            backend=doc.backend,
+            device=doc.device,
             status=status,
             message=message,
-            history=doc["history"],
+            history=doc.history,
             params=params,
             initial_params=initial or {},
             snapshots=gates,
-            saturation=read_saturation(doc.get("saturation") or {}),
-            baseline_loss=doc.get("baseline_loss"),
-            result=read_result(doc),
-            timings=doc.get("timings") or {},
-            versions=doc.get("versions") or {},
+            saturation=saturation_arrays(doc.saturation),
+            baseline_loss=doc.baseline_loss,
+            result=doc.result,
+            timings=doc.timings,
+            versions=doc.versions,
             id=folder.name,
-            label=str(doc.get("label", "")),
-            created=str(doc.get("created", "")),
-            error=str(doc.get("error", "")),
+            label=doc.label,
+            created=doc.created,
+            error=doc.error,
+            sweep=doc.sweep,
         )
 
     def export_bytes(self, run_id: str, fmt: str) -> bytes:
@@ -220,51 +273,46 @@ class RunStore:
             kind = "folder" if path.is_dir() else "file"
             return RunInfo(name, "broken", f"a {kind} that is not a run (its name is no run id)")
         if not path.is_dir():
+            if path.is_symlink() and not path.exists():
+                return RunInfo(name, "broken", "a link to a run folder that no longer exists")
             return RunInfo(name, "broken", "a file where a run folder should be")
-        doc: dict = {}
+        raw = None
         try:
-            doc, model_cfg, _ = read_doc(path)
-            check_npz_shapes(path / "weights.npz", param_shapes(model_cfg))
+            raw = parse_run_json(read_capped(path / "run.json", MAX_RUN_JSON_BYTES))
+            doc = check_doc(raw)
+            check_npz_shapes(path / "weights.npz", param_shapes(doc.model_cfg))
+            if (path / "initial.npz").exists():
+                check_npz_shapes(path / "initial.npz", param_shapes(doc.model_cfg))
         except RunStoreError as exc:
-            return _summary(name, doc, "broken", str(exc))
+            return RunInfo(name, "broken", str(exc), field=exc.field, **salvage(raw))
         except Exception as exc:  # list() never raises
-            return _summary(name, doc, "broken", f"unreadable: {exc}")
+            return RunInfo(name, "broken", f"unreadable: {type(exc).__name__}: {exc}"[:300])
         status, message = effective_status(doc)
         return _summary(name, doc, status, message if status == INTERRUPTED else "")
 
 
-def _number(value) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
-def _summary(run_id: str, doc: dict, status: str, reason: str) -> RunInfo:
-    """A RunInfo from whatever of run.json could be read."""
-    model = doc.get("model_config") if isinstance(doc.get("model_config"), dict) else {}
-    train = doc.get("train_config") if isinstance(doc.get("train_config"), dict) else {}
-    history = doc.get("history") if isinstance(doc.get("history"), list) else []
-    last = history[-1] if history and isinstance(history[-1], dict) else {}
-    dataset = doc.get("dataset") if isinstance(doc.get("dataset"), dict) else {}
-    timings = doc.get("timings") if isinstance(doc.get("timings"), dict) else {}
+def _summary(run_id: str, doc: RunDoc, status: str, reason: str) -> RunInfo:
+    """A RunInfo from a checked run.json."""
+    last = doc.history[-1] if doc.history else {}
     return RunInfo(
         id=run_id,
         status=status,
         reason=reason,
-        label=str(doc.get("label", "")),
-        created=str(doc.get("created", "")),
-        dataset=str(dataset.get("name", "")),
-        backend=str(doc.get("backend", "")),
-        hidden_size=model.get("hidden_size"),
-        num_layers=model.get("num_layers"),
-        epochs=len(history),
-        epochs_planned=train.get("epochs"),
-        lr=_number(train.get("lr")),
-        optimizer=str(train.get("optimizer", "")),
-        dtype=str(train.get("dtype", "")),
-        final_train_loss=_number(last.get("train_loss")),
-        final_val_loss=_number(last.get("val_loss")),
-        final_val_accuracy=_number(last.get("val_accuracy")),
-        seconds=_number(timings.get("total")),
-        message=str(doc.get("message", "")) if status != "broken" else "",
+        label=doc.label,
+        created=doc.created,
+        dataset=str(doc.dataset.get("name", "")),
+        backend=doc.backend,
+        hidden_size=doc.model_cfg.hidden_size,
+        num_layers=doc.model_cfg.num_layers,
+        epochs=len(doc.history),
+        epochs_planned=doc.train_cfg.epochs,
+        lr=doc.train_cfg.lr,
+        optimizer=doc.train_cfg.optimizer,
+        dtype=doc.train_cfg.dtype,
+        final_train_loss=last.get("train_loss"),
+        final_val_loss=last.get("val_loss"),
+        final_val_accuracy=last.get("val_accuracy"),
+        seconds=doc.timings.get("total"),
+        message=doc.message,
+        sweep=str(doc.sweep.get("name", "")),
     )

@@ -8,10 +8,17 @@ the same batches follow the same path, and the same seed gives a bitwise-identic
 
 Progress is reported through `on_event(event)` (a dict, see `_Trainer.emit`), never printed.
 `should_stop()` is polled before every step. A non-finite loss, gradient or parameter ends the run
-as "diverged" with the last finite parameters; an error from the backend or the data ends it as
-"failed" with the error's message. With `store=RunStore(...)` the run is saved when it starts and
-after its epochs (at most once a second, and always at the end), so a killed process leaves a
-run with the epochs it finished.
+as "diverged" with the last finite parameters, and so does a validation loss that explodes while
+staying finite: above EXPLOSION_FACTOR times the larger of the untrained model's and the
+trivial baseline's, the run ends "diverged" with the previous epoch's parameters. An error from
+the backend or the data ends it as "failed" with the error's message.
+
+Before anything is trained or saved, `train` refuses (ValueError) a run over its memory budget
+(`lstm.budget`), a store it cannot write to, and a record the store would refuse (a label over
+MAX_LABEL_CHARS, say). With `store=RunStore(...)` the run is saved when it starts and after its
+epochs (at most once a second, and always at the end), so a killed process leaves a run with the
+epochs it finished. A failed save does not stop training: `run.save_error` says why, the next
+save (and the last) tries again, and the "end" event carries `save_error` ("" once one succeeded).
 
 The run keeps its best epoch: the finished epoch with the lowest validation loss gives
 `run.params` (weights.npz) and `run.result` (its numbers, with the dataset's metrics), however
@@ -30,18 +37,24 @@ import math
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 import numpy as np
 
-from lstm import backends
+from lstm import backends, budget
 from lstm.config import ModelConfig, TrainConfig
 from lstm.losses import accuracy, loss_fn
 from lstm.params import check_params, init_params
-from lstm.record import Run, versions
+from lstm.record import MAX_ERROR_CHARS, MAX_MESSAGE_CHARS, Run, clip_text, versions
+from lstm.run_files import json_bytes
 from lstm.snapshots import DEFAULT_PROBES, SnapshotRecorder, plan_snapshots, saturation
 
 SAVE_INTERVAL_SECONDS = 1.0  # the store rewrites run.json (whole history): not every fast epoch
+# a validation loss this many times the reference (the larger of the untrained model's and the
+# trivial baseline's) has exploded: an LSTM that learns anything stays within a few times it,
+# and one whose loss grew 100-fold does not come back in the epochs the lab runs
+EXPLOSION_FACTOR = 100.0
 # errors a user's data, settings or machine can cause: the run ends "failed" with the message
 TRAINING_ERRORS = (ValueError, ArithmeticError, MemoryError, RuntimeError)
 
@@ -50,17 +63,25 @@ def train(dataset, model_cfg: ModelConfig, train_cfg: TrainConfig, backend: str 
           on_event: Callable[[dict], None] | None = None,
           should_stop: Callable[[], bool] | None = None, store=None,
           params: dict | None = None, label: str = "", device: str = "auto",
-          probes: int = DEFAULT_PROBES) -> Run:  # fmt: skip
+          probes: int = DEFAULT_PROBES, memory_budget: float | None = None) -> Run:  # fmt: skip
     """Train a model on `dataset` and return the Run (also saved to `store` as it goes).
 
     dataset: a `data.Dataset` (x_train (N, T, D), y_train, x_val, y_val, optional masks).
     params: initial canonical params (default `init_params(model_cfg, train_cfg.seed, dtype)`).
     probes: validation sequences whose gates are snapshotted (fewer if the memory bound asks).
-    Raises ValueError before training if the configs do not fit the dataset, the backend or
-    device is unknown, or `params` do not fit the model; after that, problems end the run.
+    memory_budget: bytes the run may need (`lstm.budget.estimate`); None: the default budget,
+    math.inf: no limit.
+    Raises ValueError before training if the configs do not fit the dataset, the run is over
+    `memory_budget`, the backend or device is unknown, `params` do not fit the model, `store`
+    cannot be written or the record would be refused; after that, problems end the run.
     """
     start = time.perf_counter()
     _check_fits(dataset, model_cfg)
+    est = budget.estimate(dataset, model_cfg, train_cfg, backend, probes)
+    how = "memory_budget" if memory_budget is not None else ""
+    budget.check(est, memory_budget, how)
+    if store is not None:
+        store.check_writable()
     if params is None:
         params = init_params(model_cfg, train_cfg.seed, train_cfg.dtype)
     else:
@@ -82,7 +103,11 @@ def train(dataset, model_cfg: ModelConfig, train_cfg: TrainConfig, backend: str 
         versions=versions(),
     )
     run.timings = {"setup": 0.0, "train": 0.0, "eval": 0.0, "snapshots": 0.0, "total": 0.0}
-    trainer = _Trainer(dataset, engine, run, store, on_event, should_stop, probes, start)
+    try:  # the record the store will write, checked as its reader will check it
+        json_bytes(run)
+    except ValueError as exc:
+        raise ValueError(f"this run cannot be recorded: {exc}") from None
+    trainer = _Trainer(dataset, engine, run, store, on_event, should_stop, probes, start, est)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         # non-finite numbers are handled below as divergence, not as warnings
         trainer.run_all()
@@ -118,8 +143,10 @@ class _Stop(Exception):
 
 
 class _Trainer:
-    def __init__(self, dataset, engine, run: Run, store, on_event, should_stop, probes, start):
+    def __init__(self, dataset, engine, run: Run, store, on_event, should_stop, probes, start,
+                 estimate):  # fmt: skip
         self.data, self.engine, self.run, self.store = dataset, engine, run, store
+        self.estimate = estimate
         self.on_event, self.should_stop = on_event, should_stop
         self.start = start
         self.cfg: TrainConfig = run.train_cfg
@@ -131,16 +158,19 @@ class _Trainer:
                               model.hidden_size, model.num_layers, probes)  # fmt: skip
         self.recorder = SnapshotRecorder(plan, dataset.x_val, dataset.y_val, dataset.mask_val)
         self.last_save = -math.inf
-        self.save_error = ""
         self.step_no = 0  # the step in progress, for messages
         self.best: tuple[float, int, dict] | None = None  # (val_loss, epoch, params) kept
+        self.explosion_limit = math.inf  # a validation loss above it has exploded (run_all)
+        self.previous_params = run.params  # the last finished epoch's (or the initial) params
+        self.latest_params = run.params  # this epoch's, kept in run.params only when best
 
     # ------------------------------------------------------------------ events and saving
 
     def emit(self, kind: str, epoch: int, step: int = 0, **values) -> None:
         """Event keys: kind ("start", "step", "epoch", "end"), epoch (1-based; 0 at start),
         epochs, step (1-based within the epoch), steps (per epoch), train_loss, val_loss,
-        val_accuracy, grad_norm, seconds, samples_per_sec, run; "end" adds status, message."""
+        val_accuracy, grad_norm, seconds, samples_per_sec, run; "start" adds estimate (an
+        lstm.budget.Estimate as a dict: plain values); "end" adds status, message, save_error."""
         if self.on_event is None:
             return
         event = dict(kind=kind, epoch=epoch, epochs=self.cfg.epochs, step=step, steps=self.steps,
@@ -151,7 +181,9 @@ class _Trainer:
         self.on_event(event)
 
     def save(self, force: bool = False) -> None:
-        if self.store is None or self.save_error:
+        """Save now (force) or if the last save is SAVE_INTERVAL_SECONDS old. A failure is kept
+        in run.save_error and the next save tries again; a success clears it."""
+        if self.store is None:
             return
         now = time.perf_counter()
         if not force and now - self.last_save < SAVE_INTERVAL_SECONDS:
@@ -159,8 +191,10 @@ class _Trainer:
         self.run.timings["total"] = now - self.start
         try:
             self.store.save(self.run)
-        except (OSError, ValueError) as exc:  # keep training; say so at the end
-            self.save_error = f"The run could not be saved: {exc}"
+        except (OSError, ValueError) as exc:  # keep training; the next save tries again
+            self.run.save_error = _first_line(exc)
+        else:
+            self.run.save_error = ""
         self.last_save = time.perf_counter()
 
     # ------------------------------------------------------------------ the loop
@@ -174,8 +208,12 @@ class _Trainer:
             first = self.evaluate()
             self.run.timings["eval"] += time.perf_counter() - t
             self.run.timings["setup"] = time.perf_counter() - self.start
+            finite = [v for v in (first["loss"], self.run.baseline_loss)
+                      if v is not None and math.isfinite(v) and v > 0]  # fmt: skip
+            if finite:
+                self.explosion_limit = EXPLOSION_FACTOR * max(finite)
             self.emit("start", 0, val_loss=first["loss"], val_accuracy=first.get("accuracy"),
-                      seconds=0.0)  # fmt: skip
+                      seconds=0.0, estimate=asdict(self.estimate))  # fmt: skip
             for epoch in range(1, self.cfg.epochs + 1):
                 self.epoch(epoch)
         except _Stop as stop:
@@ -192,9 +230,8 @@ class _Trainer:
             self.finish(None)
 
     def failure(self, exc: BaseException, epoch: int) -> _Stop:
-        lines = str(exc).strip().splitlines()
-        text = lines[0] if lines else type(exc).__name__
-        self.run.error = "".join(traceback.format_exception(exc))
+        text = clip_text(_first_line(exc), MAX_MESSAGE_CHARS // 2)
+        self.run.error = clip_text("".join(traceback.format_exception(exc)), MAX_ERROR_CHARS)
         message = f"Training failed at epoch {epoch} step {self.step_no}: {text}"
         return _Stop("failed", message, len(self.run.history))
 
@@ -228,6 +265,7 @@ class _Trainer:
         params = self.engine.params()
         if not all(np.all(np.isfinite(p)) for p in params.values()):
             raise self.diverged(epoch, self.steps, "the parameters became inf or nan", params)
+        self.previous_params, self.latest_params = self.latest_params, params
         t1 = time.perf_counter()
         result = self.evaluate()
         run.timings["eval"] += time.perf_counter() - t1
@@ -250,6 +288,8 @@ class _Trainer:
         self.emit("epoch", epoch, self.steps, **{k: v for k, v in entry.items() if k != "epoch"})
         if not math.isfinite(entry["val_loss"]):
             raise self.diverged(epoch, self.steps, f"the validation loss became {result['loss']}")
+        if entry["val_loss"] > self.explosion_limit:
+            raise self.exploded(epoch, entry["val_loss"])
 
     def keep_best(self, entry: dict, params: dict) -> None:
         """The epoch with the lowest finite validation loss so far is the run's: its parameters
@@ -303,7 +343,6 @@ class _Trainer:
         return _Stop("stopped", f"{how} {where}. The {done} finished epochs are kept.", reached)
 
     def diverged(self, epoch: int, step: int, what: str, bad_params=None) -> _Stop:
-        cfg = self.cfg
         # the backend skips an update whose loss or gradient is not finite, so its parameters
         # are the last finite ones, unless an update itself overflowed
         params = self.engine.params() if bad_params is None else bad_params
@@ -315,6 +354,22 @@ class _Trainer:
                 reached = epoch
         else:
             kept = f"The parameters after epoch {reached} are kept."
+        return self._diverged_stop(epoch, step, what, kept, reached)
+
+    def exploded(self, epoch: int, val_loss: float) -> _Stop:
+        """The validation loss grew past EXPLOSION_FACTOR x the reference while finite: the run
+        keeps the previous epoch's parameters (this epoch's made the explosion)."""
+        self.run.params = self.previous_params
+        reference = self.explosion_limit / EXPLOSION_FACTOR
+        what = (
+            f"the validation loss {val_loss:.4g} is over {EXPLOSION_FACTOR:g} times the larger of "
+            f"the untrained model's and the baseline's ({reference:.4g})"
+        )
+        kept = f"The parameters after epoch {epoch - 1} are kept."
+        return self._diverged_stop(epoch, self.steps, what, kept, epoch - 1)
+
+    def _diverged_stop(self, epoch: int, step: int, what: str, kept: str, reached: int) -> _Stop:
+        cfg = self.cfg
         advice = f"Try a lower learning rate (now {cfg.lr:g})"
         if cfg.clipping:
             advice += f" or a smaller gradient clipping norm (now {cfg.clip_norm:g})."
@@ -343,10 +398,9 @@ class _Trainer:
                 )
         self.final_saturation(run.params)
         run.snapshots = self.recorder.as_dict()
+        run.message = clip_text(run.message, MAX_MESSAGE_CHARS)
         run.versions = versions()
         run.timings["total"] = time.perf_counter() - self.start
-        if self.save_error:
-            run.message += " " + self.save_error
         self.save(force=True)
         if quiet:
             return
@@ -354,7 +408,8 @@ class _Trainer:
         self.emit("end", len(run.history), 0, train_loss=last.get("train_loss"),
                   val_loss=last.get("val_loss"), val_accuracy=last.get("val_accuracy"),
                   grad_norm=last.get("grad_norm"), seconds=run.timings["total"],
-                  status=run.status, message=run.message)  # fmt: skip
+                  status=run.status, message=run.message,
+                  save_error=run.save_error)  # fmt: skip
 
     def snapshot_params(self, epoch: int, params: dict) -> None:
         if not self.recorder.wants(epoch, final=True):
@@ -381,3 +436,8 @@ class _Trainer:
             engine = type(self.engine)(self.run.model_cfg, self.cfg, params,
                                        device=self.engine.device)  # fmt: skip
         return engine.trace(self.recorder.x)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

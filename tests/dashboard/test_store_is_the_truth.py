@@ -146,6 +146,7 @@ def test_a_running_run_whose_process_dies_is_shown_as_interrupted(runs_dir):
         path = runs_dir / run.id / "run.json"
         doc = json.loads(path.read_text())
         doc.update(status="running", message="", pid=trainer.pid)  # as a CLI run mid-training
+        doc.pop("pid_started")  # its start time would tell that pid from the trainer's (reuse)
         path.write_text(json.dumps(doc))
         at = start_app()
         open_tab(at, "Runs")

@@ -124,8 +124,11 @@ BREAKAGES = {
     "missing weights": (lambda f: (f / "weights.npz").unlink(), "weights.npz is missing"),
     "missing run.json": (lambda f: (f / "run.json").unlink(), "run.json is missing"),
     "wrong shapes": (_wrong_shapes, "weights.npz: l0.W_h has shape (6, 4)"),
-    "unknown status": (_unknown_status, "unknown status 'exploded'"),
-    "not a zip": (lambda f: (f / "weights.npz").write_bytes(b"PK\x03\x04junk"), "unreadable"),
+    "unknown status": (_unknown_status, "status is 'exploded': must be one of running"),
+    "not a zip": (
+        lambda f: (f / "weights.npz").write_bytes(b"PK\x03\x04junk"),
+        "weights.npz is not an .npz archive",
+    ),
     "pickled objects": (_pickled_weights, "weights.npz holds Python objects"),
 }
 
