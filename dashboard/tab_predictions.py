@@ -27,7 +27,7 @@ def render(ctx: state.Context) -> None:
         state.no_run_yet(ctx, "the predictions")
         return
     run = current.run
-    _verdict(run)
+    _verdict(run, current.dataset)
     if current.dataset is None:
         st.info(current.note or "The dataset of this run is not available.")
         return
@@ -43,9 +43,9 @@ def render(ctx: state.Context) -> None:
 # ----------------------------------------------------------------------------- the verdict
 
 
-def _verdict(run) -> None:
+def _verdict(run, dataset) -> None:
     """The headline number, coloured by whether the run beats its baseline, and the sentence."""
-    result = views.result_of(run)
+    result = views.result_of(run, dataset)
     head = views.headline(result, run.baseline_loss)
     left, right = st.columns([1, 2.2], vertical_alignment="center")
     left.metric(**head.metric())
@@ -71,7 +71,7 @@ def _escape(text: str) -> str:
 
 
 def _regression(view: views.Regression, current: state.Shown) -> None:
-    result = views.result_of(current.run)
+    result = views.result_of(current.run, current.dataset)
     rows = views.yardstick_rows(result)
     if rows:
         _yardsticks(rows)

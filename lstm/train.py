@@ -370,6 +370,10 @@ class _Trainer:
 
     def _diverged_stop(self, epoch: int, step: int, what: str, kept: str, reached: int) -> _Stop:
         cfg = self.cfg
+        if self.best is not None:  # finish() keeps the best finished epoch's weights
+            best = self.best[1]
+            why = "" if best == epoch - 1 else ", the lowest validation loss,"
+            kept = f"The parameters after epoch {best}{why} are kept."
         advice = f"Try a lower learning rate (now {cfg.lr:g})"
         if cfg.clipping:
             advice += f" or a smaller gradient clipping norm (now {cfg.clip_norm:g})."
@@ -391,7 +395,8 @@ class _Trainer:
             self.snapshot_params(outcome.reached, run.params)
         if self.best is not None:  # the kept epoch's weights, whatever the run ended with
             run.params = self.best[2]
-            if self.best[1] < len(run.history):
+            diverged = outcome is not None and outcome.status == "diverged"  # said so already
+            if self.best[1] < len(run.history) and not diverged:
                 run.message += (
                     f" Kept the weights of epoch {self.best[1]}, whose validation loss "
                     f"({self.best[0]:.4g}) is the lowest."

@@ -87,9 +87,10 @@ def metric_words(name: str) -> tuple[str, str]:
     return words, f"The dataset's own metric {words!r}."
 
 
-def result_of(run) -> dict:
-    """A run's result; for a run saved before results were recorded, its epoch with the lowest
-    validation loss, flattened the same way."""
+def result_of(run, dataset=None) -> dict:
+    """A run's result. For a run saved before results were recorded: its epoch with the lowest
+    validation loss, flattened the same way, and when its `dataset` is at hand the dataset's
+    metrics (today's yardsticks) of the run's weights, computed now."""
     if getattr(run, "result", None):
         return dict(run.result)
     finite = [h for h in run.history if _finite(h.get("val_loss"))]
@@ -99,7 +100,13 @@ def result_of(run) -> dict:
     found = {k: best[k] for k in ("epoch", "train_loss", "val_loss") if k in best}
     if best.get("val_accuracy") is not None:
         found["val_accuracy"] = best["val_accuracy"]
-    return {**found, **(best.get("metrics") or {})}
+    found.update(best.get("metrics") or {})
+    if dataset is not None and getattr(dataset, "metrics", None) is not None:
+        from dashboard.views.run import predict
+
+        found.update(dataset.metrics(predict(run, dataset.x_val)))
+        found["epoch"] = len(run.history)  # an older run's weights are its last epoch's
+    return found
 
 
 def verdict(result: dict, baseline_loss: float | None = None) -> tuple[bool, str]:

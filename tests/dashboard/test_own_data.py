@@ -97,3 +97,24 @@ def test_predictions_say_plainly_when_the_model_is_worse_than_repeating_the_last
     assert "-0.78 skill against repeating the last value" in [m.delta for m in at.metric][0]
     beats, words = views.verdict(run.result, run.baseline_loss)
     assert not beats and words.startswith("Worse than repeating the last value")
+
+
+def test_a_run_saved_before_results_were_recorded_is_judged_with_todays_yardsticks(runs_dir):
+    import data
+
+    dataset = data.load_dataset("sample:nile")
+    cfg = model_config_for(dataset, hidden_size=4)
+    run = train(dataset, cfg, TrainConfig(epochs=2, dtype="float64"))
+    run.result = {}  # as an older run.json reads, with the metrics of its time
+    for entry in run.history:
+        entry["metrics"] = {"mae_original_units": 1.0, "skill_vs_persistence": 0.1}
+    assert "rmse" not in views.result_of(run)  # the history alone has no yardsticks
+    judged = views.result_of(run, dataset)
+    want = dataset.metrics(views.predict(run, dataset.x_val))
+    assert judged["rmse_persistence"] == want["rmse_persistence"] and judged["epoch"] == 2
+    assert views.verdict(judged)[1].split(":")[0] in (
+        "Worse than predicting the training mean",
+        "Worse than repeating the last value",
+        "Better than predicting the training mean, the best naive forecast",
+        "Better than repeating the last value, the best naive forecast",
+    )
