@@ -1,9 +1,10 @@
 """LSTM Lab's dashboard: `streamlit run dashboard/app.py` from the repository root.
 
-`main()` only dispatches: the sidebar returns the experiment, the context loads its dataset and
-opens the run store, the training controls start or stop a background job, and each tab renders
-itself only when open. A finished job's runs reach the tabs through the run store
-(`dashboard.training.collect_finished_job` keeps only their ids).
+`main()` only dispatches: the URL is read (once per session, cleaned before any widget binds
+it), the sidebar returns the experiment, the context loads its dataset and opens the run store,
+the training controls start or stop a background job, and each tab renders itself only when
+open; the URL then says what the page shows (`dashboard.links`). A finished job's runs reach
+the tabs through the run store (`dashboard.training.collect_finished_job` keeps only their ids).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import streamlit as st  # noqa: E402
 
 from dashboard import (  # noqa: E402
     keys,
+    links,
     sidebar,
     state,
     tab_cell,
@@ -30,9 +32,16 @@ from dashboard import (  # noqa: E402
     tab_runs,
     tab_training,
     training,
+    upload,
 )
 from dashboard.jobs import warm_up  # noqa: E402
 
+ICON = Path(__file__).resolve().parent / "assets" / "icon.png"  # bundled: loads offline
+INTRO = (
+    "**LSTM Lab** trains a small LSTM (written in NumPy, or its PyTorch twin) and shows what "
+    "happens inside it. **1** Pick a task in the sidebar · **2** press **Train** · **3** open "
+    "**Gates** to watch each gate open and close, step by step."
+)
 TABS = {
     "Data": tab_data.render,
     "Training": tab_training.render,
@@ -67,8 +76,42 @@ def build_context(experiment) -> state.Context:
     return ctx
 
 
+def _run_exists(run_id: str) -> bool:
+    from lstm.runs import RUN_ID, default_root
+
+    return bool(RUN_ID.fullmatch(run_id)) and (default_root() / run_id / "run.json").is_file()
+
+
+def _header():
+    """What the lab is and the three steps, what the link changed, and the place of the Copy
+    link button (filled last, once the URL says everything the page shows)."""
+    left, right = st.columns([6, 1], vertical_alignment="center")
+    left.markdown(INTRO)
+    links.notices()
+    return right.empty()
+
+
+def _keep_url(ctx: state.Context) -> None:
+    links.keep_url(
+        dataset=ctx.experiment.dataset,
+        default_dataset=sidebar.DEFAULT_DATASET,
+        tab=st.session_state.get(keys.TAB),
+        default_tab=next(iter(TABS)),
+        run_id=state.current_id() if ctx.current is not None else None,
+    )
+
+
 def main() -> None:
-    st.set_page_config(page_title="LSTM Lab", page_icon=":material/memory:", layout="wide")
+    st.set_page_config(page_title="LSTM Lab", page_icon=str(ICON), layout="wide")
+    import data
+
+    links.read_url(
+        datasets=data.list_datasets() + [upload.UPLOAD],
+        default_dataset=sidebar.DEFAULT_DATASET,
+        tabs=list(TABS),
+        params_for=sidebar.bound_params,
+        run_exists=_run_exists,
+    )
     warm_up()
     training.collect_finished_job()
     st.sidebar.title("LSTM Lab")
@@ -79,11 +122,16 @@ def main() -> None:
     ctx = build_context(experiment)
     with controls:
         training.controls(ctx)
+    copy_link = _header()
     tabs = st.tabs(list(TABS), key=keys.TAB, on_change="rerun")
+    _keep_url(ctx)
     for tab, render in zip(tabs, TABS.values(), strict=True):
         if tab.open:
             with tab:
                 state.guard(render, ctx)
+    _keep_url(ctx)  # a tab may have opened another run
+    with copy_link:
+        links.copy_link_button()
 
 
 # Streamlit runs this file as __main__. A training process (dashboard.jobs) re-imports it under

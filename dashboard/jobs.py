@@ -1,12 +1,14 @@
 """Training in a separate process, reporting into a plain object the page reads.
 
 A click on Train (or Compare backends, or the walkthrough's button) starts a `TrainingJob`: a
-child process rebuilds the dataset from its `Dataset.spec` (`data.dataset_from_spec`, with the
-uploaded file's bytes for a CSV) and calls `lstm.train` with the run store, which saves the run
-as it goes and once more when it ends. The child sends progress events through a queue, plain
-dicts without the Run; a small thread in the app copies them into the job. When a leg ends the
-child sends only its run id and status: the page then loads the run from the store by id. The
-store is the one truth, so the page, a reload, a second tab and a CLI run all see the same run.
+child process pins its numeric libraries' threads (`lstm.threads`, one by default), rebuilds the
+dataset from its `Dataset.spec` (`data.dataset_from_spec`, with the uploaded file's bytes for a
+CSV) and trains with the run store (`lstm.train.train_epochs`), which saves each run as it goes
+and once more when it ends; a comparison trains both backends in this one process, epoch by
+epoch in turn. The child sends progress events through a queue, plain dicts without the Run; a
+small thread in the app copies them into the job. When a run ends the child sends only its id
+and status: the page then loads the run from the store by id. The store is the one truth, so
+the page, a reload, a second tab and a CLI run all see the same run.
 
 Training needs the store: `start` takes its root, and a run that could not be saved is
 reported as the job's error (the page could not show it).
@@ -31,6 +33,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+
+from lstm.threads import DEFAULT_THREADS, pin_threads
 
 log = logging.getLogger(__name__)
 
@@ -81,22 +85,23 @@ def warm_up() -> None:
 
 @dataclass
 class TrainingJob:
-    """One click's worth of training: a run, or the same run on several backends in turn."""
+    """One click's worth of training: a run, or the same run on several backends at once (a
+    comparison: their epochs alternate in one process, see `_child`)."""
 
-    backends: list[str]  # trained one after the other, e.g. ["numpy", "torch"] to compare
+    backends: list[str]  # e.g. ["numpy", "torch"] to compare
     epochs: int  # per backend
     label: str = ""
     kind: str = "train"  # "train" (Train), "compare" (Compare backends), "cell" (walkthrough)
+    threads: int = DEFAULT_THREADS  # BLAS/OpenMP/torch threads of the training process
     stop_event: Any = field(default_factory=MP.Event)
     started: float = field(default_factory=time.monotonic)
-    leg: int = 0  # index into backends of the one training now
-    epoch: int = 0  # epochs finished in the current leg
-    step: int = 0  # steps finished in the current epoch
+    histories: dict = field(default_factory=dict)  # backend -> its finished epochs so far
+    steps_done: dict = field(default_factory=dict)  # backend -> steps finished in its epoch
     steps: int = 0  # steps per epoch
-    history: list[dict] = field(default_factory=list)  # finished epochs of the current leg
-    run_id: str | None = None  # the current leg's run in the store
-    run_ids: list[str] = field(default_factory=list)  # finished legs' runs, in backends order
-    statuses: list[str] = field(default_factory=list)  # how each finished leg ended
+    live_run_ids: dict = field(default_factory=dict)  # backend -> its run in the store
+    run_ids: list[str] = field(default_factory=list)  # finished runs, in backends order
+    statuses: list[str] = field(default_factory=list)  # how each finished run ended
+    saved: dict = field(default_factory=dict)  # backend index -> (run id, status)
     error: str | None = None
     done: bool = False
     collected: bool = False  # the page has picked up the result
@@ -110,17 +115,30 @@ class TrainingJob:
         return not self.done
 
     @property
-    def backend(self) -> str:
-        return self.backends[min(self.leg, len(self.backends) - 1)]
+    def history(self) -> list[dict]:
+        """The first backend's finished epochs (the only one, except in a comparison)."""
+        return self.histories.get(self.backends[0], [])
+
+    @property
+    def epoch(self) -> int:
+        """Epochs every backend has finished."""
+        return min((len(self.histories.get(b, [])) for b in self.backends), default=0)
+
+    @property
+    def run_id(self) -> str | None:
+        """The first backend's run in the store, once it is saved."""
+        return self.live_run_ids.get(self.backends[0])
 
     def fraction(self) -> float:
-        """Share of the whole job done, counting steps inside the current epoch."""
+        """Share of the whole job done, counting steps inside the current epochs."""
         if self.done:
             return 1.0
-        total = self.epochs * len(self.backends)
-        inside = self.step / self.steps if self.steps else 0.0
-        done = self.leg * self.epochs + min(self.epoch + inside, self.epochs)
-        return max(0.0, min(1.0, done / total))
+        done = 0.0
+        for backend in self.backends:
+            finished = len(self.histories.get(backend, []))
+            inside = self.steps_done.get(backend, 0) / self.steps if self.steps else 0.0
+            done += min(finished + inside, self.epochs)
+        return max(0.0, min(1.0, done / (self.epochs * len(self.backends))))
 
     def seconds_left(self) -> float | None:
         """Estimated from the time per finished step so far; None before the first step."""
@@ -136,7 +154,13 @@ class TrainingJob:
             return "stopping" if self.stop_event.is_set() else "running"
         if self.error:
             return "failed"
-        return self.statuses[-1] if self.statuses else "failed"
+        if not self.statuses:
+            return "failed"
+        # a comparison is as good as its worst run
+        for worst in ("failed", "diverged", "stopped", "interrupted"):
+            if worst in self.statuses:
+                return worst
+        return self.statuses[-1]
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -151,18 +175,19 @@ class TrainingJob:
 
     def on_event(self, event: dict) -> None:
         kind = event.get("kind")
-        self.run_id = event.get("run_id", self.run_id)
+        backend = event.get("backend") or self.backends[0]
+        if event.get("run_id"):
+            self.live_run_ids[backend] = event["run_id"]
         if kind == "start":
-            self.leg = int(event.get("leg", self.leg))
-            self.epoch, self.step, self.history = 0, 0, []
-            self.steps = int(event.get("steps") or 0)
+            self.histories[backend], self.steps_done[backend] = [], 0
+            self.steps = int(event.get("steps") or self.steps)
         elif kind == "step":
-            self.step = int(event.get("step") or 0)
+            self.steps_done[backend] = int(event.get("step") or 0)
             self.steps = int(event.get("steps") or self.steps)
         elif kind == "epoch":
-            self.history.append({k: v for k, v in event.items() if k not in ("kind", "leg")})
-            self.epoch = int(event.get("epoch") or len(self.history))
-            self.step = 0
+            entry = {k: v for k, v in event.items() if k not in ("kind", "leg", "backend")}
+            self.histories.setdefault(backend, []).append(entry)
+            self.steps_done[backend] = 0
 
 
 def start(
@@ -195,6 +220,7 @@ def start(
             params,
             job.stop_event,
             events,
+            job.threads,
         ),
         name=f"lstm-lab-{job.kind}",
         daemon=True,
@@ -223,15 +249,17 @@ def _pump(job: TrainingJob, events) -> None:
                         f"The training process ended unexpectedly (exit code {code}). The "
                         "epochs it finished are in the run store (Runs tab)."
                     )
-                    if job.run_id and job.run_id not in job.run_ids:
-                        job.run_ids.append(job.run_id)  # what it saved is worth showing
+                    for run_id in job.live_run_ids.values():  # what it saved is worth showing
+                        if run_id not in job.run_ids:
+                            job.run_ids.append(run_id)
                     break
             kind = message.get("kind")
             if kind == "done":
                 finished = True
-            elif kind == "saved":
-                job.run_ids.append(message["run_id"])
-                job.statuses.append(message["status"])
+            elif kind == "saved":  # kept in backends order, however the runs ended
+                job.saved[int(message["leg"])] = (message["run_id"], message["status"])
+                job.run_ids = [job.saved[k][0] for k in sorted(job.saved)]
+                job.statuses = [job.saved[k][1] for k in sorted(job.saved)]
             elif kind == "error":
                 job.error = message["message"]
             else:
@@ -244,47 +272,52 @@ def _pump(job: TrainingJob, events) -> None:
         job.done = True
 
 
-def _child(spec, source, model_cfg, train_cfg, backends, label, store_root, params, stop, events):
-    """The training process: rebuild the data, train each backend in turn, report. Every
-    message is a small dict of plain values; the runs themselves go to the store."""
+def _child(
+    spec,
+    source,
+    model_cfg,
+    train_cfg,
+    backends,
+    label,
+    store_root,
+    params,
+    stop,
+    events,
+    threads: int = DEFAULT_THREADS,
+):
+    """The training process: pin the threads, rebuild the data, train, report. Every message is
+    a small dict of plain values; the runs themselves go to the store.
+
+    Several backends (a comparison) train in this one process from the same `params`, their
+    epochs interleaved ABBA (numpy 1, torch 1, torch 2, numpy 2, numpy 3, ...), so a change in
+    the machine's load hits both alike and neither always runs right after the other."""
     try:
+        pin_threads(threads, backends)  # before any heavy work: see lstm.threads
         import data
         from lstm.runs import RunStore
-        from lstm.train import train
+        from lstm.train import train_epochs
 
         dataset = data.dataset_from_spec(spec, source)
         store = RunStore(store_root)
+        running = {}
         for leg, backend in enumerate(backends):
-            last_step = [0.0]
-
-            def forward(event, leg=leg, last_step=last_step):
-                run = event.get("run")
-                if event["kind"] == "step":
-                    now = time.monotonic()
-                    if now - last_step[0] < STEP_EVENT_SECONDS:
-                        return
-                    last_step[0] = now
-                message = {k: v for k, v in event.items() if k != "run"}
-                message.update(leg=leg, run_id=getattr(run, "id", None))
-                events.put(message)
-
             name = label if len(backends) == 1 else f"{label} [{backend}]".strip()
-            run = train(
+            running[backend] = train_epochs(
                 dataset,
                 model_cfg,
                 train_cfg,
                 backend=backend,
-                on_event=forward,
+                on_event=_forwarder(events, leg, backend),
                 should_stop=stop.is_set,
                 store=store,
                 params=params,
                 label=name,
             )
-            if run.id is None:  # never saved: the page, which reads the store, cannot show it
-                raise ValueError(f"The {backend} run was not saved in the run store. {run.message}")
-            events.put({"kind": "saved", "leg": leg, "run_id": run.id, "status": run.status})
-            if stop.is_set() or run.status in ("diverged", "failed"):
-                break
+        order = list(backends)
+        _advance(running, order, events, backends)  # set up: the untrained models evaluated
+        while running:
+            _advance(running, order, events, backends)  # one epoch each
+            order.reverse()  # ABBA
     except ValueError as exc:  # DataError, RunStoreError, configs: a message for the user
         events.put({"kind": "error", "message": str(exc)})
     except BaseException as exc:  # a bug: say what happened; the traceback goes to the log
@@ -294,3 +327,38 @@ def _child(spec, source, model_cfg, train_cfg, backends, label, store_root, para
         events.put({"kind": "done"})
         events.close()
         events.join_thread()  # flush the queue before the process exits
+
+
+def _advance(running: dict, order: list[str], events, backends: list[str]) -> None:
+    """One step of each running generator in `order`; a run that has ended is reported."""
+    for backend in [b for b in order if b in running]:
+        try:
+            next(running[backend])
+        except StopIteration as end:
+            del running[backend]
+            _saved(events, backends.index(backend), backend, end.value)
+
+
+def _forwarder(events, leg: int, backend: str):
+    """The trainer's `on_event` for one backend: its events as plain dicts, steps thinned."""
+    last_step = [0.0]
+
+    def forward(event):
+        run = event.get("run")
+        if event["kind"] == "step":
+            now = time.monotonic()
+            if now - last_step[0] < STEP_EVENT_SECONDS:
+                return
+            last_step[0] = now
+        message = {k: v for k, v in event.items() if k != "run"}
+        message.update(leg=leg, backend=backend, run_id=getattr(run, "id", None))
+        events.put(message)
+
+    return forward
+
+
+def _saved(events, leg: int, backend: str, run) -> None:
+    if run.id is None:  # never saved: the page, which reads the store, cannot show it
+        raise ValueError(f"The {backend} run was not saved in the run store. {run.message}")
+    events.put({"kind": "saved", "leg": leg, "backend": backend, "run_id": run.id,
+                "status": run.status})  # fmt: skip

@@ -2,7 +2,8 @@
 
 Code uses these names, never the strings (tests/dashboard/test_structure.py checks it). A
 widget's key is also its name in `st.session_state`, and for the sidebar's settings the URL's
-query parameter (`bind="query-params"`), so changing one of those values breaks shared links.
+query parameter (`bind="query-params"`; the dataset, tab and run parameters are kept by
+dashboard.links), so changing one of those values breaks shared links.
 """
 
 from __future__ import annotations
@@ -21,11 +22,17 @@ SMOOTHING_CHOSEN = "smoothing_chosen"  # the user moved the smoothing slider: st
 RUNS_EXPORTS = "runs_exports"  # {(run id, format, stamp): bytes} made for the selected run
 RUNS_EXPORT_REQUEST = "runs_export_request"  # (run id, format) of a "prepare" click
 CONFIRM_DELETE = "confirm_delete"  # id of the run whose Delete… awaits confirmation
+RUNS_FLASH = "runs_flash"  # what the last delete did, said once on the next run of the page
+LOG_CHOSEN = "log_chosen"  # the user flipped the log-scale toggle: stop following the data
+URL_READ = "url_read"  # the URL's parameters have been read (on the session's first run)
+URL_NOTICES = "url_notices"  # what reading the URL changed, one sentence each (shown on top)
 
 # ----------------------------------------------------------------------------- widgets
 
-TAB = "tab"  # the open tab (st.tabs); Train sets it to "Training"
-DATASET = "dataset"  # sidebar: dataset name, or dashboard.upload.UPLOAD
+TAB = "tab"  # the open tab (st.tabs; also ?tab=); Train sets it to "Training"
+DATASET = "dataset"  # sidebar: dataset name, or dashboard.upload.UPLOAD (also ?dataset=)
+RUN = "run"  # the URL parameter naming the run the tabs show (?run=<id>), no widget
+THREADS = "threads"  # sidebar: BLAS/OpenMP/torch threads of the training processes
 UPLOAD_FILE = "upload"  # sidebar: the CSV file uploader
 BACKEND = "backend"  # sidebar: backend name from lstm.backends.BACKENDS
 # sidebar: one widget per ModelConfig field the user sets, keyed by the field's name
@@ -39,6 +46,7 @@ SMOOTHING = "smoothing"  # Training: EMA weight of the loss chart
 GATES_EPOCH = "gates_epoch"  # Gates: the snapshot epoch shown
 GATES_SAMPLE = "gates_sample"  # Gates: the validation sequence shown
 GATES_LAYER = "gates_layer"  # Gates: the layer shown
+GATES_ORDER = "gates_order"  # Gates: units in model order or by activity
 PRED_SAMPLE = "pred_sample"  # Predictions: the sequence of a target-at-every-step regression
 COMPARE = "compare"  # Compare backends: the "train on both" button
 CELL_MODE = "cell_mode"  # Cell walkthrough: "One step" or "Sequence"
@@ -52,6 +60,7 @@ RUNS_OPEN = "runs_open"  # Runs: "Open in the other tabs"
 RUNS_DELETE = "runs_delete"  # Runs: "Delete…"
 RUNS_DELETE_CONFIRM = "runs_delete_confirm"  # Runs: confirm the delete
 RUNS_DELETE_CANCEL = "runs_delete_cancel"  # Runs: cancel the delete
+URL_DISMISS = "url_dismiss"  # top of the page: hide the notice about the link's values
 
 # ----------------------------------------------------------------------------- your own data
 # (issue 12: what to predict, sizes suggested for an upload, the predictions download)

@@ -3,24 +3,28 @@
 Every widget's limits, default and help come from the configs (`lstm.config.field_spec`) or the
 dataset's options (`data.dataset_options`); the defaults of the model and training fields are
 the chosen dataset's preset (`data.get_preset`). Every setting is bound to the URL's query
-parameters (`bind="query-params"`), so an experiment is a link: a widget left at its preset
-default stays out of the URL, so a link says only what differs.
+parameters (`bind="query-params"`; the dataset through `dashboard.links`), so an experiment is a
+link: a widget left at its preset default stays out of the URL, so a link says only what
+differs. `bound_params` says what each of those widgets accepts, so that the URL can be checked
+(`dashboard.urlparams`) before the widgets read it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from dataclasses import dataclass, field
 
 import streamlit as st
 
 import data
-from dashboard import keys, upload
+from dashboard import keys, upload, urlparams
 from dashboard.keys import MODEL_FIELDS, TRAIN_FIELDS
 from dashboard.widgets import spec_widget
 from lstm.backends import BACKENDS
 from lstm.config import ModelConfig, TrainConfig, field_spec
+from lstm.threads import DEFAULT_THREADS
 
 LABELS = {
     "hidden_size": "hidden units",
@@ -39,7 +43,28 @@ BACKEND_HELP = (
     "numpy: the LSTM written from scratch in NumPy. torch: the same model in PyTorch "
     "(nn.LSTM); PyTorch is loaded the first time you train with it."
 )
-DEFAULT_DATASET = "sine"
+# a task whose gates visibly do something within seconds: the input gate opens at the two
+# marked steps and the cell state holds their values until the end
+DEFAULT_DATASET = "adding"
+# what each dataset is, in the picker (a name not here shows its description's first sentence)
+TAGLINES = {
+    "sine": "forecast the next value of noisy waves",
+    "adding": "add the two marked numbers: memory across a gap",
+    "copy": "replay a few symbols after a long gap",
+    "temporal_order": "which came first, X or Y, among distractors",
+    "reber": "predict the next letter of a grammar",
+    "parity": "is the number of 1s so far odd or even",
+    "statquest": "the Cell walkthrough's two tiny sequences",
+    "sample:sunspots": "yearly sunspot numbers, 1700-2008",
+    "sample:nile": "yearly flow of the Nile, 1871-1970",
+    "sample:co2": "weekly CO2 at Mauna Loa, 1958-2001",
+    upload.UPLOAD: "your own CSV file of sequences or a series",
+}
+THREADS_HELP = (
+    "Threads each training process gives NumPy's BLAS and PyTorch. 1 is the steady choice on a "
+    "shared machine and rarely slower at these sizes; more threads fight other work for the "
+    "cores and make timings erratic."
+)
 
 
 @dataclass
@@ -53,6 +78,7 @@ class Experiment:
     train: dict  # TrainConfig fields
     upload: dict | None = None  # {"name", "bytes", "digest"} when dataset == UPLOAD
     errors: list[str] = field(default_factory=list)
+    threads: int = DEFAULT_THREADS  # BLAS/OpenMP/torch threads of the training process
 
     @property
     def spec(self) -> dict | None:
@@ -77,23 +103,9 @@ class Experiment:
         return model_cfg, train_cfg
 
     @property
-    def label(self) -> str:
-        """A run's label: dataset, backend, hidden units × layers."""
-        return f"{self._name} · {self.backend} · {self._size}"
-
-    @property
-    def compare_label(self) -> str:
-        """The label of a comparison's runs, without the sidebar's backend: the job adds
-        " [numpy]" / " [torch]" to it, one per run."""
-        return f"{self._name} · {self._size} · compare"
-
-    @property
-    def _name(self) -> str:
+    def name(self) -> str:
+        """The dataset as a person calls it: the uploaded file's name, or the dataset's."""
         return self.upload["name"] if self.upload else self.dataset
-
-    @property
-    def _size(self) -> str:
-        return f"{self.model['hidden_size']}×{self.model['num_layers']}"
 
 
 class PresetWriteFilter(logging.Filter):
@@ -122,9 +134,49 @@ def _install_preset_write_filter() -> None:
 _install_preset_write_filter()
 
 
+def tagline(name: str) -> str:
+    """One line saying what dataset `name` is."""
+    if name in TAGLINES:
+        return TAGLINES[name]
+    try:
+        text = data.describe_dataset(name)
+    except ValueError:
+        return ""
+    first = text.split(". ")[0].split(": tests ")[-1]
+    return first if len(first) <= 60 else first[:59] + "…"
+
+
 def dataset_label(name: str) -> str:
-    # the label is also the URL value (?dataset=sample:sunspots), so it stays the name itself
-    return "Upload CSV…" if name == upload.UPLOAD else name
+    """The picker's label: the name and what it is (?dataset= holds the name alone)."""
+    title = "Upload CSV…" if name == upload.UPLOAD else name
+    line = tagline(name)
+    return f"{title} — {line}" if line else title
+
+
+def max_threads() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def bound_params(dataset: str) -> dict[str, urlparams.Param]:
+    """What each sidebar widget bound to the URL accepts, for `dataset` (its options included),
+    with the default it falls back to."""
+    defaults = preset_defaults(dataset)
+    params = {keys.BACKEND: urlparams.Param("choice", choices=tuple(BACKENDS),
+                                            default=BACKENDS[0])}  # fmt: skip
+    for cls, names in ((ModelConfig, MODEL_FIELDS), (TrainConfig, TRAIN_FIELDS)):
+        for name in names:
+            params[name] = urlparams.param_for(field_spec(cls, name), defaults[name])
+    params[keys.THREADS] = urlparams.Param("int", 1, max_threads(), default=DEFAULT_THREADS)
+    if dataset != upload.UPLOAD:
+        try:
+            specs = data.dataset_options(dataset)
+        except ValueError:
+            specs = {}
+        tuned = data.get_preset(dataset).get("options") or {}
+        for name, spec in specs.items():
+            default = tuned.get(name, spec.default)
+            params[keys.dataset_option(dataset, name)] = urlparams.param_for(spec, default)
+    return params
 
 
 def preset_defaults(dataset: str) -> dict:
@@ -173,15 +225,16 @@ def render(controls) -> Experiment:
     sb = st.sidebar
     sb.markdown("#### Data")
     names = data.list_datasets() + [upload.UPLOAD]
+    if st.session_state.get(keys.DATASET) not in names:  # first run, or a name gone since
+        st.session_state[keys.DATASET] = DEFAULT_DATASET if DEFAULT_DATASET in names else names[0]
     dataset = sb.selectbox(
         "dataset",
         names,
-        index=names.index(DEFAULT_DATASET) if DEFAULT_DATASET in names else 0,
         format_func=dataset_label,
         key=keys.DATASET,
         on_change=_apply_preset,
-        bind="query-params",
-        help="A generated task, a real series shipped with the app, or your own CSV file.",
+        help="A generated task (each tests one kind of memory), a real series shipped with "
+        "the app, or your own CSV file. The Data tab says more about the one chosen.",
     )
     file, options, errors = None, {}, []
     if dataset == upload.UPLOAD:
@@ -222,6 +275,16 @@ def render(controls) -> Experiment:
             train[name] = defaults[name]
             continue
         train[name] = _field(TrainConfig, name, defaults[name], sb)
+    threads = sb.number_input(
+        "CPU threads",
+        min_value=1,
+        max_value=max_threads(),
+        value=DEFAULT_THREADS,
+        step=1,
+        key=keys.THREADS,
+        help=THREADS_HELP,
+        bind="query-params",
+    )
     return Experiment(
         dataset=dataset,
         dataset_options=options,
@@ -230,4 +293,5 @@ def render(controls) -> Experiment:
         train=train,
         upload=file,
         errors=errors,
+        threads=int(threads),
     )

@@ -20,6 +20,11 @@ from lstm.cell import EXAMPLE_INPUTS, EXAMPLE_WEIGHTS, GATE_NAMES, cell_sequence
 SEQUENCES = {"company A": [0.0, 0.5, 0.25, 1.0], "company B": [1.0, 0.5, 0.25, 1.0]}
 TARGETS = {"company A": 0.0, "company B": 1.0}
 WEIGHT_ROLES = (("h", "× previous h"), ("x", "× input x"), ("b", "bias"))
+SOURCE = (
+    "The worked example (these twelve weights, the inputs x = 1, h = 1, c = 2, and the two "
+    "companies' four days) is StatQuest's: Josh Starmer's video \"Long Short-Term Memory "
+    '(LSTM), Clearly Explained" (2022).'
+)
 GATE_COLOR = {"forget": "f", "candidate": "g", "input": "i", "output": "o"}
 INPUT_LABELS = {
     "x": "input x",
@@ -142,9 +147,10 @@ def _one_step(weights: dict, inputs: dict) -> None:
     )
     m3.metric("tanh(c), only on the way to h", f"{step['tanh_c']:.2f}")
     st.warning(
-        f'The original example printed tanh(c) = {step["tanh_c"]:.2f} as "the final cell '
-        f'state". That is wrong: the new cell state is c = {step["c"]:.2f}. tanh(c) is only '
-        f"squashed into (-1, 1) on its way to the hidden state h = o × tanh(c) = {step['h']:.2f}.",
+        f"{SOURCE} A popular tutorial script built on it printed tanh(c) = "
+        f'{step["tanh_c"]:.2f} as "the final cell state". That is wrong: the new cell state is '
+        f"c = {step['c']:.2f}. tanh(c) is only squashed into (-1, 1) on its way to the hidden "
+        f"state h = o × tanh(c) = {step['h']:.2f}.",
         icon=":material/report:",
     )
 
@@ -179,7 +185,7 @@ def _sequence_mode(weights: dict, head: tuple[float, float] | None = None) -> No
                     for k, s in enumerate(steps)
                 ]
             )
-            st.dataframe(table.style.format(precision=3), hide_index=True, width="stretch")
+            st.table(table.style.format(precision=3).hide(axis="index"))  # never clipped
             final_h = steps[-1]["h"]
             if head:
                 st.metric(
@@ -254,7 +260,7 @@ def _learned_section(ctx: state.Context) -> None:
     st.caption(note)
     left, right = st.columns([1, 1.6], gap="large")
     with left:
-        st.dataframe(_weights_table(learned["weights"]).style.format(precision=3), width="stretch")
+        st.table(_weights_table(learned["weights"]).style.format(precision=3))
         st.button(
             "Put these weights in the controls above",
             key=keys.CELL_USE_LEARNED,

@@ -11,29 +11,32 @@ import logging
 import pandas as pd
 import streamlit as st
 
-from dashboard import cache, charts, keys, state
+from dashboard import cache, charts, keys, state, views
+from lstm.export import PT_HELP
 
 log = logging.getLogger(__name__)
 
+# what tells runs apart first (name, how it ended, how good), the settings after, the id last
 COLUMNS = {
-    "id": "run",
+    "title": "name",
     "status": "status",
-    "label": "label",
-    "dataset": "dataset",
-    "backend": "backend",
-    "hidden_size": "hidden",
-    "num_layers": "layers",
-    "epochs": "epochs",
-    "epochs_planned": "of",
-    "lr": "lr",
-    "optimizer": "optimizer",
-    "dtype": "dtype",
-    "final_train_loss": "train loss",
     "final_val_loss": "val loss",
     "final_val_accuracy": "val accuracy",
+    "final_train_loss": "train loss",
+    "epochs": "epochs",
+    "epochs_planned": "of",
     "seconds": "seconds",
-    "created": "created",
+    "dataset": "dataset",
+    "backend": "backend",
+    "dtype": "dtype",
+    "cell": "cell",
+    "hidden_size": "hidden",
+    "num_layers": "layers",
+    "lr": "lr",
+    "optimizer": "optimizer",
     "reason": "problem",
+    "created": "created",
+    "id": "run",
 }
 MIME = {"npz": "application/octet-stream", "pt": "application/octet-stream", "csv": "text/csv"}
 DOWNLOADS = (("npz", "weights .npz"), ("pt", "weights .pt"), ("csv", "history .csv"))
@@ -44,23 +47,22 @@ def runs_table(infos) -> pd.DataFrame:
     rows = []
     for info in infos:
         row = {column: getattr(info, column, None) for column in COLUMNS}
+        row["title"] = views.run_title(info) if info.status != "broken" else info.id
+        row["cell"] = getattr(info, "cell", None) or ("lstm" if info.status != "broken" else None)
         if not row["reason"] and getattr(info, "message", "") and info.status != "completed":
             row["reason"] = info.message
         rows.append(row)
-    return pd.DataFrame(rows, columns=list(COLUMNS)).rename(columns=COLUMNS)
+    table = pd.DataFrame(rows, columns=list(COLUMNS)).rename(columns=COLUMNS)
+    # a column no run fills (accuracy of regressions, problems of healthy runs) says nothing
+    empty = ["val accuracy"] if table["val accuracy"].isna().all() else []
+    empty += ["problem"] if not table["problem"].fillna("").astype(bool).any() else []
+    return table.drop(columns=empty)
 
 
 def _label(info) -> str:
-    text = f"{info.id} · {info.dataset or '?'} · {info.backend or '?'}"
-    return text + (f" · {info.label}" if info.label else "")
-
-
-def _short_label(info) -> str:
-    """Dataset, backend and the time of day from the run id (20261123-191520-... -> 19:15:20)."""
-    clock = info.id[9:15]
-    when = f"{clock[:2]}:{clock[2:4]}:{clock[4:]}" if clock.isdigit() else info.id
-    name = info.label or f"{info.dataset} · {info.backend}"
-    return f"{name} ({when}, {info.id[-6:]})"
+    """A run in the pickers: its name and time, and the end of its id (two runs of one setting
+    in one second stay apart)."""
+    return f"{views.run_title(info)} · {info.id[-6:]}"
 
 
 def _open(store, run_id: str) -> bool:
@@ -135,9 +137,21 @@ def _download(store, run_id: str, fmt: str, what: str, stamp) -> str | None:
     return None
 
 
-def _delete(store, run_id: str) -> None:
+def _delete(store, run_id: str, title: str) -> None:
     store.delete(run_id)  # the other tabs then say that the current run is gone, if it was it
     st.session_state.pop(keys.CONFIRM_DELETE, None)
+    st.session_state[keys.RUNS_FLASH] = f"Deleted {title} (run `{run_id}`)."
+
+
+def _pt_snippet(run_id: str, info) -> str:
+    """lstm.export's recipe for a .pt, with this run's file and sizes filled in."""
+    import textwrap
+
+    code = textwrap.dedent(PT_HELP.split("::", 1)[1]).strip().splitlines()
+    code = [line for line in code if line.strip()][:7]  # the code lines, not the notes after
+    text = "import torch\n" + "\n".join(code).replace('"run.pt"', f'"{run_id}.pt"')
+    hidden, layers = info.hidden_size or "hidden_size", info.num_layers or "num_layers"
+    return text.replace("hidden_size, num_layers", f"{hidden}, {layers}")
 
 
 def render(ctx: state.Context) -> None:
@@ -146,6 +160,9 @@ def render(ctx: state.Context) -> None:
         st.error(ctx.store_error or "The run store is not available.")
         return
     infos = store.list()
+    flash = st.session_state.pop(keys.RUNS_FLASH, None)
+    if flash:
+        st.success(flash, icon=":material/delete:")
     st.caption(
         f"Runs saved in `{store.root}` (set LSTM_RUNS_DIR to use another folder). "
         "Training from the command line (`python -m lstm train`) lands here too."
@@ -164,6 +181,7 @@ def render(ctx: state.Context) -> None:
             "val loss": st.column_config.NumberColumn(format="%.4g"),
             "seconds": st.column_config.NumberColumn(format="%.1f"),
             "lr": st.column_config.NumberColumn(format="%g"),
+            "name": st.column_config.TextColumn(width="large"),
         },
     )
     broken = [i for i in infos if i.status == "broken"]
@@ -190,9 +208,7 @@ def render(ctx: state.Context) -> None:
         curves = {}
         for run_id in chosen:
             try:
-                curves[_short_label(by_id[run_id])] = cache.run_history(
-                    cache.run_key(store.root, run_id)
-                )
+                curves[_label(by_id[run_id])] = cache.run_history(cache.run_key(store.root, run_id))
             except ValueError as exc:
                 st.error(str(exc))
         if curves:
@@ -225,6 +241,12 @@ def render(ctx: state.Context) -> None:
         st.session_state[keys.CONFIRM_DELETE] = run_id
     for problem in filter(None, problems):
         st.error(problem, icon=":material/error:")
+    with st.expander("Load the weights .pt in plain PyTorch"):
+        st.code(_pt_snippet(run_id, info), language="python")
+        st.caption(
+            "x is a float tensor (N, T, input_size) in the data's normalised units. The tensors "
+            "are in the run's dtype: call `.double()` on both modules first for a float64 run."
+        )
     if st.session_state.get(keys.CONFIRM_DELETE) == run_id:
         with st.container(border=True):
             st.warning(
@@ -233,7 +255,7 @@ def render(ctx: state.Context) -> None:
             )
             yes, no = st.columns([1, 5])
             if yes.button("Delete", key=keys.RUNS_DELETE_CONFIRM, type="primary"):
-                state.guard(_delete, store, run_id)
+                state.guard(_delete, store, run_id, views.run_title(info))
                 st.rerun()
             if no.button("Cancel", key=keys.RUNS_DELETE_CANCEL):
                 st.session_state.pop(keys.CONFIRM_DELETE, None)

@@ -18,17 +18,10 @@ import os
 
 import streamlit as st
 
-from dashboard import jobs, keys, state
+from dashboard import jobs, keys, state, views
 
 POLL_SECONDS = 1.0  # how often a running job's progress is redrawn
-STATUS_BOX = {
-    "completed": st.success,
-    "stopped": st.warning,
-    "diverged": st.error,
-    "failed": st.error,
-    "running": st.info,
-    "interrupted": st.warning,
-}
+BOXES = {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}
 CELL_DATASET = "statquest"  # the walkthrough's two company sequences
 CELL_MODEL = {"hidden_size": 1, "num_layers": 1}  # one unit: its twelve weights are the example's
 CELL_TRAIN = {"dtype": "float64"}
@@ -83,10 +76,13 @@ def start_training(ctx: state.Context, kind: str = "train") -> jobs.TrainingJob:
 
         # one set of initial values for every backend: they must start from the same point
         params = init_params(model_cfg, train_cfg.seed, train_cfg.dtype)
-        job = jobs.TrainingJob(backends=list(BACKENDS), epochs=train_cfg.epochs,
-                               label=exp.compare_label, kind=kind)  # fmt: skip
+        label = views.run_label(exp.name, model_cfg, train_cfg)
+        job = jobs.TrainingJob(backends=list(BACKENDS), epochs=train_cfg.epochs, label=label,
+                               kind=kind, threads=exp.threads)  # fmt: skip
     else:
-        job = jobs.TrainingJob(backends=[exp.backend], epochs=train_cfg.epochs, label=exp.label)
+        label = views.run_label(exp.name, model_cfg, train_cfg, exp.backend)
+        job = jobs.TrainingJob(backends=[exp.backend], epochs=train_cfg.epochs, label=label,
+                               threads=exp.threads)  # fmt: skip
     return _start(ctx, job, ctx.dataset, model_cfg, train_cfg, params)
 
 
@@ -139,7 +135,8 @@ def duration(seconds: float) -> str:
 def progress_text(job: jobs.TrainingJob) -> str:
     where = f"epoch {job.epoch}/{job.epochs}"
     if len(job.backends) > 1:
-        where = f"{job.backend} ({job.leg + 1}/{len(job.backends)}), {where}"
+        done = [f"{b} {len(job.histories.get(b, []))}" for b in job.backends]
+        where = f"epochs {' · '.join(done)} of {job.epochs}, taking turns"
     if job.status() == "stopping":
         return f"Stopping after the current step… {where}"
     left = job.seconds_left()
@@ -147,16 +144,16 @@ def progress_text(job: jobs.TrainingJob) -> str:
     return f"Training {where} · {eta}"
 
 
-def follow() -> jobs.TrainingJob | None:
-    """Inside a polling fragment: the session's job with its progress bar drawn, or None when
-    there is none. A job that has just ended reruns the whole page, so every part of it picks
-    up the result."""
+def follow(draw: bool = True) -> jobs.TrainingJob | None:
+    """Inside a polling fragment: the session's job (with its progress bar, if `draw`), or None
+    when there is none. A job that has just ended reruns the whole page, so every part of it
+    picks up the result."""
     job = st.session_state.get(keys.JOB)
     if job is None:
         return None
     if job.done and not job.collected:
         st.rerun()
-    if job.running:
+    if job.running and draw:
         st.progress(job.fraction(), text=progress_text(job))
     return job
 

@@ -1,7 +1,8 @@
 """Regenerate the README's screenshots: `python docs/make_screenshots.py` from the repo root.
 
-Starts the dashboard on a free port with a temporary run store, trains the `temporal_order`
-preset, and saves one PNG per main tab into docs/ (Debian's /usr/bin/chromium via Playwright).
+Starts the dashboard on a free port with a temporary run store, trains the default task (the
+adding problem, its preset), and saves one PNG per main tab into docs/ (Debian's
+/usr/bin/chromium via Playwright).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def main() -> None:
                 args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
             )
             page = browser.new_page(viewport={"width": 1400, "height": 1050})
-            page.goto(f"http://127.0.0.1:{PORT}/?dataset=temporal_order")
+            page.goto(f"http://127.0.0.1:{PORT}/")
             page.get_by_role("tab", name="Data", exact=True).wait_for(timeout=120_000)
             time.sleep(3)
             page.locator(".st-key-train button").first.click()

@@ -39,6 +39,7 @@ from lstm.cli_sweep import add_commands as add_sweep_commands
 from lstm.cli_train import cmd_compare, cmd_train, compare_table  # noqa: F401  (compare_table: API)
 from lstm.config import FieldSpec, ModelConfig, TrainConfig, field_specs
 from lstm.experiment import FROM_DATASET
+from lstm.threads import DEFAULT_THREADS, MAX_THREADS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -106,6 +107,9 @@ def _add_experiment_flags(parser: argparse.ArgumentParser, backend: bool = True)
     if backend:
         run.add_argument("--backend", choices=BACKENDS, default=BACKENDS[0])
     run.add_argument("--device", default="auto", help="cpu, cuda or auto (torch backend)")
+    run.add_argument("--threads", type=int, default=DEFAULT_THREADS, metavar="N",
+                     help=f"BLAS/OpenMP/torch threads, 1-{MAX_THREADS} (default {DEFAULT_THREADS}: "
+                     "steady on a shared machine; see lstm/threads.py)")  # fmt: skip
     run.add_argument("--label", default="", help="free text stored with the run")
     run.add_argument("--runs-dir", help="the run store (default: $LSTM_RUNS_DIR, else ./runs)")
     run.add_argument("--no-save", action="store_true", help="do not keep the run")

@@ -14,6 +14,7 @@ from lstm.backends import BACKENDS
 from lstm.cli_runs import fmt_value, safe_text, store_for
 from lstm.config import ModelConfig, TrainConfig, field_specs
 from lstm.experiment import FROM_DATASET
+from lstm.threads import pin_threads
 
 
 class _UsageError(ValueError):
@@ -164,6 +165,7 @@ def _saved(store, run) -> bool:
 
 
 def cmd_train(args) -> int:
+    pin_threads(args.threads, [args.backend])
     store = _store(args)
     dataset, model_cfg, train_cfg = _experiment(args)
     for warning in getattr(dataset, "warnings", []):  # what the data deserves, before training
@@ -190,6 +192,7 @@ def cmd_train(args) -> int:
 def cmd_compare(args) -> int:
     from lstm.params import init_params
 
+    pin_threads(args.threads, BACKENDS)
     store = _store(args)
     dataset, model_cfg, train_cfg = _experiment(args)
     _estimate(args, dataset, model_cfg, train_cfg, BACKENDS)

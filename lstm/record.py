@@ -52,6 +52,7 @@ class Run:
     baseline_loss: float | None = None  # the dataset's trivial predictor, on validation
     timings: dict = field(default_factory=dict)  # seconds: setup, train, eval, snapshots, total
     versions: dict = field(default_factory=dict)  # python, numpy, torch (when loaded)
+    threads: dict = field(default_factory=dict)  # lstm.threads.threads_in_force() at the start
     id: str | None = None  # assigned by RunStore.save
     label: str = ""  # free text from the user, stored as data only
     created: str = ""  # ISO 8601, UTC

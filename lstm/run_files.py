@@ -174,6 +174,7 @@ def run_doc(run: Run) -> dict:
         "result": run.result,
         "timings": run.timings,
         "versions": run.versions,
+        "threads": run.threads,
         "saturation": run.saturation,
         "snapshot_epochs": list(run.snapshots["epochs"]) if run.snapshots else [],
         "sweep": run.sweep,

@@ -80,6 +80,7 @@ class RunDoc:
     process: dict = field(default_factory=dict)  # pid, host, boot_id, pid_started (or None)
     sweep: dict = field(default_factory=dict)  # {"name", "trial"} of a sweep's trial, else {}
     result: dict = field(default_factory=dict)  # the kept epoch's numbers, {} for older runs
+    threads: dict = field(default_factory=dict)  # lstm.threads.threads_in_force() of the run
 
 
 # ---------------------------------------------------------------------- reading the bytes
@@ -275,6 +276,25 @@ def _result(value) -> dict:
     }
 
 
+def _threads(value) -> dict:
+    """lstm.threads.threads_in_force(): {"blas": {library: n}, "openmp", "torch", "cpus"}."""
+    found = check_object(value, "threads", limit=8)
+    if not found:
+        return {}
+    blas = check_object(found.get("blas") or {}, "threads.blas", limit=8)
+    out: dict = {
+        "blas": {
+            check_string(k, "threads.blas key", MAX_NAME_CHARS): check_number(
+                v, f"threads.blas.{k}", 0, 4096, nullable=False, integer=True
+            )
+            for k, v in blas.items()
+        }
+    }
+    for key in ("openmp", "torch", "cpus"):
+        out[key] = check_number(found.get(key), f"threads.{key}", 0, 4096, integer=True)
+    return out
+
+
 def _optional(doc: dict, key: str, empty=None):
     """An optional section: absent and null both read as empty."""
     value = doc.get(key)
@@ -347,6 +367,7 @@ def _check_doc(doc: dict) -> RunDoc:
         process=_process(doc),
         sweep=_sweep(_optional(doc, "sweep")),
         result=_result(_optional(doc, "result")),
+        threads=_threads(_optional(doc, "threads")),
     )
 
 

@@ -251,6 +251,7 @@ class RunStore:
             result=doc.result,
             timings=doc.timings,
             versions=doc.versions,
+            threads=doc.threads,
             id=folder.name,
             label=doc.label,
             created=doc.created,

@@ -25,6 +25,9 @@ The run keeps its best epoch: the finished epoch with the lowest validation loss
 the run ends; the history keeps every epoch. All planned epochs run (no early stop: a loss that
 dips and recovers, as temporal_order's does at first, would be cut off), so the cost of a long
 schedule is time, never a worse model.
+`train_epochs` is the same run one epoch at a time (a generator), for a caller that interleaves
+runs: the dashboard's backend comparison alternates the two backends' epochs in one process, so
+that a change in the machine's load hits both alike.
 
 `lstm.train` is this module's `train` function (the package exports it); the module itself is
 `sys.modules["lstm.train"]`, reached with `from lstm.train import ...`.
@@ -36,7 +39,7 @@ import contextlib
 import math
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import asdict
 from datetime import UTC, datetime
 
@@ -49,7 +52,10 @@ from lstm.params import check_params, init_params
 from lstm.record import MAX_ERROR_CHARS, MAX_MESSAGE_CHARS, Run, clip_text, versions
 from lstm.run_files import json_bytes
 from lstm.snapshots import DEFAULT_PROBES, SnapshotRecorder, plan_snapshots, saturation
+from lstm.threads import threads_in_force
 
+# non-finite numbers are handled as divergence, not as warnings
+QUIET = dict(over="ignore", invalid="ignore", divide="ignore")
 SAVE_INTERVAL_SECONDS = 1.0  # the store rewrites run.json (whole history): not every fast epoch
 # a validation loss this many times the reference (the larger of the untrained model's and the
 # trivial baseline's) has exploded: an LSTM that learns anything stays within a few times it,
@@ -75,6 +81,26 @@ def train(dataset, model_cfg: ModelConfig, train_cfg: TrainConfig, backend: str 
     `memory_budget`, the backend or device is unknown, `params` do not fit the model, `store`
     cannot be written or the record would be refused; after that, problems end the run.
     """
+    epochs = train_epochs(dataset, model_cfg, train_cfg, backend, on_event, should_stop, store,
+                          params, label, device, probes, memory_budget)  # fmt: skip
+    while True:
+        try:
+            next(epochs)
+        except StopIteration as end:
+            return end.value
+
+
+def train_epochs(dataset, model_cfg: ModelConfig, train_cfg: TrainConfig, backend: str = "numpy",
+                 on_event: Callable[[dict], None] | None = None,
+                 should_stop: Callable[[], bool] | None = None, store=None,
+                 params: dict | None = None, label: str = "", device: str = "auto",
+                 probes: int = DEFAULT_PROBES, memory_budget: float | None = None
+                 ) -> Generator[Run, None, Run]:  # fmt: skip
+    """`train`, one epoch at a time: the arguments and checks are `train`'s (a ValueError is
+    raised here, at the call). The generator yields the Run once it is set up (the untrained
+    model evaluated, "start" emitted) and after each finished epoch, and returns it (the
+    StopIteration's value) when it has ended. Closing it early ends the run as stopped
+    ("Interrupted"), saved."""
     start = time.perf_counter()
     _check_fits(dataset, model_cfg)
     est = budget.estimate(dataset, model_cfg, train_cfg, backend, probes)
@@ -101,6 +127,7 @@ def train(dataset, model_cfg: ModelConfig, train_cfg: TrainConfig, backend: str 
         label=str(label),
         created=datetime.now(UTC).isoformat(timespec="microseconds"),
         versions=versions(),
+        threads=threads_in_force(),  # what the libraries use, as the backend is built
     )
     run.timings = {"setup": 0.0, "train": 0.0, "eval": 0.0, "snapshots": 0.0, "total": 0.0}
     try:  # the record the store will write, checked as its reader will check it
@@ -108,10 +135,7 @@ def train(dataset, model_cfg: ModelConfig, train_cfg: TrainConfig, backend: str 
     except ValueError as exc:
         raise ValueError(f"this run cannot be recorded: {exc}") from None
     trainer = _Trainer(dataset, engine, run, store, on_event, should_stop, probes, start, est)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        # non-finite numbers are handled below as divergence, not as warnings
-        trainer.run_all()
-    return run
+    return trainer.run_all()
 
 
 def _check_fits(dataset, model_cfg: ModelConfig) -> None:
@@ -199,23 +223,29 @@ class _Trainer:
 
     # ------------------------------------------------------------------ the loop
 
-    def run_all(self) -> None:
+    def run_all(self) -> Generator[Run, None, Run]:
+        """The run as a generator (see `train_epochs`). NumPy's error state is set around each
+        stretch of work, never across a yield: the caller may interleave other runs."""
         self.save(force=True)
         epoch = 0
         try:
-            t = time.perf_counter()
-            self.snapshot(0)
-            first = self.evaluate()
-            self.run.timings["eval"] += time.perf_counter() - t
-            self.run.timings["setup"] = time.perf_counter() - self.start
-            finite = [v for v in (first["loss"], self.run.baseline_loss)
-                      if v is not None and math.isfinite(v) and v > 0]  # fmt: skip
-            if finite:
-                self.explosion_limit = EXPLOSION_FACTOR * max(finite)
-            self.emit("start", 0, val_loss=first["loss"], val_accuracy=first.get("accuracy"),
-                      seconds=0.0, estimate=asdict(self.estimate))  # fmt: skip
+            with np.errstate(**QUIET):
+                t = time.perf_counter()
+                self.snapshot(0)
+                first = self.evaluate()
+                self.run.timings["eval"] += time.perf_counter() - t
+                self.run.timings["setup"] = time.perf_counter() - self.start
+                finite = [v for v in (first["loss"], self.run.baseline_loss)
+                          if v is not None and math.isfinite(v) and v > 0]  # fmt: skip
+                if finite:
+                    self.explosion_limit = EXPLOSION_FACTOR * max(finite)
+                self.emit("start", 0, val_loss=first["loss"], val_accuracy=first.get("accuracy"),
+                          seconds=0.0, estimate=asdict(self.estimate))  # fmt: skip
+            yield self.run
             for epoch in range(1, self.cfg.epochs + 1):
-                self.epoch(epoch)
+                with np.errstate(**QUIET):
+                    self.epoch(epoch)
+                yield self.run
         except _Stop as stop:
             self.finish(stop)
         except TRAINING_ERRORS as exc:
@@ -223,11 +253,12 @@ class _Trainer:
         except Exception as exc:  # a bug: record it, then let it propagate
             self.finish(self.failure(exc, epoch), quiet=True)
             raise
-        except BaseException:  # Ctrl-C, or a front end unwinding (e.g. Streamlit's rerun)
+        except BaseException:  # Ctrl-C, the generator closed, a front end unwinding
             self.finish(self.stopped(epoch, self.step_no, "Interrupted"), quiet=True)
             raise
         else:
             self.finish(None)
+        return self.run
 
     def failure(self, exc: BaseException, epoch: int) -> _Stop:
         text = clip_text(_first_line(exc), MAX_MESSAGE_CHARS // 2)
@@ -385,6 +416,10 @@ class _Trainer:
     def finish(self, outcome: _Stop | None, quiet: bool = False) -> None:
         """Record how the run ended, its last snapshot and saturation; save; emit "end"
         (unless `quiet`: the front end is unwinding and must not be called again)."""
+        with np.errstate(**QUIET):
+            self._finish(outcome, quiet)
+
+    def _finish(self, outcome: _Stop | None, quiet: bool) -> None:
         run = self.run
         if outcome is None:
             run.status = "completed"

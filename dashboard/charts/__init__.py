@@ -31,9 +31,11 @@ from dashboard.charts.predictions import (
 )
 from dashboard.charts.sequences import sequences_chart, series_chart
 from dashboard.charts.training import (
+    LOG_SPAN,
     MAX_DEFAULT_SMOOTHING,
     SHORT_HISTORY,
     compare_loss_chart,
+    default_log_scale,
     default_smoothing,
     ema_smooth,
     history_frame,
@@ -48,6 +50,7 @@ __all__ = [
     "BACKEND_COLORS",
     "GATE_COLORS",
     "GATE_TITLES",
+    "LOG_SPAN",
     "MAX_CELLS",
     "MAX_DEFAULT_SMOOTHING",
     "NEGATIVE_COLOR",
@@ -60,6 +63,7 @@ __all__ = [
     "continuation_chart",
     "correctness_grid_chart",
     "dated_series_chart",
+    "default_log_scale",
     "default_smoothing",
     "downsample_grid",
     "ema_smooth",

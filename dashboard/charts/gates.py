@@ -36,44 +36,88 @@ def downsample_grid(values: np.ndarray, max_cells: int = MAX_CELLS):
     return grid, starts, units
 
 
-def _heat_scale(gate: str, values: np.ndarray) -> alt.Scale:
+def _heat_scale(gate: str, values: np.ndarray, scale_max: float | None = None) -> alt.Scale:
+    """Gates i, f, o on [0, 1]; g and h on [-1, 1]; c on [-m, m] with m `scale_max` (the whole
+    run's largest |c|, so that snapshots compare honestly) or this grid's own."""
     color = GATE_COLORS[gate]
     if gate in ("i", "f", "o"):
         return alt.Scale(domain=[0, 1], range=["#ffffff", color])
-    m = float(np.nanmax(np.abs(values))) if values.size else 1.0
-    m = 1.0 if gate in ("g", "h") or not np.isfinite(m) or m == 0 else m
+    if gate in ("g", "h"):
+        m = 1.0
+    elif scale_max is not None and np.isfinite(scale_max) and scale_max > 0:
+        m = float(scale_max)
+    else:
+        m = float(np.nanmax(np.abs(values))) if values.size else 1.0
+        m = m if np.isfinite(m) and m > 0 else 1.0
     return alt.Scale(domain=[-m, 0, m], range=[NEGATIVE_COLOR, "#ffffff", color])
 
 
+def _marks_frame(marks: Sequence[tuple[int, str]] | None) -> pd.DataFrame:
+    rows = [{"at": step + 0.5, "step": step, "what": what} for step, what in marks or ()]
+    return pd.DataFrame(rows, columns=["at", "step", "what"])
+
+
 def gate_heatmap(
-    values: np.ndarray, gate: str, *, max_cells: int = MAX_CELLS, width=600, height=None
-) -> alt.Chart:
-    """One (T, H) gate or state grid as a heatmap: time across, units down."""
-    grid, steps, units = downsample_grid(values, max_cells)
+    values: np.ndarray,
+    gate: str,
+    *,
+    max_cells: int = MAX_CELLS,
+    width=600,
+    height=None,
+    scale_max: float | None = None,
+    order: Sequence[int] | None = None,
+    marks: Sequence[tuple[int, str]] | None = None,
+) -> alt.Chart | alt.LayerChart:
+    """One (T, H) gate or state grid as a heatmap: time across, units down (in `order`, e.g.
+    most active first), the colour range fixed per quantity (`scale_max` for c), the task's
+    important steps (`marks`: (step, what)) as dashed lines."""
+    values = np.asarray(values, dtype=float)
+    order = np.arange(values.shape[1]) if order is None else np.asarray(order)
+    grid, steps, picked = downsample_grid(values[:, order], max_cells)
+    units = order[picked]
     T, H = grid.shape
     t_index, u_index = np.meshgrid(steps, units, indexing="ij")
     df = pd.DataFrame(
         {"step": t_index.ravel(), "unit": u_index.ravel(), "value": grid.ravel().round(4)}
     )
+    df["quantity"] = GATE_TITLES[gate]
     bin_width = int(steps[1] - steps[0]) if len(steps) > 1 else 1
     df["step_end"] = df["step"] + bin_width
     height = height or int(min(220, max(60, 6 * H)))
-    return (
+    heat = (
         alt.Chart(df, title=alt.Title(GATE_TITLES[gate], color=GATE_COLORS[gate], fontSize=13))
         .mark_rect()
         .encode(
             x=alt.X("step:Q", title="time step", scale=alt.Scale(nice=False)),
             x2="step_end:Q",
-            y=alt.Y("unit:O", title="unit", axis=alt.Axis(labels=H <= 40, ticks=H <= 40)),
+            y=alt.Y(
+                "unit:O",
+                title="unit",
+                sort=[int(u) for u in units],
+                axis=alt.Axis(labels=H <= 40, ticks=H <= 40),
+            ),
             color=alt.Color(
                 "value:Q",
-                scale=_heat_scale(gate, grid),
+                scale=_heat_scale(gate, grid, scale_max),
                 legend=alt.Legend(title=None, gradientLength=max(40, height - 20)),
             ),
-            tooltip=["step:Q", "unit:O", alt.Tooltip("value:Q", format=".3f")],
+            tooltip=[
+                alt.Tooltip("quantity:N", title="gate"),
+                "step:Q",
+                "unit:O",
+                alt.Tooltip("value:Q", format=".3f"),
+            ],
         )
         .properties(width=width, height=height)
     )
+    if not marks:
+        return heat
+    rules = (
+        alt.Chart(_marks_frame(marks))
+        .mark_rule(color="#222", strokeDash=[3, 3], opacity=0.7)
+        .encode(x="at:Q", tooltip=[alt.Tooltip("what:N", title="key step"), "step:Q"])
+    )
+    return alt.layer(heat, rules)
 
 
 def input_sequence_chart(
@@ -83,8 +127,10 @@ def input_sequence_chart(
     width=600,
     title="input",
     centered: bool = False,
-) -> alt.Chart:
-    """A (T, D) input sequence as lines over time steps (the first 8 features).
+    marks: Sequence[tuple[int, str]] | None = None,
+) -> alt.Chart | alt.LayerChart:
+    """A (T, D) input sequence as lines over time steps (the first 8 features), the task's
+    important steps (`marks`: (step, what)) as labelled dashed lines.
 
     centered: draw step t at t + 0.5, the middle of heatmap column [t, t + 1), on [0, T].
     """
@@ -104,7 +150,7 @@ def input_sequence_chart(
     )
     domain = [0, T] if centered else [0, max(T - 1, 1)]
     interpolate = "step" if centered else ("step-after" if T <= 60 else "linear")
-    return (
+    lines = (
         alt.Chart(df, title=title)
         .mark_line(point=T <= 60, interpolate=interpolate)
         .encode(
@@ -119,6 +165,22 @@ def input_sequence_chart(
         )
         .properties(width=width, height=90)
     )
+    if not marks:
+        return lines
+    frame = _marks_frame(marks)
+    if not centered:
+        frame["at"] = frame["step"]
+    rules = (
+        alt.Chart(frame)
+        .mark_rule(color="#222", strokeDash=[3, 3], opacity=0.7)
+        .encode(x="at:Q", tooltip=[alt.Tooltip("what:N", title="key step"), "step:Q"])
+    )
+    labels = (
+        alt.Chart(frame)
+        .mark_text(align="left", dx=3, baseline="top", color="#222", fontSize=11)
+        .encode(x="at:Q", y=alt.value(2), text="what:N")
+    )
+    return alt.layer(lines, rules, labels)
 
 
 def gates_panel(
@@ -130,18 +192,24 @@ def gates_panel(
     gates: Sequence[str] = ("i", "f", "o", "g", "c", "h"),
     max_cells: int = MAX_CELLS,
     width: int = 600,
+    scales: Mapping[str, float] | None = None,
+    order: Sequence[int] | None = None,
+    marks: Sequence[tuple[int, str]] | None = None,
 ) -> alt.VConcatChart:
     """The input sequence on top, then one heatmap per gate/state, all on one time axis.
 
     `trace[f"l{layer}.{gate}"]` is (T, H) for one sample. The whole panel stays under
-    `max_cells` rects: each heatmap gets an equal share.
+    `max_cells` rects: each heatmap gets an equal share. `scales` fixes the colour range of
+    c (`dashboard.views.run_scales`), `order` the units' order, `marks` the key steps.
     """
     per_chart = max(1, max_cells // len(gates))
-    charts = [input_sequence_chart(x, feature_names, width=width, centered=True)]
+    scales = scales or {}
+    charts = [input_sequence_chart(x, feature_names, width=width, centered=True, marks=marks)]
     charts += [
-        gate_heatmap(trace[f"l{layer}.{gate}"], gate, max_cells=per_chart, width=width)
+        gate_heatmap(trace[f"l{layer}.{gate}"], gate, max_cells=per_chart, width=width,
+                     scale_max=scales.get(f"l{layer}.{gate}"), order=order, marks=marks)
         for gate in gates
-    ]
+    ]  # fmt: skip
     # step t of the input sits in the middle of heatmap column [t, t + 1)
     # fixed widths: Vega's "fit" autosize (Streamlit's default here) works only on single views
     return (

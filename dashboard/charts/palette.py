@@ -23,3 +23,8 @@ SPLIT_COLORS = {"train": "#4C78A8", "validation": "#F58518"}
 BACKEND_COLORS = {"numpy": "#4C78A8", "torch": "#E45756"}
 NEGATIVE_COLOR = "#5F6B7A"  # the negative end of the tanh-valued heatmaps (g, c, h)
 MAX_CELLS = 20_000  # rects per chart: beyond this the browser gets slow
+
+# a legend that draws line styles (solid, dashed) as short black lines: Vega draws a stroke
+# symbol only with a stroke colour, a fill colour and full opacity all set
+DASH_LEGEND = dict(symbolType="stroke", symbolStrokeColor="#333", symbolFillColor="#333",
+                   symbolOpacity=1, symbolStrokeWidth=2, symbolSize=400)  # fmt: skip

@@ -9,7 +9,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from dashboard.charts.palette import BACKEND_COLORS, SPLIT_COLORS
+from dashboard.charts.palette import BACKEND_COLORS, DASH_LEGEND, SPLIT_COLORS
 
 # the line style of each split where colour means something else: solid train, dashed validation
 SPLIT_DASH = alt.Scale(domain=["train", "validation"], range=[[1, 0], [6, 3]])
@@ -37,7 +37,7 @@ def ema_smooth(values: Sequence[float], weight: float) -> np.ndarray:
     return out
 
 
-SHORT_HISTORY = 20  # epochs: below this a loss curve is shown unsmoothed by default
+SHORT_HISTORY = 50  # epochs: below this a loss curve is shown unsmoothed by default
 MAX_DEFAULT_SMOOTHING = 0.6
 
 
@@ -45,12 +45,29 @@ def default_smoothing(epochs: int) -> float:
     """The smoothing weight a loss curve of `epochs` points starts with.
 
     An EMA of weight w lags about w / (1 - w) points behind: on a 3-epoch run 0.6 leaves the
-    smoothed curve far above the raw one at the end. So no smoothing below SHORT_HISTORY
-    epochs, then 1 - 10 / epochs (a lag of about a tenth of the run), at most 0.6.
+    smoothed curve far above the raw one at the end, and on 20 epochs 0.5 still hid a sudden
+    drop for two epochs. Epoch-level curves this short are rarely noisy, so no smoothing below
+    SHORT_HISTORY epochs, then 1 - 10 / epochs (a lag of about a tenth of the run), at most
+    0.6.
     """
     if epochs < SHORT_HISTORY:
         return 0.0
     return round(min(MAX_DEFAULT_SMOOTHING, 1.0 - 10.0 / epochs), 2)
+
+
+LOG_SPAN = 10.0  # a loss curve spanning more than this factor is drawn on a log scale
+
+
+def default_log_scale(history: Sequence[Mapping]) -> bool:
+    """Whether a loss chart of `history` reads better on a log scale: its positive losses span
+    more than LOG_SPAN (on a linear axis everything after the first epochs is a flat line)."""
+    losses = [
+        float(h[key])
+        for h in history
+        for key in ("train_loss", "val_loss")
+        if h.get(key) is not None and np.isfinite(h[key]) and h[key] > 0
+    ]
+    return bool(losses) and max(losses) / min(losses) > LOG_SPAN
 
 
 def _epoch_axis() -> alt.X:
@@ -135,43 +152,78 @@ def loss_chart(
 
 
 def live_loss_spec(
-    history: Sequence[Mapping], *, log_scale: bool = False, baseline: float | None = None
+    history: Sequence[Mapping],
+    *,
+    log_scale: bool = False,
+    baseline: float | None = None,
+    baseline_name: str = "baseline",
+    smoothing: float = 0.0,
+    series: str | None = None,
 ) -> dict:
     """The loss curves as a plain Vega-Lite dict, for the chart redrawn every second while
     training: no Altair, no pandas, so building it costs microseconds instead of the ~0.2 s an
-    Altair chart costs (time the training thread would lose to the GIL)."""
-    values = [
-        {"epoch": int(h["epoch"]), "split": split, "loss": float(h[key])}
-        for h in history
-        for split, key in (("train", "train_loss"), ("validation", "val_loss"))
-        if h.get(key) is not None and np.isfinite(h[key]) and (h[key] > 0 or not log_scale)
-    ]
+    Altair chart costs. Smoothing as `loss_chart` (the raw curve faint behind), the baseline a
+    labelled dashed rule. `series` names the curves' owner (e.g. a backend) in their labels."""
+    values = []
+    for split, key in (("train", "train_loss"), ("validation", "val_loss")):
+        points = [
+            (int(h["epoch"]), float(h[key]))
+            for h in history
+            if h.get(key) is not None and np.isfinite(h[key]) and (h[key] > 0 or not log_scale)
+        ]
+        smooth = ema_smooth([v for _, v in points], smoothing) if points else []
+        name = f"{series} {split}" if series else split
+        values += [
+            {"epoch": e, "split": name, "loss": v, "smoothed": float(m)}
+            for (e, v), m in zip(points, smooth, strict=True)
+        ]
     y_scale = {"type": "log"} if log_scale else {"zero": False}
-    layers: list[dict] = [
+    x = {"field": "epoch", "type": "quantitative", "axis": {"format": "d", "tickMinStep": 1}}
+    names = [f"{series} {s}" if series else s for s in SPLIT_COLORS]
+    color = {
+        "field": "split", "type": "nominal",
+        "scale": {"domain": names, "range": list(SPLIT_COLORS.values())},
+        "legend": {"orient": "top", "title": None},
+    }  # fmt: skip
+    tooltip = [{"field": "split"}, {"field": "epoch"}, {"field": "loss", "format": ".5g"}]
+    layers: list[dict] = []
+    if smoothing > 0:
+        layers.append(
+            {
+                "mark": {"type": "line", "opacity": 0.25},
+                "encoding": {"x": x, "y": {"field": "loss", "type": "quantitative",
+                                           "scale": y_scale}, "color": color},
+            }
+        )  # fmt: skip
+    y_field = "smoothed" if smoothing > 0 else "loss"
+    layers.append(
         {
             "mark": {"type": "line", "point": len(values) < 120},
             "encoding": {
-                "x": {"field": "epoch", "type": "quantitative",
-                      "axis": {"format": "d", "tickMinStep": 1}},
-                "y": {"field": "loss", "type": "quantitative", "scale": y_scale},
-                "color": {
-                    "field": "split", "type": "nominal",
-                    "scale": {"domain": list(SPLIT_COLORS), "range": list(SPLIT_COLORS.values())},
-                    "legend": {"orient": "top", "title": None},
-                },
-                "tooltip": [{"field": "split"}, {"field": "epoch"},
-                            {"field": "loss", "format": ".5g"}],
+                "x": x,
+                "y": {"field": y_field, "type": "quantitative", "scale": y_scale, "title": "loss"},
+                "color": color,
+                "tooltip": tooltip,
             },
         }
-    ]  # fmt: skip
+    )
     if baseline is not None and np.isfinite(baseline) and (baseline > 0 or not log_scale):
+        rule = {"values": [{"loss": float(baseline), "label": baseline_name}]}
         layers.append(
             {
-                "data": {"values": [{"loss": float(baseline)}]},
+                "data": rule,
                 "mark": {"type": "rule", "strokeDash": [6, 4], "color": "#888"},
                 "encoding": {"y": {"field": "loss", "type": "quantitative"}},
             }
         )
+        layers.append(
+            {
+                "data": rule,
+                "mark": {"type": "text", "align": "left", "dx": 4, "dy": -6, "color": "#666"},
+                "encoding": {"y": {"field": "loss", "type": "quantitative"},
+                             "x": {"value": 0}, "text": {"field": "label"}},
+            }
+        )  # fmt: skip
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
         "data": {"values": values},
@@ -231,8 +283,10 @@ def compare_loss_chart(histories: Mapping[str, Sequence[Mapping]], *, log_scale=
             # a condition, not a scale: a width legend would clash with the colour legend
             strokeWidth=alt.condition("datum.backend == 'numpy'", alt.value(5), alt.value(1.5)),
             strokeDash=alt.StrokeDash(
-                "split:N", scale=SPLIT_DASH, legend=alt.Legend(orient="top", title=None)
-            ),
+                "split:N",
+                scale=SPLIT_DASH,
+                legend=alt.Legend(orient="top", title=None, **DASH_LEGEND),
+            ),  # fmt: skip
             tooltip=["backend:N", "split:N", "epoch:Q", alt.Tooltip("loss:Q", format=".8g")],
         )
         .properties(height=320)

@@ -3,7 +3,7 @@ every metric's name and tooltip. Pure functions over a run's `result` (the kept 
 numbers, `lstm.record.Run.result`), so the Training tab's status box, the Predictions tab and
 the tests say the same thing.
 
-    beats, words = verdict(result_of(run), run.baseline_loss)   # green only when beats
+    beats, words = beats_baseline(result_of(run), run.baseline_loss)   # green only if beats
     head = headline(result_of(run), run.baseline_loss)          # st.metric(**head.metric())
 
 The judging itself is `data.yardsticks.verdict`, shared with the command line's summary.
@@ -109,7 +109,7 @@ def result_of(run, dataset=None) -> dict:
     return found
 
 
-def verdict(result: dict, baseline_loss: float | None = None) -> tuple[bool, str]:
+def beats_baseline(result: dict, baseline_loss: float | None = None) -> tuple[bool, str]:
     """(beats, words): whether the run beats its baseline, and a sentence saying so plainly.
     A series beats the best of its naive forecasts, a classification the majority class,
     anything else its trivial predictor's loss (`data.yardsticks.verdict`)."""
@@ -139,7 +139,7 @@ def headline(result: dict, baseline_loss: float | None = None) -> Headline:
     """The headline number of a run: a series' RMSE with its skill against the best naive
     forecast; a classification's accuracy against the majority class; else the validation
     loss against the trivial predictor's."""
-    beats, words = verdict(result, baseline_loss)
+    beats, words = beats_baseline(result, baseline_loss)
     best = yardsticks.best_naive(result)
     if best is not None and _finite(result.get("rmse")):
         name, reference = best

@@ -23,7 +23,7 @@ from tests.dashboard.conftest import (
 )
 
 SIDEBAR_KEYS = ["backend", "hidden_size", "num_layers", "epochs", "batch_size", "lr",
-                "optimizer", "clip_norm", "seed", "dtype", "forget_bias"]  # fmt: skip
+                "optimizer", "clip_norm", "seed", "dtype", "forget_bias", "threads"]  # fmt: skip
 
 
 def test_app_starts_without_exception_and_without_importing_torch(runs_dir):
@@ -49,8 +49,10 @@ def test_sidebar_has_every_widget_key_with_limits_from_the_configs(runs_dir):
 
     at = start_app()
     assert_clean(at)
-    assert at.selectbox(key="dataset").value == "sine"
-    assert "Upload CSV…" in at.selectbox(key="dataset").options
+    assert at.selectbox(key="dataset").value == "adding"  # gates that visibly do something
+    options = at.selectbox(key="dataset").options
+    assert any(o.startswith("Upload CSV…") for o in options)
+    assert "adding — add the two marked numbers: memory across a gap" in options
     sidebar_keys = {getattr(node, "key", None) for node in at.sidebar}
     assert set(SIDEBAR_KEYS) | {"dataset", "train", "stop"} <= sidebar_keys
     hidden = at.number_input(key="hidden_size")
@@ -122,7 +124,8 @@ def test_train_a_small_model_then_every_tab_renders_it(runs_dir):
     assert not at.button(key="stop").value and at.button(key="stop").disabled
     labels = [m.label for m in at.metric]
     assert "final validation loss" in labels
-    assert "Completed 2 epochs" in text_of(at)
+    assert "**Completed** 2 epochs" in text_of(at)
+    assert "Completed: Completed" not in text_of(at)  # the status said once
     for label in TABS:
         open_tab(at, label)
         assert open_tab_label(at) == label
@@ -137,18 +140,23 @@ def test_train_a_small_model_then_every_tab_renders_it(runs_dir):
 
 
 def test_training_tab_controls_smoothing_and_log_scale(runs_dir):
+    from dashboard import charts
+
     at = start_app(TINY)
     at.button(key="train").click().run()
     wait_for_job(at)
+    # the log scale follows the losses (on when they span more than 10x) until the user sets it
+    assert at.toggle(key="log_scale").value == charts.default_log_scale(current_run(at).history)
     at.toggle(key="log_scale").set_value(True).run()
     at.slider(key="smoothing").set_value(0.9).run()
     assert_clean(at)
     spec = at.get("vega_lite_chart")[0].proto.spec
     assert '"type": "log"' in spec or '"type":"log"' in spec
+    assert at.session_state[keys.LOG_CHOSEN]  # the user's choice now stays
 
 
 def test_smoothing_starts_off_for_a_short_run_and_keeps_the_users_choice(runs_dir):
-    at = start_app({**TINY, "epochs": "25"})
+    at = start_app({**TINY, "epochs": "60"})
     at.button(key="train").click().run()
     wait_for_job(at)
     assert at.slider(key="smoothing").value == pytest.approx(0.6)  # a long enough run
@@ -158,7 +166,7 @@ def test_smoothing_starts_off_for_a_short_run_and_keeps_the_users_choice(runs_di
     assert len(current_run(at).history) == 3
     assert at.slider(key="smoothing").value == 0.0  # 0.6 would lag far behind 3 points
     at.slider(key="smoothing").set_value(0.3).run()
-    at.number_input(key="epochs").set_value(25).run()
+    at.number_input(key="epochs").set_value(60).run()
     at.button(key="train").click().run()
     wait_for_job(at)
     assert at.slider(key="smoothing").value == pytest.approx(0.3)  # the user's choice stays
@@ -197,9 +205,11 @@ def test_compare_backends_trains_numpy_and_torch_from_the_same_start(runs_dir):
     runs = [RunStore().load(run_id) for run_id in result["run_ids"]]
     assert [r.backend for r in runs] == ["numpy", "torch"]
     assert [r.label for r in runs] == [
-        "sine · 4×1 · compare [numpy]",
-        "sine · 4×1 · compare [torch]",
+        "sine · lstm 4×1 · float64 · compare [numpy]",
+        "sine · lstm 4×1 · float64 · compare [torch]",
     ]
+    for run in runs:  # every library in the training process pinned to the default, 1 thread
+        assert set(run.threads["blas"].values()) == {1} and run.threads["torch"] == 1, run.threads
     from dashboard.views import summary
 
     table, numbers = summary(runs)
@@ -209,6 +219,10 @@ def test_compare_backends_trains_numpy_and_torch_from_the_same_start(runs_dir):
     labels = [m.label for m in at.metric]
     assert any(label.startswith("speed ratio") for label in labels)
     assert list(table["backend"]) == ["numpy", "torch"]
+    assert list(table["threads"]) == [1, 1] and list(table["dtype"]) == ["float64"] * 2
+    shown = at.dataframe[0].value
+    assert list(shown["threads"]) == [1, 1] and "IQR (s)" in shown.columns
+    assert "**On this machine, now** (1 thread each, float64, epochs taking turns)" in text_of(at)
     assert "float32 rounding" in text_of(at)
     assert "fewer than 3 epochs the first one counts" in text_of(at)  # TINY trains 2
 

@@ -134,8 +134,15 @@ def test_cell_flow_dot_writes_the_example_values_into_the_diagram():
     step = cell_step(**EXAMPLE_INPUTS, weights=EXAMPLE_WEIGHTS)
     dot = charts.cell_flow_dot(step, **EXAMPLE_INPUTS)
     assert dot.startswith("digraph") and dot.rstrip().endswith("}")
-    assert "kept + added = 2.948" in dot  # the new cell state c = 2.9476
-    assert "o × tanh(c) = 0.986" in dot  # the new hidden state h = 0.9862
+    assert "new c (long-term)\\n= 2.948" in dot  # the new cell state c = 2.9476
+    assert "new h (short-term)\\n= 0.986" in dot  # the new hidden state h = 0.9862
+    # the textbook picture: the cell state a straight line across the top
+    tops = [line for line in dot.splitlines() if line.startswith(("c_prev [", "mul_f [", "add [",
+                                                                    "c ["))]  # fmt: skip
+    assert (
+        len(tops) == 4
+        and len({line.split('pos="')[1].split("!")[0].split(",")[1] for line in tops}) == 1
+    )
 
 
 def test_downsample_grid_of_a_short_wide_trace_keeps_every_step():
@@ -181,8 +188,9 @@ def test_sequence_panels_are_one_view_that_stretches_to_its_column(make):
 
 def test_default_smoothing_is_off_for_short_runs_and_at_most_0_6():
     assert charts.default_smoothing(3) == 0.0  # a 3-epoch run: no lag behind the raw curve
-    assert charts.default_smoothing(19) == 0.0
-    values = [charts.default_smoothing(n) for n in range(20, 500)]
+    assert charts.default_smoothing(20) == 0.0  # 0.5 hid the default task's sudden drop
+    assert charts.default_smoothing(49) == 0.0
+    values = [charts.default_smoothing(n) for n in range(50, 500)]
     assert values[0] > 0 and max(values) == 0.6
     assert values == sorted(values)
 
@@ -192,3 +200,32 @@ def test_compare_chart_marks_numpy_wider_without_a_second_legend():
     spec = _valid(charts.compare_loss_chart({"numpy": history, "torch": history}))
     width = spec["encoding"]["strokeWidth"]
     assert "field" not in width and width["condition"]["value"] == 5  # no scale, no legend
+
+
+def test_loss_charts_read_right_by_default_log_scale_when_the_losses_span_over_10x():
+    falling = [{"epoch": k, "train_loss": 1.0 / k**2, "val_loss": 1.2 / k**2} for k in range(1, 6)]
+    flat = [{"epoch": k, "train_loss": 1.0 + 0.1 * k, "val_loss": 1.1} for k in range(1, 6)]
+    assert charts.default_log_scale(falling) and not charts.default_log_scale(flat)
+    assert not charts.default_log_scale([]) and charts.default_smoothing(49) == 0.0
+
+
+def test_the_live_chart_labels_its_baseline_and_smooths_like_the_finished_one():
+    history = [{"epoch": k, "train_loss": 1.0 / k, "val_loss": 1.1 / k} for k in range(1, 30)]
+    spec = charts.live_loss_spec(history, baseline=0.5, baseline_name="baseline: mean",
+                                 smoothing=0.6)  # fmt: skip
+    marks = [layer["mark"]["type"] for layer in spec["layer"]]
+    assert marks == ["line", "line", "rule", "text"]  # raw faint, smoothed, baseline, label
+    assert spec["layer"][3]["data"]["values"][0]["label"] == "baseline: mean"
+    rows = [r for r in spec["data"]["values"] if r["split"] == "train"]
+    want = charts.ema_smooth([1.0 / k for k in range(1, 30)], 0.6)
+    np.testing.assert_allclose([r["smoothed"] for r in rows], want)
+    assert [layer["mark"]["type"] for layer in charts.live_loss_spec(history)["layer"]] == ["line"]
+
+
+def test_line_style_legends_draw_the_lines_not_dots():
+    steps = [cell_step(1.0, 0.0, 0.0, EXAMPLE_WEIGHTS)] * 4
+    for chart in (charts.cell_sequence_chart({"company A": steps, "company B": steps}),
+                  charts.compare_loss_chart({"numpy": [], "torch": []})):  # fmt: skip
+        legend = chart.to_dict()["encoding"]["strokeDash"]["legend"]
+        assert legend["symbolType"] == "stroke"  # a line, drawn only with both colours set
+        assert legend["symbolStrokeColor"] and legend["symbolFillColor"]

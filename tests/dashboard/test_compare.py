@@ -47,11 +47,34 @@ def test_timing_note_says_which_epochs_the_numbers_use():
     assert "fewer than 3 epochs" in timing_note(2)
 
 
-def test_compare_runs_are_labelled_without_the_sidebars_backend():
-    from dashboard.sidebar import Experiment
+def test_run_labels_say_dataset_cell_size_dtype_and_backend_once():
+    from types import SimpleNamespace
 
-    exp = Experiment(dataset="sine", dataset_options={}, backend="torch",
-                     model={"hidden_size": 8, "num_layers": 1}, train={})  # fmt: skip
-    assert exp.label == "sine · torch · 8×1"
-    assert exp.compare_label == "sine · 8×1 · compare"
-    assert "torch" not in exp.compare_label
+    from dashboard.views import run_label, run_title
+    from lstm.config import ModelConfig, TrainConfig
+
+    model, train = ModelConfig(input_size=1, hidden_size=8), TrainConfig(dtype="float64")
+    assert run_label("sine", model, train, "torch") == "sine · lstm 8×1 · float64 · torch"
+    # a comparison's label has no backend: each run adds " [numpy]" / " [torch]"
+    assert run_label("sine", model, train) == "sine · lstm 8×1 · float64 · compare"
+    info = SimpleNamespace(id="20261123-191520-123456-a1b2c3", label="", dataset="adding",
+                           backend="numpy", hidden_size=32, num_layers=1,
+                           dtype="float32")  # fmt: skip
+    assert run_title(info) == "adding · lstm 32×1 · float32 · numpy (19:15:20)"
+    info.label = "sine · lstm 8×1 · float64 · compare [torch]"
+    assert run_title(info) == "sine · lstm 8×1 · float64 · compare [torch] (19:15:20)"
+
+
+def test_compare_sums_up_threads_median_and_spread_of_the_training_steps():
+    runs = [_run("numpy", [1.0, 0.1, 0.2, 0.3, 0.4]), _run("torch", [5.0, 0.2, 0.2, 0.2, 0.2])]
+    for run in runs:
+        run.threads = {"blas": {"openblas": 1}, "openmp": 1, "torch": 1, "cpus": 2}
+        run.dataset_summary = {"train_sequences": 100}
+        for h in run.history:  # the training steps took half of each epoch
+            h["samples_per_sec"] = 100 / (h["seconds"] / 2)
+    table, numbers = summary(runs)
+    assert list(table["threads"]) == [1, 1] and numbers["threads"] == 1
+    assert numbers["seconds"] == pytest.approx((0.125, 0.1))  # medians of epochs 2-5, halved
+    assert numbers["iqr"][0] == pytest.approx(0.075) and numbers["iqr"][1] == pytest.approx(0)
+    assert numbers["speed_ratio"] == pytest.approx(1.25)
+    assert list(table["with evaluation (s)"]) == pytest.approx([0.25, 0.2])

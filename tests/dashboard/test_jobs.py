@@ -103,7 +103,41 @@ def test_stop_before_the_first_step_ends_the_job_as_stopped(runs_dir):
     job.stop()  # the flag crosses the process boundary
     start(job, SPEC, MODEL, TrainConfig(epochs=1000), store_root=runs_dir)
     assert job.wait(60)
-    assert job.statuses == ["stopped"] and len(job.run_ids) == 1  # the torch leg never starts
+    assert job.statuses == ["stopped", "stopped"] and len(job.run_ids) == 2  # both interleaved
     assert job.status() == "stopped"
-    run = RunStore(runs_dir).load(job.run_ids[0])
-    assert run.status == "stopped" and run.history == []
+    runs = [RunStore(runs_dir).load(run_id) for run_id in job.run_ids]
+    assert [r.backend for r in runs] == ["numpy", "torch"]
+    assert all(r.status == "stopped" and r.history == [] for r in runs)
+
+
+def test_a_comparison_alternates_the_backends_epochs_abba_in_one_process(runs_dir):
+    pytest.importorskip("torch")
+    from lstm.params import init_params
+
+    queue = _Recorder()
+    cfg = TrainConfig(epochs=4, dtype="float64")
+    params = init_params(MODEL, 0, "float64")
+    _child(SPEC, None, MODEL, cfg, ["numpy", "torch"], "cmp", str(runs_dir), params,
+           threading.Event(), queue, threads=1)  # fmt: skip
+    epochs = [(m["backend"], m["epoch"]) for m in queue.messages if m["kind"] == "epoch"]
+    assert epochs == [("numpy", 1), ("torch", 1), ("torch", 2), ("numpy", 2),
+                      ("numpy", 3), ("torch", 3), ("torch", 4), ("numpy", 4)]  # fmt: skip
+    saved = [m for m in queue.messages if m["kind"] == "saved"]
+    runs = [RunStore(runs_dir).load(m["run_id"]) for m in sorted(saved, key=lambda m: m["leg"])]
+    assert [r.backend for r in runs] == ["numpy", "torch"]
+    assert [r.label for r in runs] == ["cmp [numpy]", "cmp [torch]"]
+    for a, b in zip(runs[0].history, runs[1].history, strict=True):  # same start, same batches
+        assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-9)
+
+
+def test_the_training_process_pins_every_library_to_the_threads_asked(runs_dir):
+    pytest.importorskip("torch")
+    for threads in (1, 2):
+        job = start(TrainingJob(backends=["numpy", "torch"], epochs=1, kind="compare",
+                                threads=threads), SPEC, MODEL, TrainConfig(epochs=1),
+                    store_root=runs_dir)  # fmt: skip
+        assert job.wait(90) and job.status() == "completed", job.error
+        for run_id in job.run_ids:
+            found = RunStore(runs_dir).load(run_id).threads
+            assert found["blas"] and set(found["blas"].values()) == {threads}, found
+            assert found["torch"] == threads, found

@@ -95,7 +95,7 @@ def test_predictions_say_plainly_when_the_model_is_worse_than_repeating_the_last
         ":red-background[:material/cancel: **Worse than repeating the last value: RMSE 200" in text
     )
     assert "-0.78 skill against repeating the last value" in [m.delta for m in at.metric][0]
-    beats, words = views.verdict(run.result, run.baseline_loss)
+    beats, words = views.beats_baseline(run.result, run.baseline_loss)
     assert not beats and words.startswith("Worse than repeating the last value")
 
 
@@ -112,7 +112,7 @@ def test_a_run_saved_before_results_were_recorded_is_judged_with_todays_yardstic
     judged = views.result_of(run, dataset)
     want = dataset.metrics(views.predict(run, dataset.x_val))
     assert judged["rmse_persistence"] == want["rmse_persistence"] and judged["epoch"] == 2
-    assert views.verdict(judged)[1].split(":")[0] in (
+    assert views.beats_baseline(judged)[1].split(":")[0] in (
         "Worse than predicting the training mean",
         "Worse than repeating the last value",
         "Better than predicting the training mean, the best naive forecast",

@@ -145,7 +145,7 @@ def test_walkthrough_sequence_mode_and_a_trained_one_unit_lstm(runs_dir):
     assert set(learned) == set(WEIGHT_NAMES)
     assert f"saved as run `{run.id}`" in text_of(at)
     # the learned weights' table: a row per gate, a column per weight role
-    shown = next(d.value for d in at.dataframe if "forget" in d.value.index)
+    shown = next(t.value for t in at.table if "forget" in t.value.index)  # st.table: unclipped
     assert shown.loc["forget", "× previous h"] == pytest.approx(learned["forget_h"])
     at.button(key=keys.CELL_USE_LEARNED).click().run()
     assert at.number_input(key=keys.CELL_WEIGHT_PREFIX + "forget_h").value == pytest.approx(

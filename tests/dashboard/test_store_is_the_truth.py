@@ -43,7 +43,7 @@ def test_a_second_session_sees_and_opens_the_run_the_first_trained(runs_dir):
     assert second.session_state[keys.CURRENT_RUN] == run_id
     open_tab(second, "Training")
     assert_clean(second)
-    assert "Completed 2 epochs" in text_of(second)
+    assert "**Completed** 2 epochs" in text_of(second)
     assert run_id in text_of(second)
 
 
@@ -68,7 +68,7 @@ def test_a_run_trained_from_the_command_line_while_the_page_is_open_shows_up_and
         assert_clean(at)
     assert any("RMSE" in m.label for m in at.metric)
     open_tab(at, "Training")
-    assert "from the CLI" in text_of(at) and "Completed 2 epochs" in text_of(at)
+    assert "from the CLI" in text_of(at) and "**Completed** 2 epochs" in text_of(at)
 
 
 def test_a_run_that_gains_epochs_on_disk_is_shown_as_it_is_now(runs_dir):
@@ -94,7 +94,7 @@ def test_a_run_that_gains_epochs_on_disk_is_shown_as_it_is_now(runs_dir):
     store.save(run)  # the trainer's later saves
     at.run()
     assert [m.value for m in at.metric if m.label == "epochs"] == ["3"]
-    assert "Completed 3 epochs" in text_of(at)
+    assert "**Completed** 3 epochs" in text_of(at)
 
 
 def test_deleting_the_current_run_says_so_in_the_other_tabs(runs_dir):

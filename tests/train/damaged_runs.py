@@ -87,6 +87,9 @@ RULES: list[tuple[str, set[str]]] = [
     (r"pid|pid_started", {"missing", "null", "nan"}),
     (r"sweep", {"missing", "null"}),
     (r"sweep\..+", set()),
+    (r"threads|threads\.blas", {"missing", "null", "object"}),  # {"a": 1}: no library named
+    (r"threads\.blas\..+", {"missing"}),
+    (r"threads\..+", {"missing", "null", "nan", "number"}),
 ]
 
 # (path, kind) -> the field the reason names instead of the path, or VALID

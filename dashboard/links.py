@@ -1,0 +1,131 @@
+"""The page as a link: the URL read once per session (cleaned by `dashboard.urlparams` before any
+widget binds it), kept up to date with the dataset, the open tab and the run shown, and a
+"Copy link" button.
+
+The sidebar's settings are widgets bound to the URL (`bind="query-params"`). The dataset, the
+tab and the run are not: the dataset picker's labels carry a description (a bound selectbox
+would put the whole label in the URL), and `st.tabs(bind=...)` broke switching tabs from code
+(Train opens Training). So `read_url` puts them into the session on the first run, and
+`keep_url` writes them back on every run.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from dashboard import keys, urlparams
+
+
+def read_url(*, datasets, default_dataset, tabs, params_for, run_exists) -> None:
+    """On the session's first run: clean the URL's parameters (see `urlparams.sanitize`) and
+    put the dataset, tab and run into the session. A URL that needed changes is replaced by
+    the cleaned one, and the script reruns so the widgets bind to clean values only."""
+    if st.session_state.get(keys.URL_READ):
+        return
+    st.session_state[keys.URL_READ] = True
+    raw = {name: st.query_params.get_all(name) for name in st.query_params}
+    cleaned = urlparams.sanitize(
+        raw, datasets=datasets, default_dataset=default_dataset, tabs=tabs,
+        params_for=params_for, run_exists=run_exists,
+    )  # fmt: skip
+    if cleaned.dataset is not None:
+        st.session_state[keys.DATASET] = cleaned.dataset
+    if cleaned.tab is not None:
+        st.session_state[keys.TAB] = cleaned.tab
+    if cleaned.run is not None:
+        st.session_state[keys.CURRENT_RUN] = cleaned.run
+    if cleaned.notices:
+        st.session_state[keys.URL_NOTICES] = list(cleaned.notices)
+    query = cleaned.as_query()
+    given = {name: values[-1] for name, values in raw.items() if values}
+    if query != given:
+        st.query_params.from_dict(query)
+        st.rerun()  # the rerun's widgets are seeded from the cleaned URL
+
+
+def _set_param(name: str, value: str | None) -> None:
+    if value is None:
+        if name in st.query_params:
+            del st.query_params[name]
+    elif st.query_params.get(name) != value:
+        st.query_params[name] = value
+
+
+def keep_url(*, dataset: str, default_dataset: str, tab: str | None, default_tab: str,
+             run_id: str | None) -> None:  # fmt: skip
+    """Write the dataset, the open tab and the run shown into the URL (defaults left out)."""
+    _set_param(keys.DATASET, None if dataset == default_dataset else dataset)
+    _set_param(keys.TAB, None if tab in (None, default_tab) else tab)
+    _set_param(keys.RUN, run_id)
+
+
+def notices() -> None:
+    """What reading the link changed, until dismissed."""
+    said = st.session_state.get(keys.URL_NOTICES)
+    if not said:
+        return
+    with st.container(border=False):
+        text = "**This link had values the app could not use; it changed them:**\n" + "\n".join(
+            f"- {sentence}" for sentence in said
+        )
+        st.warning(text, icon=":material/link_off:")
+        if st.button("Dismiss", key=keys.URL_DISMISS, icon=":material/close:"):
+            st.session_state.pop(keys.URL_NOTICES, None)
+            st.rerun()
+
+
+def current_link() -> str:
+    """The page's link as the server knows it: the app's address and its query parameters."""
+    query = urlencode(st.query_params.to_dict(), doseq=True)
+    base = st.context.url or ""
+    return base + ("?" + query if query else "")
+
+
+def copy_link_button() -> None:
+    """A button that copies the page's link (the browser's own address, which holds every
+    setting, the open tab and the run shown) to the clipboard."""
+    fallback = json.dumps(current_link()).replace("</", "<\\/")  # no way out of the script
+    st.iframe(COPY_BUTTON.replace("__FALLBACK__", fallback), height=42)
+
+
+COPY_BUTTON = """
+<style>
+  body { margin: 0; font-family: "Source Sans Pro", "Source Sans 3", sans-serif; }
+  button { display: inline-flex; align-items: center; gap: 6px; height: 38px; padding: 0 14px;
+    border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 8px; background: white;
+    color: rgb(49, 51, 63); font: inherit; font-size: 15px; cursor: pointer; }
+  button:hover { border-color: #ff4b4b; color: #ff4b4b; }
+</style>
+<button id="copy" title="Copy a link to this page: every setting, the open tab and the run shown">
+  <svg width="16" height="16" viewBox="0 0 24 24" fill="none" stroke="currentColor"
+    stroke-width="2" stroke-linecap="round" aria-hidden="true"><path
+    d="M10 13a5 5 0 0 0 7.5.5l3-3a5 5 0 0 0-7-7l-1.7 1.7"/><path
+    d="M14 11a5 5 0 0 0-7.5-.5l-3 3a5 5 0 0 0 7 7l1.7-1.7"/></svg>
+  <span id="label">Copy link</span></button>
+<script>
+  const fallback = __FALLBACK__;
+  function link() {
+    try { return window.parent.location.href; } catch (e) { return fallback; }
+  }
+  function copied(ok) {
+    const label = document.getElementById("label");
+    label.textContent = ok ? "Link copied" : "Copy failed: see the address bar";
+    setTimeout(() => { document.getElementById("label").textContent = "Copy link"; }, 2500);
+  }
+  document.getElementById("copy").addEventListener("click", () => {
+    const text = link();
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(() => copied(true), () => legacy(text));
+    } else { legacy(text); }
+  });
+  function legacy(text) {  // plain http on another host: no clipboard API there
+    const area = document.createElement("textarea");
+    area.value = text; document.body.appendChild(area); area.select();
+    let ok = false; try { ok = document.execCommand("copy"); } catch (e) {}
+    area.remove(); copied(ok);
+  }
+</script>
+"""
