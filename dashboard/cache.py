@@ -11,7 +11,7 @@ The one unhashed argument, `_dataset`, is the Dataset the DataKey names (from
 `state.dataset`): a Dataset holds functions, so it can be neither pickled into this cache nor
 hashed cheaply, and the key already says which one it is. The caches are global (a run is the
 same run for every session) and bounded by `max_entries` and `max_size` (the pickled bytes:
-together at most 737 MiB); datasets are kept by `DATASETS` within `DATASET_CACHE_BYTES`. So
+together at most 801 MiB); datasets are kept by `DATASETS` within `DATASET_CACHE_BYTES`. So
 what the server keeps between script runs is bounded by bytes, not by a count of things of any
 size. Cached values are copies: a caller may change them.
 """
@@ -208,6 +208,14 @@ def regression(run: RunKey, dataset_key: DataKey, _dataset) -> views.Regression:
 @st.cache_data(max_entries=16, max_size="128MiB", show_spinner=False)
 def classification(run: RunKey, dataset_key: DataKey, _dataset) -> views.Classification:
     return views.classification(load_run(run, snapshots=False), _dataset)
+
+
+@st.cache_data(max_entries=8, max_size="64MiB", show_spinner=False)
+def predictions_csv(run: RunKey, dataset_key: DataKey, _dataset) -> bytes:
+    """The Predictions tab's download: `data.forecast.table_csv` of `views.predictions_table`."""
+    from data.forecast import table_csv
+
+    return table_csv(views.predictions_table(load_run(run, snapshots=False), _dataset))
 
 
 @st.cache_data(max_entries=64, max_size="128MiB", show_spinner=False)

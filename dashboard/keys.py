@@ -61,6 +61,13 @@ RUNS_DELETE_CONFIRM = "runs_delete_confirm"  # Runs: confirm the delete
 RUNS_DELETE_CANCEL = "runs_delete_cancel"  # Runs: cancel the delete
 URL_DISMISS = "url_dismiss"  # top of the page: hide the notice about the link's values
 
+# ----------------------------------------------------------------------------- your own data
+# (issue 12: what to predict, sizes suggested for an upload, the predictions download)
+
+SUGGESTED_FOR = "suggested_for"  # digest of the upload whose suggested settings were applied
+PRED_DOWNLOAD = "pred_download"  # Predictions: download truth, predictions and forecast (CSV)
+USE_SUGGESTED = "use_suggested"  # Data: apply the settings suggested for the uploaded data
+
 # ----------------------------------------------------------------------------- key families
 
 CSV_PREFIX = "csv."  # Data tab: one widget per CSV option, "csv.<option>"

@@ -143,7 +143,9 @@ def shown(run_id: str, ctx: Context) -> tuple[Shown | None, str]:
 def dataset_for_run(view: Shown, upload: dict | None) -> Shown:
     """`view` with the dataset its run was trained on, rebuilt from the run's `Dataset.spec`
     (an uploaded CSV only while the same file is uploaded), or a note saying why not."""
-    spec = view.run.dataset or {}
+    import data
+
+    spec = data.run_spec(view.run.dataset or {})  # older runs: as they were trained
     if not spec.get("name"):
         view.note = "This run does not say which dataset it was trained on."
         return view

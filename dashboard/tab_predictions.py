@@ -1,12 +1,16 @@
-"""Predictions: the current run's outputs on the validation data, in the data's own units.
+"""Predictions: the current run's answer on the validation data, judged honestly, in the data's
+own units.
 
-Regression: prediction against truth (in original units via `Dataset.denormalize_y`); for a time
-series whose inputs are its targets, one-step-ahead predictions over time and a free-running
-forecast that feeds each prediction back in. Classification: accuracy, confusion matrix, and for
-a target at every step, which steps the model gets right.
+First the verdict: for a series, the error against the best naive forecast (repeating the last
+value, repeating the value one season back, predicting the training mean), green only when the
+model beats it and red, in words, when it loses; for a classification, the accuracy against
+always answering the most frequent class. Then the pictures: one-step-ahead predictions and a
+free-running forecast on the series' dates, prediction against truth, or the confusion matrix.
+Then a download of truth, predictions and forecast by date or sequence id (the same table as
+`python -m lstm runs export RUN --format predictions`).
 
-The numbers are `dashboard.views`' (`regression`, `classification`), cached per run: a rerun
-only draws.
+The numbers are `dashboard.views`' (`regression`, `classification`, `headline`), cached per
+run: a rerun only draws.
 """
 
 from __future__ import annotations
@@ -23,23 +27,54 @@ def render(ctx: state.Context) -> None:
     if current is None:
         state.no_run_yet(ctx, "the predictions")
         return
+    run = current.run
+    _verdict(run, current.dataset)
     if current.dataset is None:
         st.info(plain(current.note or "The dataset of this run is not available."))
         return
-    if current.run.model_cfg.task == "classification":
+    for warning in getattr(current.dataset, "warnings", []):
+        st.warning(plain(warning), icon=":material/warning:")
+    if run.model_cfg.task == "classification":
         _classification(cache.classification(current.key, current.data_key, current.dataset))
     else:
         _regression(cache.regression(current.key, current.data_key, current.dataset), current)
+    _download(current)
+
+
+# ----------------------------------------------------------------------------- the verdict
+
+
+def _verdict(run, dataset) -> None:
+    """The headline number, coloured by whether the run beats its baseline, and the sentence."""
+    result = views.result_of(run, dataset)
+    head = views.headline(result, run.baseline_loss)
+    left, right = st.columns([1, 2.2], vertical_alignment="center")
+    left.metric(**head.metric())
+    # coloured text, not st.error: a model that loses is an answer, not a failure of the page
+    colour, icon = ("green", "check_circle") if head.beats else ("red", "cancel")
+    right.markdown(f":{colour}-background[:material/{icon}: **{plain(head.words)}**]")
+    kept, done = result.get("epoch"), len(run.history)
+    if kept and kept != done:
+        st.caption(
+            f"These are the weights of epoch {kept} of {done}, the one with the lowest "
+            "validation loss; the Training tab shows every epoch."
+        )
 
 
 # ----------------------------------------------------------------------------- regression
 
 
 def _regression(view: views.Regression, current: state.Shown) -> None:
-    cols = st.columns(3)
-    cols[0].metric("validation RMSE (original units)", f"{view.rmse:.4g}")
-    cols[1].metric("validation MAE (original units)", f"{view.mae:.4g}")
-    cols[2].metric("validation sequences", f"{len(view.truth):,}")
+    result = views.result_of(current.run, current.dataset)
+    rows = views.yardstick_rows(result)
+    if rows:
+        _yardsticks(rows)
+    else:
+        label, tip = views.metric_words("mae")
+        cols = st.columns(3)
+        cols[0].metric("validation error (RMSE)", f"{view.rmse:.4g}", help=views.METRICS["rmse"][1])
+        cols[1].metric(label, f"{view.mae:.4g}", help=tip)
+        cols[2].metric("validation sequences", f"{len(view.truth):,}")
     if view.layout == "series":
         _series(view, current.dataset)
     elif view.layout == "each":
@@ -50,6 +85,31 @@ def _regression(view: views.Regression, current: state.Shown) -> None:
         st.altair_chart(charts.prediction_chart(frame, x_title="time step"), width="stretch")
     else:
         _last(view)
+
+
+def _yardsticks(rows: list[dict]) -> None:
+    """The model among the naive forecasts, best first, with its skill against each."""
+    st.markdown("**Against the naive forecasts** (validation part, the data's own units)")
+    table = pd.DataFrame(
+        {
+            "forecast": [r["forecast"] for r in rows],
+            "RMSE": [f"{r['rmse']:.4g}" for r in rows],
+            "skill": ["" if r["skill"] is None else f"{r['skill']:+.2f}" for r in rows],
+        }
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="content",
+        column_config={
+            "RMSE": st.column_config.TextColumn("RMSE", help=views.METRICS["rmse"][1]),
+            "skill": st.column_config.TextColumn(
+                "the model's skill against it",
+                help="1 − MSE(model) / MSE(this forecast): above 0 the model is better, below 0 "
+                "worse, 1 perfect.",
+            ),
+        },
+    )
 
 
 def _last(view: views.Regression) -> None:
@@ -72,7 +132,7 @@ def _last(view: views.Regression) -> None:
 
 
 def _series(view: views.Regression, dataset) -> None:
-    """One step ahead over the validation rows, and a free-running forecast."""
+    """One step ahead over the validation rows, and a free-running forecast, on the dates."""
     st.markdown(
         "**One step ahead** uses the true values of the window before each point. "
         + (
@@ -84,6 +144,20 @@ def _series(view: views.Regression, dataset) -> None:
     )
     chart = charts.prediction_chart(view.series, x_title="row of the series")
     st.altair_chart(chart, width="stretch")
+    skill = view.forecast_skill
+    if skill is not None:
+        words = (
+            f"The free-running forecast's skill against a flat line at the last training value "
+            f"is {skill:+.2f} over the {int((view.series['kind'] == 'forecast').sum())} "
+            "validation rows it covers"
+        )
+        if skill < 0:
+            st.warning(
+                words + ": it drifts away from the series (worse than assuming nothing changes).",
+                icon=":material/trending_down:",
+            )
+        else:
+            st.info(words + ": it follows the series.", icon=":material/trending_up:")
     split, rows = int(dataset.series_split), len(dataset.series)
     if dataset.series_index is not None and len(dataset.series_index) > split:
         first, last = dataset.series_index[split], dataset.series_index[-1]
@@ -95,13 +169,13 @@ def _series(view: views.Regression, dataset) -> None:
 
 def _classification(view: views.Classification) -> None:
     cols = st.columns(3)
-    cols[0].metric("validation accuracy", f"{view.accuracy:.1%}")
-    cols[1].metric(
-        "most frequent class alone",
+    cols[0].metric(
+        "always the most frequent class",
         f"{view.majority:.1%}",
-        help="What always answering the most common class would score",
+        help=views.METRICS["majority_class_accuracy"][1],
     )
-    cols[2].metric("scored predictions", f"{view.scored:,}")
+    cols[1].metric("scored predictions", f"{view.scored:,}")
+    cols[2].metric("classes", f"{len(view.names)}")
     left, right = st.columns([1, 1.2], gap="large")
     with left:
         st.markdown("**Confusion matrix** (rows: true class, columns: predicted)")
@@ -112,3 +186,23 @@ def _classification(view: views.Classification) -> None:
             st.altair_chart(charts.step_accuracy_chart(view.per_step), width="stretch")
         st.markdown("**Right and wrong, step by step**, first validation sequences")
         st.altair_chart(charts.correctness_grid_chart(view.grid[:60]), width="stretch")
+
+
+# ----------------------------------------------------------------------------- the download
+
+
+def _download(current: state.Shown) -> None:
+    content = cache.predictions_csv(current.key, current.data_key, current.dataset)
+    name = (current.run.label or current.run.id or "run").replace("/", "_").replace(" ", "")
+    st.download_button(
+        "Download the predictions (CSV)",
+        data=content,
+        file_name=f"{current.run.id or 'run'}-predictions.csv",
+        mime="text/csv",
+        key=keys.PRED_DOWNLOAD,
+        on_click="ignore",
+        icon=":material/download:",
+        help="Truth, one-step prediction and (for a series) the free-running forecast of every "
+        "validation target, in the data's own units, with its date or sequence id. The same "
+        f"as `python -m lstm runs export {current.run.id} --format predictions` ({name}).",
+    )

@@ -39,9 +39,41 @@ def _forget_choices_if_new_file(upload: dict | None) -> None:
         st.session_state[keys.CSV_DIGEST] = digest
 
 
+def suggested(dataset) -> dict:
+    """Model and training field values suggested for an uploaded dataset (its sized preset),
+    for the fields the sidebar draws."""
+    preset = data.get_preset("csv", dataset)
+    values = {n: v for n, v in preset["model"].items() if n in keys.MODEL_FIELDS}
+    values.update({n: v for n, v in preset["train"].items() if n in keys.TRAIN_FIELDS})
+    return values
+
+
+def apply_settings(values: dict) -> None:
+    """Write model and training field values into their sidebar widgets' state (call before
+    the sidebar draws them, or from a widget callback)."""
+    for name, value in values.items():
+        st.session_state[name] = value
+
+
+def _suggest_for_new_file(upload: dict | None) -> None:
+    """A file seen for the first time: its data's suggested settings go into the sidebar."""
+    if upload is None or st.session_state.get(keys.SUGGESTED_FOR) == upload["digest"]:
+        return
+    st.session_state[keys.SUGGESTED_FOR] = upload["digest"]
+    from dashboard import state
+
+    spec = {"name": "csv", "options": {}, "filename": upload["name"]}
+    try:
+        dataset = state.dataset(spec, upload)
+    except ValueError:  # the Data tab says what is wrong with the file
+        return
+    apply_settings(suggested(dataset))
+
+
 def csv_choices(upload: dict | None = None) -> dict:
     """The CSV options the user changed (others stay at their defaults / auto-detection)."""
     _forget_choices_if_new_file(upload)
+    _suggest_for_new_file(upload)
     chosen = {}
     for name, spec in data.csv_options().items():
         key = keys.CSV_PREFIX + name

@@ -9,6 +9,7 @@ Never imports `lstm` or streamlit: it produces arrays and a `Dataset` describing
     describe_dataset(name) -> str
     dataset_from_csv(source, **options) -> Dataset      (path, bytes or binary file object)
     dataset_from_spec(spec, source=None) -> Dataset     (rebuild from Dataset.spec)
+    run_spec(spec) -> spec                              (a saved run's spec, older runs too)
     csv_options() -> dict[str, OptionSpec]
     csv_column_names(source, sep="auto", header="auto") -> list[str]
     csv_preview(source, nrows=12, sep="auto", header="auto") -> pandas.DataFrame of str
@@ -27,6 +28,7 @@ from data.registry import (
     describe_dataset,
     list_datasets,
     load_dataset,
+    run_spec,
     sample_path,
 )
 
@@ -45,5 +47,6 @@ __all__ = [
     "get_preset",
     "list_datasets",
     "load_dataset",
+    "run_spec",
     "sample_path",
 ]

@@ -52,10 +52,24 @@ class Dataset:
     # starts, the window and horizon, and which series columns are targets (for forecasting)
     series: np.ndarray | None = None
     series_index: list[str] | None = None  # the time/date labels of the rows, when known
+    series_times: list[str] | None = None  # the rows' dates as ISO 8601 text, when they are dates
     series_split: int | None = None
     window: int | None = None
     horizon: int | None = None
     target_columns: list[int] | None = None
+    period: int | None = None  # the season in rows (12 for monthly data), when one is known
+    # time series predicted as changes: each output is the change of a target from the value it
+    # had at its window's last row (the anchor); the inputs of the `relative_columns` are given
+    # relative to their value at the window's last row. Original units of an output:
+    # y * y_std + y_mean + anchor, anchors (N, O) in original units, per split
+    relative_columns: list[int] | None = None
+    y_anchor_train: np.ndarray | None = None
+    y_anchor_val: np.ndarray | None = None
+    # rows / long layouts: the name of each validation sequence (its id, or "row 12")
+    val_ids: list[str] | None = None
+    # things about the data a person must know before trusting a model trained on it
+    warnings: list[str] = field(default_factory=list)
+    target_reason: str = ""  # what is predicted and why that column, in one sentence
     # task-specific metrics from validation outputs: metrics(y_hat_val) -> {name: value}
     metrics: Callable[[np.ndarray], dict[str, float]] | None = None
     spec: dict = field(default_factory=dict)  # how to rebuild it: {"name": ..., "options": {...}}
@@ -79,13 +93,72 @@ class Dataset:
     def seq_len(self) -> int:
         return int(self.x_train.shape[1])
 
-    def denormalize_y(self, y: np.ndarray) -> np.ndarray:
-        """Regression outputs or targets in original units (identity if not normalised)."""
-        return _denormalize(y, self.y_mean, self.y_std)
+    def denormalize_y(self, y: np.ndarray, anchor: np.ndarray | None = None) -> np.ndarray:
+        """Regression outputs or targets in original units (identity if not normalised); for a
+        series predicted as changes, `anchor` (N, O) is each window's last value (see
+        `original_y`, which knows the anchors of the training and validation windows)."""
+        values = _denormalize(y, self.y_mean, self.y_std)
+        return values if anchor is None else values + np.asarray(anchor)
+
+    @property
+    def predicts_change(self) -> bool:
+        """Whether outputs are changes from each window's last value (a time series)."""
+        return self.y_anchor_val is not None
+
+    def original_y(self, y: np.ndarray, part: str = "val") -> np.ndarray:
+        """Outputs (or targets) of the `part` ("train" or "val") sequences in original units."""
+        anchor = getattr(self, f"y_anchor_{part}")
+        return self.denormalize_y(y, anchor)
+
+    def original_x(self, x: np.ndarray, part: str = "val", first: int = 0) -> np.ndarray:
+        """Inputs of the `part` sequences first, first+1, ... (x is (n, T, D) or one (T, D)) in
+        original units; the columns given relative to the window's last value get it back."""
+        x = np.array(x, dtype=np.float64)
+        one = x.ndim == 2
+        x = x[None] if one else x
+        anchor = getattr(self, f"y_anchor_{part}")
+        if self.relative_columns and anchor is not None:
+            columns = list(self.target_columns or [])
+            last = np.asarray(anchor)[first : first + len(x), : len(columns)]
+            mean = 0.0 if self.x_mean is None else self.x_mean[columns]
+            std = 1.0 if self.x_std is None else self.x_std[columns]
+            x[:, :, self.relative_columns] += ((last - mean) / std)[:, None, :]
+        x = self.denormalize_x(x)
+        return x[0] if one else x
+
+    def window_inputs(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Model inputs for windows of the normalised series (N, W, D), and their anchors in
+        original units (N, O) (None unless the series is predicted as changes): what a
+        free-running forecast feeds the model after appending its own predictions."""
+        x = np.array(windows, dtype=np.float64)
+        if not self.relative_columns:
+            return x, None
+        columns = list(self.target_columns or [])
+        last = x[:, -1, columns]  # normalised, (N, K)
+        anchor = None
+        if self.predicts_change:
+            mean = 0.0 if self.x_mean is None else self.x_mean[columns]
+            std = 1.0 if self.x_std is None else self.x_std[columns]
+            anchor = np.tile(last * std + mean, self.horizon or 1)
+        x[:, :, self.relative_columns] -= x[:, -1:, self.relative_columns]
+        return x, anchor
 
     def denormalize_x(self, x: np.ndarray) -> np.ndarray:
         """Input features in original units (identity if not normalised)."""
         return _denormalize(x, self.x_mean, self.x_std)
+
+    def predictions_table(self, predict):
+        """Validation truth, predictions and (a series) the free-running forecast in original
+        units, by date or sequence id: `predict(x) -> raw outputs` (data.forecast)."""
+        from data.forecast import predictions_table
+
+        return predictions_table(self, predict)
+
+    def predictions_csv(self, predict) -> bytes:
+        """`predictions_table` as CSV bytes (what `runs export --format predictions` writes)."""
+        from data.forecast import predictions_table, table_csv
+
+        return table_csv(predictions_table(self, predict))
 
     def summary(self) -> dict:
         """Shapes and split sizes, for display and for run.json."""

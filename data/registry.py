@@ -32,27 +32,28 @@ GENERATORS: dict[str, tuple[Callable[..., Dataset], dict[str, OptionSpec]]] = {
 
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
 SAMPLE_PREFIX = "sample:"
-# per-sample description and default window; a CSV dropped into samples/ without an entry
-# here still loads, with the generic defaults
+# per-sample description and default window (None: chosen for the data, at least one season,
+# as for an upload); a CSV dropped into samples/ without an entry here still loads
 SAMPLE_INFO = {
     "sunspots": (
         "Yearly mean sunspot numbers, 1700-2008 (309 values; NOAA National Geophysical Data "
         "Center, public domain, via statsmodels). The roughly 11-year solar cycle with varying "
-        "peaks makes it a classic forecasting benchmark: 22 years of history predict the next.",
-        22,
+        "peaks makes it a classic forecasting benchmark: its season (the cycle, about 11 years) is "
+        "found from the data, and the window spans it.",
+        None,
     ),
     "nile": (
         "Annual flow of the Nile at Aswan, 1871-1970 (100 values, in 10^8 m^3; Cobb 1978, "
         "public domain, via statsmodels). Short and noisy with a drop near 1898: a lesson in "
-        "how little 100 points can teach and how hard it is to beat predicting the mean.",
-        10,
+        "how little 100 points can teach, and how hard it is to beat repeating the last value.",
+        None,
     ),
     "co2": (
         "Weekly atmospheric CO2 at Mauna Loa, March 1958 - December 2001 (2284 weeks, ppmv; "
         "Keeling & Whorf, public domain, via statsmodels), with 59 missing weeks that are "
         "interpolated. A seasonal cycle on a rising trend: validation values lie above anything "
-        "in training, so it shows what extrapolation does to a model.",
-        52,
+        "in training, which a model of the changes from the last value takes in its stride.",
+        None,
     ),
 }
 CSV_DESCRIPTION = (
@@ -62,7 +63,9 @@ CSV_DESCRIPTION = (
     "decimal mark, encoding, date and label columns are detected and can be overridden; gaps "
     "are interpolated and every step is listed in the notes."
 )
-SAMPLE_OPTION_NAMES = ("window", "horizon", "stride", "val_fraction", "normalize")
+SAMPLE_OPTION_NAMES = (
+    "window", "horizon", "stride", "period", "predict", "fill_gaps", "val_fraction", "normalize",
+)  # fmt: skip
 
 
 def list_datasets() -> list[str]:
@@ -156,6 +159,27 @@ def dataset_from_spec(spec: dict, source=None) -> Dataset:
         dataset.name = "csv:" + spec["filename"]
         dataset.spec["filename"] = spec["filename"]
     return dataset
+
+
+def run_spec(spec: dict) -> dict:
+    """The spec a saved run's dataset record rebuilds as the run was trained on it.
+
+    A run's spec holds every option of its time (Dataset.spec). Runs saved before series were
+    predicted as changes (issue 12) lack the `predict` option: their models were trained on
+    levels, so their spec gets `predict="level"`. Other specs pass unchanged."""
+    if not isinstance(spec, dict):
+        return spec
+    options = spec.get("options")
+    name = str(spec.get("name", ""))
+    old_series = (
+        isinstance(options, dict)
+        and "window" in options
+        and "predict" not in options
+        and (name == "csv" or name.startswith(SAMPLE_PREFIX))
+    )
+    if not old_series:
+        return spec
+    return {**spec, "options": {**options, "predict": "level"}}
 
 
 def _unknown(name) -> str:

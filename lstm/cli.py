@@ -193,13 +193,18 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("id")
     delete.set_defaults(func=cmd_runs_delete)
     export = actions.add_parser(
-        "export", help="weights (npz, pt) or history (csv) to a file",
-        description="Export a run. npz: the canonical parameters. csv: the history. pt: a "
-        "PyTorch state dict:\n" + PT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "export", help="weights (npz, pt), history (csv) or predictions to a file",
+        description="Export a run. npz: the canonical parameters. csv: the history. "
+        "predictions: the validation part's truth, predictions and forecast in the data's units "
+        "(CSV; a run on a CSV file needs --data FILE). pt: a PyTorch state dict:\n" + PT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
     export.add_argument("id")
-    export.add_argument("--format", required=True, choices=("npz", "pt", "csv"))
+    export.add_argument("--format", required=True, choices=("npz", "pt", "csv", "predictions"))
     export.add_argument("--out", help="file to write (default ./<id>.<format>; - for stdout)")
+    export.add_argument(
+        "--data", metavar="PATH", help="predictions of a run on a CSV file: that file again"
+    )
     export.set_defaults(func=cmd_runs_export)
 
     datasets = commands.add_parser("datasets", help="the datasets, or one dataset's options")

@@ -128,11 +128,15 @@ def cmd_runs_delete(args) -> int:
 
 
 def cmd_runs_export(args) -> int:
-    content = store_for(args).export_bytes(args.id, args.format)  # damaged: raises, no file
+    if args.format == "predictions":
+        content = _predictions(args)
+    else:
+        content = store_for(args).export_bytes(args.id, args.format)  # damaged: raises, no file
     if args.out == "-":
         sys.stdout.buffer.write(content)
         return 0
-    out = Path(args.out or f"{args.id}.{args.format}")
+    suffix = "predictions.csv" if args.format == "predictions" else args.format
+    out = Path(args.out or f"{args.id}.{suffix}")
     _write_out(out, content)
     print(f"wrote {safe_text(out)} ({len(content)} bytes)")
     return 0
@@ -148,3 +152,21 @@ def _write_out(out: Path, content: bytes) -> None:
     from lstm.run_files import atomic_write
 
     atomic_write(Path(os.path.abspath(out)), content)
+
+
+def _predictions(args) -> bytes:
+    """The run's predictions in original units: its dataset rebuilt from the spec (a CSV run
+    needs its file, --data)."""
+    import data
+    from lstm.export import predictions_csv
+
+    run = store_for(args).load(args.id, snapshots=False)
+    source = getattr(args, "data", None)
+    if run.dataset.get("name") == "csv" and not source:
+        raise ValueError(
+            f"run {run.id} was trained on the CSV file {run.dataset.get('filename')!r}: give "
+            "it again with --data PATH"
+        )
+    spec = data.run_spec(run.dataset)  # a run saved before issue 12: as it was trained
+    dataset = data.dataset_from_spec(spec, source=Path(source) if source else None)
+    return predictions_csv(run, dataset)

@@ -168,6 +168,8 @@ def cmd_train(args) -> int:
     pin_threads(args.threads, [args.backend])
     store = _store(args)
     dataset, model_cfg, train_cfg = _experiment(args)
+    for warning in getattr(dataset, "warnings", []):  # what the data deserves, before training
+        print(f"warning: {safe_text(warning)}", file=sys.stderr)
     _estimate(args, dataset, model_cfg, train_cfg, (args.backend,))
     with _Stop() as stop:
         run = _train_one(args, dataset, model_cfg, train_cfg, args.backend, store, stop)
@@ -178,6 +180,10 @@ def cmd_train(args) -> int:
     if last.get("val_accuracy") is not None:
         line += f", val accuracy {last['val_accuracy']:.4f}"
     print(line + f"; {run.timings['total']:.2f} s on {run.backend} ({run.device}, {run.dtype})")
+    from data.yardsticks import summary_line, verdict  # the kept epoch against its yardsticks
+
+    print(summary_line(run.result))
+    print(verdict(run.result, run.baseline_loss)[1])
     if not _saved(store, run):
         return 3
     return 0 if run.status in ("completed", "stopped") else 1

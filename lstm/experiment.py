@@ -14,10 +14,10 @@ from lstm.config import ModelConfig, TrainConfig
 FROM_DATASET = ("input_size", "output_size", "task", "target")
 
 
-def _preset(name: str) -> dict:
+def _preset(name: str, dataset=None) -> dict:
     import data  # lazily: `import lstm` stays free of pandas
 
-    return data.get_preset(name)
+    return data.get_preset(name, dataset)
 
 
 def preset_options(name: str, options: dict | None = None) -> dict:
@@ -46,7 +46,7 @@ def configs_for(dataset, model: dict | None = None, train: dict | None = None,
     name from its spec), with the fields in `model` / `train` over it. None values are
     "not chosen" and leave the preset's value."""
     name = preset or (dataset.spec or {}).get("name") or dataset.name
-    chosen = _preset(name)
+    chosen = _preset(name, dataset)  # a sample's or a CSV file's preset is sized to its data
     parts = []
     for part, values in (("model", model), ("train", train)):
         merged = {k: v for k, v in (chosen.get(part) or {}).items() if k not in FROM_DATASET}

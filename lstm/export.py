@@ -14,6 +14,9 @@
   The tensors are in the run's dtype; call `.double()` on both modules first to keep float64.
   (`lstm.params.split_state_dict(sd)` does the split.)
 - `csv`: the history, one row per finished epoch.
+- `predictions`: the validation part's truth, the kept weights' one-step predictions and (for a
+  series) the free-running forecast, in the data's own units, by date or sequence id
+  (`predictions_csv`; it needs the run's dataset, rebuilt from its spec).
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ import io
 
 import numpy as np
 
-FORMATS = ("npz", "pt", "csv")
+FORMATS = ("npz", "pt", "csv")  # from the run alone; "predictions" also needs its dataset
+# the Dataset.summary() entries a rebuilt dataset must share with the run's
+SAME_DATA = ("task", "target", "output_size", "input_size", "seq_len", "val_sequences")
 PT_HELP = __doc__.split("- `pt`: ")[1].split("- `csv`")[0]
 
 
@@ -84,3 +89,20 @@ def export_bytes(run, fmt: str) -> bytes:
     if fmt == "csv":
         return history_csv(run.history, run.model_cfg.task == "classification")
     raise ValueError(f"format={fmt!r} is invalid: must be one of {', '.join(FORMATS)}")
+
+
+def predictions_csv(run, dataset) -> bytes:
+    """The run's predictions on `dataset` (the one it was trained on, e.g. from
+    `data.dataset_from_spec(run.dataset, file)`) as CSV: `Dataset.predictions_csv` with the
+    kept weights. ValueError when the dataset's shapes differ from the run's."""
+    from lstm.numpy_backend import predict
+
+    saved = run.dataset_summary or {}
+    now = dataset.summary()
+    for key in SAME_DATA:
+        if key in saved and saved[key] != now.get(key):
+            raise ValueError(
+                f"this is not the data the run was trained on ({key} {now.get(key)!r}, the run "
+                f"had {saved[key]!r}): give the same file and options"
+            )
+    return dataset.predictions_csv(lambda x: predict(run.params, x, run.model_cfg))

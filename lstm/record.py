@@ -57,6 +57,10 @@ class Run:
     label: str = ""  # free text from the user, stored as data only
     created: str = ""  # ISO 8601, UTC
     error: str = ""  # for "failed": the traceback, kept out of `message`
+    # the kept epoch's numbers (the lowest validation loss; its weights are `params`): epoch,
+    # train_loss, val_loss, val_accuracy (classification) and Dataset.metrics' values, e.g.
+    # rmse, rmse_persistence, skill_vs_persistence for a time series. {} for older runs.
+    result: dict = field(default_factory=dict)
     sweep: dict = field(default_factory=dict)  # {"name", "trial"} for a sweep's trial (lstm.sweep)
     # why the last save to the store failed ("" when it succeeded or there is no store); not
     # stored: a run that reads it back was saved

@@ -171,6 +171,7 @@ def run_doc(run: Run) -> dict:
         "dataset_summary": run.dataset_summary,
         "baseline_loss": run.baseline_loss,
         "history": run.history,
+        "result": run.result,
         "timings": run.timings,
         "versions": run.versions,
         "threads": run.threads,

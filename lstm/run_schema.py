@@ -79,6 +79,7 @@ class RunDoc:
     snapshot_epochs: list[int] = field(default_factory=list)
     process: dict = field(default_factory=dict)  # pid, host, boot_id, pid_started (or None)
     sweep: dict = field(default_factory=dict)  # {"name", "trial"} of a sweep's trial, else {}
+    result: dict = field(default_factory=dict)  # the kept epoch's numbers, {} for older runs
     threads: dict = field(default_factory=dict)  # lstm.threads.threads_in_force() of the run
 
 
@@ -266,6 +267,15 @@ def _sweep(value) -> dict:
     }
 
 
+def _result(value) -> dict:
+    """The kept epoch's numbers (Run.result): names to numbers (null where not finite)."""
+    table = check_object(value, "result", limit=MAX_METRICS + 8)
+    return {
+        check_string(k, "result key", MAX_NAME_CHARS): check_number(v, f"result.{k}")
+        for k, v in table.items()
+    }
+
+
 def _threads(value) -> dict:
     """lstm.threads.threads_in_force(): {"blas": {library: n}, "openmp", "torch", "cpus"}."""
     found = check_object(value, "threads", limit=8)
@@ -356,6 +366,7 @@ def _check_doc(doc: dict) -> RunDoc:
         snapshot_epochs=epochs,
         process=_process(doc),
         sweep=_sweep(_optional(doc, "sweep")),
+        result=_result(_optional(doc, "result")),
         threads=_threads(_optional(doc, "threads")),
     )
 

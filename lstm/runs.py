@@ -248,6 +248,7 @@ class RunStore:
             snapshots=gates,
             saturation=saturation_arrays(doc.saturation),
             baseline_loss=doc.baseline_loss,
+            result=doc.result,
             timings=doc.timings,
             versions=doc.versions,
             threads=doc.threads,

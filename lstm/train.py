@@ -20,6 +20,11 @@ epochs (at most once a second, and always at the end), so a killed process leave
 epochs it finished. A failed save does not stop training: `run.save_error` says why, the next
 save (and the last) tries again, and the "end" event carries `save_error` ("" once one succeeded).
 
+The run keeps its best epoch: the finished epoch with the lowest validation loss gives
+`run.params` (weights.npz) and `run.result` (its numbers, with the dataset's metrics), however
+the run ends; the history keeps every epoch. All planned epochs run (no early stop: a loss that
+dips and recovers, as temporal_order's does at first, would be cut off), so the cost of a long
+schedule is time, never a worse model.
 `train_epochs` is the same run one epoch at a time (a generator), for a caller that interleaves
 runs: the dashboard's backend comparison alternates the two backends' epochs in one process, so
 that a change in the machine's load hits both alike.
@@ -178,8 +183,10 @@ class _Trainer:
         self.recorder = SnapshotRecorder(plan, dataset.x_val, dataset.y_val, dataset.mask_val)
         self.last_save = -math.inf
         self.step_no = 0  # the step in progress, for messages
+        self.best: tuple[float, int, dict] | None = None  # (val_loss, epoch, params) kept
         self.explosion_limit = math.inf  # a validation loss above it has exploded (run_all)
         self.previous_params = run.params  # the last finished epoch's (or the initial) params
+        self.latest_params = run.params  # this epoch's, kept in run.params only when best
 
     # ------------------------------------------------------------------ events and saving
 
@@ -289,7 +296,7 @@ class _Trainer:
         params = self.engine.params()
         if not all(np.all(np.isfinite(p)) for p in params.values()):
             raise self.diverged(epoch, self.steps, "the parameters became inf or nan", params)
-        self.previous_params, run.params = run.params, params
+        self.previous_params, self.latest_params = self.latest_params, params
         t1 = time.perf_counter()
         result = self.evaluate()
         run.timings["eval"] += time.perf_counter() - t1
@@ -306,6 +313,7 @@ class _Trainer:
             entry["metrics"] = result["metrics"]
         self.snapshot(epoch)
         entry["seconds"] = time.perf_counter() - t0
+        self.keep_best(entry, params)
         run.history.append(entry)
         self.save()
         self.emit("epoch", epoch, self.steps, **{k: v for k, v in entry.items() if k != "epoch"})
@@ -313,6 +321,20 @@ class _Trainer:
             raise self.diverged(epoch, self.steps, f"the validation loss became {result['loss']}")
         if entry["val_loss"] > self.explosion_limit:
             raise self.exploded(epoch, entry["val_loss"])
+
+    def keep_best(self, entry: dict, params: dict) -> None:
+        """The epoch with the lowest finite validation loss so far is the run's: its parameters
+        are `run.params` (weights.npz), its numbers `run.result` (a later tie keeps the first).
+        The history keeps every epoch."""
+        loss = entry["val_loss"]
+        if not math.isfinite(loss) or (self.best is not None and loss >= self.best[0]):
+            return
+        self.best = (loss, entry["epoch"], params)
+        self.run.params = params
+        result = {k: entry[k] for k in ("epoch", "train_loss", "val_loss", "val_accuracy")}
+        if result["val_accuracy"] is None:
+            del result["val_accuracy"]
+        self.run.result = {**result, **(entry.get("metrics") or {})}
 
     def evaluate(self) -> dict:
         data, engine = self.data, self.engine
@@ -379,6 +401,10 @@ class _Trainer:
 
     def _diverged_stop(self, epoch: int, step: int, what: str, kept: str, reached: int) -> _Stop:
         cfg = self.cfg
+        if self.best is not None:  # finish() keeps the best finished epoch's weights
+            best = self.best[1]
+            why = "" if best == epoch - 1 else ", the lowest validation loss,"
+            kept = f"The parameters after epoch {best}{why} are kept."
         advice = f"Try a lower learning rate (now {cfg.lr:g})"
         if cfg.clipping:
             advice += f" or a smaller gradient clipping norm (now {cfg.clip_norm:g})."
@@ -402,6 +428,14 @@ class _Trainer:
             run.status, run.message = outcome.status, outcome.message
         if outcome is not None and outcome.status in ("stopped", "diverged"):
             self.snapshot_params(outcome.reached, run.params)
+        if self.best is not None:  # the kept epoch's weights, whatever the run ended with
+            run.params = self.best[2]
+            diverged = outcome is not None and outcome.status == "diverged"  # said so already
+            if self.best[1] < len(run.history) and not diverged:
+                run.message += (
+                    f" Kept the weights of epoch {self.best[1]}, whose validation loss "
+                    f"({self.best[0]:.4g}) is the lowest."
+                )
         self.final_saturation(run.params)
         run.snapshots = self.recorder.as_dict()
         run.message = clip_text(run.message, MAX_MESSAGE_CHARS)

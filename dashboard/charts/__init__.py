@@ -5,6 +5,7 @@ One colour per gate and state (`GATE_COLORS`), per split and per backend, in eve
 """
 
 from dashboard.charts.cell import cell_flow_dot, cell_sequence_chart
+from dashboard.charts.dated import dated_series_chart
 from dashboard.charts.gates import (
     downsample_grid,
     gate_heatmap,
@@ -61,6 +62,7 @@ __all__ = [
     "confusion_chart",
     "continuation_chart",
     "correctness_grid_chart",
+    "dated_series_chart",
     "default_log_scale",
     "default_smoothing",
     "downsample_grid",

@@ -15,13 +15,22 @@ from dashboard.charts.sequences import Strip
 def prediction_chart(
     frame: pd.DataFrame, *, x: str = "index", x_title: str = "validation sequence"
 ) -> alt.Chart:
-    """Truth and prediction lines from a frame with columns `x`, target, kind, value."""
+    """Truth and prediction lines from a frame with columns `x`, target, kind, value; on a
+    date axis when the frame has a `date` column (a series with dates)."""
     facet = frame["target"].nunique() > 1
+    dated = "date" in frame.columns
+    if dated:
+        x_encoding = alt.X("date:T", title=None)
+        tooltip = [alt.Tooltip("date:T", title="date"), f"{x}:Q"]
+    else:
+        x_encoding = alt.X(f"{x}:Q", title=x_title, scale=alt.Scale(nice=False))
+        tooltip = [f"{x}:Q"]
+    tooltip += ["target:N", "kind:N", alt.Tooltip("value:Q", format=".5g")]
     chart = (
         alt.Chart(frame)
         .mark_line(point=len(frame) <= 120)
         .encode(
-            x=alt.X(f"{x}:Q", title=x_title, scale=alt.Scale(nice=False)),
+            x=x_encoding,
             y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
             color=alt.Color(
                 "kind:N",
@@ -39,7 +48,7 @@ def prediction_chart(
                 ),
                 legend=alt.Legend(orient="top", title=None),
             ),
-            tooltip=[f"{x}:Q", "target:N", "kind:N", alt.Tooltip("value:Q", format=".5g")],
+            tooltip=tooltip,
         )
         .properties(height=260, width="container" if not facet else 600)
     )
@@ -134,7 +143,7 @@ def confusion_chart(matrix: np.ndarray, class_names: Sequence[str]) -> alt.Chart
     )
     row_total = matrix.sum(axis=1, keepdims=True).clip(min=1)
     df["share"] = (matrix / row_total).ravel()
-    size = int(min(420, max(160, 34 * k)))
+    size = int(min(420, max(240, 40 * k)))
     base = alt.Chart(df).encode(x=alt.X("predicted:N", sort=names), y=alt.Y("truth:N", sort=names))
     rect = base.mark_rect().encode(
         color=alt.Color("share:Q", scale=alt.Scale(scheme="blues", domain=[0, 1]), legend=None),

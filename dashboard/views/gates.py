@@ -92,5 +92,5 @@ def gate_trace(run, dataset, sample: int, epoch: int | None = None) -> GateTrace
         one = {k: v[0] for k, v in full_trace(run.params, x, cfg).items()}
         x, note = x[0], "end of training (snapshots are kept for the first validation sequences)"
     if dataset is not None:
-        x = dataset.denormalize_x(x)
+        x = dataset.original_x(x, "val", sample)
     return GateTrace(trace=one, x=x, note=note, scales=run_scales(run, one))

@@ -1,10 +1,12 @@
-"""How a run did: its final validation loss against a yardstick, and the status line the page
-shows for it, and what a run is called.
+"""How a run did: its kept epoch against its yardstick, the status line the page shows for it,
+and what a run is called.
 
-Every place that judges a run against its baseline calls `judge`, so a better yardstick
-(persistence or seasonal naive for a series, the majority class for a classification) can be
-swapped in here alone. Today's yardstick is the dataset's trivial predictor, whose validation
-loss the run keeps (`Run.baseline_loss`).
+Every place that judges a run calls `judge` / `verdict`, and they decide with the one rule the
+command line uses too (`views.yardsticks.beats_baseline`, i.e. `data.yardsticks.verdict`): a
+series against the best of its naive forecasts (persistence, seasonal naive, the training
+mean) in original units, a classification against always answering the most frequent class,
+anything else against its trivial predictor's loss (`Run.baseline_loss`). The numbers judged are
+the kept epoch's (`Run.result`; for older runs, its best epoch's).
 """
 
 from __future__ import annotations
@@ -13,21 +15,20 @@ import math
 from dataclasses import dataclass
 
 from dashboard.views.text import plain
+from dashboard.views.yardsticks import beats_baseline, result_of
 
-# a run must end at least this far below the yardstick to count as having learned something:
-# a hair below it is noise, not learning
-MARGIN = 0.05
 BOXES = ("success", "info", "warning", "error")
 
 
 @dataclass(frozen=True)
 class Judgement:
-    """A run's final validation loss against a yardstick."""
+    """A run's kept validation loss against its yardstick, and whether it beats it."""
 
-    value: float | None  # the run's final validation loss
+    value: float | None  # the run's validation loss at its kept epoch
     yardstick: str  # what the yardstick does, e.g. "predict the training mean"
     yardstick_loss: float | None
     beats: bool | None  # None: nothing to judge (no epoch, or no yardstick)
+    words: str = ""  # the judging rule's one sentence (beats_baseline)
 
     @property
     def relative(self) -> float | None:
@@ -42,14 +43,18 @@ def _finite(value) -> bool:
 
 
 def judge(run, yardstick: str = "the trivial baseline") -> Judgement:
-    """The run's final validation loss against its dataset's trivial predictor (`yardstick`
-    names what that predictor does, when the dataset is at hand)."""
-    value = (run.final or {}).get("val_loss")
-    base = run.baseline_loss
-    if not (_finite(value) and _finite(base)) or base <= 0:
-        return Judgement(value if _finite(value) else None, yardstick,
-                         base if _finite(base) else None, None)  # fmt: skip
-    return Judgement(float(value), yardstick, float(base), value < base * (1 - MARGIN))
+    """The run's kept epoch against its yardstick (`yardstick` names what the dataset's
+    trivial predictor does, when the dataset is at hand)."""
+    result = result_of(run)
+    value, base = result.get("val_loss"), run.baseline_loss
+    value = float(value) if _finite(value) else None
+    base = float(base) if _finite(base) and base > 0 else None
+    if value is None:
+        return Judgement(None, yardstick, base, None)
+    beats, words = beats_baseline(result, base)
+    if base is None and not words:
+        return Judgement(value, yardstick, None, None)
+    return Judgement(value, yardstick, base, beats, words)
 
 
 @dataclass(frozen=True)
@@ -70,11 +75,6 @@ def _lead(status: str, message: str) -> str:
     return f"**{plain(title)}**: {plain(message)}" if message else f"**{plain(title)}**"
 
 
-def _share(fraction: float) -> str:
-    """80%, 99.8%: never a rounded 100% for a loss that is not 0."""
-    return f"{fraction:.0%}" if fraction < 0.99 else f"{fraction:.1%}"
-
-
 def verdict(run, yardstick: str = "the trivial baseline") -> Verdict:
     """What the page says about how `run` ended. A completed run that is no better than its
     yardstick is a warning, not a success."""
@@ -86,22 +86,16 @@ def verdict(run, yardstick: str = "the trivial baseline") -> Verdict:
     extra = (run.message or "").replace(f"Completed {epochs} epochs.", "").strip()
     extra = f" {plain(extra)}" if extra else ""
     found = judge(run, yardstick)
-    yardstick = plain(yardstick)
+    words = plain(found.words)  # it may name a column of the user's file
     if found.beats is None:
-        return Verdict("success", f"**Completed** {done}.{extra}")
-    value, base = found.value, found.yardstick_loss
+        return Verdict("info", f"**Completed** {done}.{extra}")
     if found.beats:
-        return Verdict(
-            "success",
-            f"**Completed** {done}: validation loss {value:.4g}, {_share(-found.relative)} below "
-            f"the baseline's {base:.4g} ({yardstick}).{extra}",
-        )
-    where = "above" if value > base else "barely below"
+        return Verdict("success", f"**Completed** {done}. {words}{extra}")
     return Verdict(
         "warning",
-        f"**Completed** {done}, but the validation loss {value:.4g} is {where} the baseline's "
-        f"{base:.4g} ({yardstick}): the model has not learned this task yet. Try more epochs, "
-        f"a larger learning rate or more hidden units.{extra}",
+        f"**Completed** {done}, but not better than its yardstick. {words} The model has "
+        f"not learned this task yet: try more epochs, another learning rate or more hidden "
+        f"units.{extra}",
     )
 
 

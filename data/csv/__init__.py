@@ -5,7 +5,9 @@ dialect.py   separator, decimal mark, header; the first-line, field and column l
 parse.py     text -> Table: the row and line-width limits, then pandas
 numbers.py   numbers as people write them ("1.234,5", "$12") -> floats
 columns.py   column roles: date, id, label, order, row-number, numeric, text
-layouts/     Table columns -> sequences: timeseries.py, rows.py, long.py (+ shared.py)
+dates.py     dates as people write them (day first, month names, quarters); spacing and gaps
+layouts/     Table columns -> sequences: timeseries.py (+ season.py: gaps, season, window,
+             sanity), rows.py, long.py (+ shared.py)
 build.py     picks the layout and builds the Dataset
 limits.py    every limit, with the reason for its number
 loader.py    the public entry: dataset_from_csv, csv_options, csv_column_names

@@ -7,13 +7,13 @@ can be overridden with an option, and every column left out is named in the note
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from data.csv.limits import MAX_DATE_CHARS
+from data.csv.dates import Dates, guess_format, parse_dates
+from data.csv.limits import MAX_CLASSES
 from data.dataset import DataError
 
 DATE_NAME = re.compile(
@@ -42,6 +42,7 @@ class Columns:
     date: str | None = None
     order_key: pd.Series | None = None  # sortable values of the date column
     order_labels: pd.Series | None = None  # their display text
+    date_format: str = ""  # how the date column was read: a strftime format, "quarter", "number"
     id: str | None = None
     label: str | None = None
     index: list[str] = field(default_factory=list)
@@ -56,34 +57,23 @@ def as_float(column: pd.Series) -> np.ndarray:
     return pd.to_numeric(column, errors="coerce").astype(np.float64).to_numpy(copy=True)
 
 
-def guess_format(text: str) -> str | None:
-    """The strftime format of one date/time text (month first, then day first), or None."""
-    text = text.strip()
-    if not text or len(text) > MAX_DATE_CHARS:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for dayfirst in (False, True):
-            try:
-                fmt = pd.tseries.api.guess_datetime_format(text, dayfirst=dayfirst)
-            except (ValueError, TypeError, OverflowError):
-                fmt = None
-            if fmt:
-                return fmt
-    return None
-
-
 def worth_reading(name: str, values: list) -> bool:
-    """Whether a text column may be a date, id, label or order column (from its name or its
-    first sample value); other text columns are never used, so they are not parsed."""
+    """Whether a text column may be a date, id, label or order column (from its name, its
+    first sample value, or a few distinct values that repeat, as labels do); other text
+    columns are never used, so they are not parsed."""
     if any(p.match(name) for p in (DATE_NAME, ID_NAME, LABEL_NAME, ORDER_NAME)):
         return True
-    first = next((v for v in values if isinstance(v, str) and v.strip()), None)
-    return first is not None and guess_format(first) is not None
+    texts = [v.strip() for v in values if isinstance(v, str) and v.strip()]
+    if not texts:
+        return False
+    if guess_format(texts[0]) is not None:
+        return True
+    return len(set(texts)) <= min(MAX_CLASSES, len(texts) // 2)
 
 
-def date_key(column: pd.Series) -> tuple[pd.Series, pd.Series] | None:
-    """Sortable values and display labels if the column holds dates (90% parse), else None."""
+def date_key(column: pd.Series, dayfirst: str = "auto") -> Dates | None:
+    """The column read as dates or times (90% must read), else None. A numeric column counts
+    only when its name says it is a date or time (a year column: 1700, 1701, ...)."""
     present = column.dropna()
     if len(present) == 0:
         return None
@@ -96,23 +86,17 @@ def date_key(column: pd.Series) -> tuple[pd.Series, pd.Series] | None:
             text = np.nan_to_num(values, posinf=0, neginf=0).astype(np.int64).astype(str)
         else:
             text = values.astype(str)
-        return pd.Series(values, index=column.index), pd.Series(text, index=column.index)
-    fmt = guess_format(str(present.iloc[0]))
-    if not fmt:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            parsed = pd.to_datetime(column.astype(str).str.strip(), format=fmt, errors="coerce")
-        except (ValueError, TypeError, OverflowError):
-            return None
-    if parsed.notna().sum() < 0.9 * len(present):
-        return None
-    labels = column.astype(str).str.strip()
-    return parsed, labels
+        return Dates(
+            values=pd.Series(values, index=column.index),
+            labels=pd.Series(text, index=column.index),
+            format="number",
+        )
+    return parse_dates(column, dayfirst)
 
 
-def classify(frame: pd.DataFrame, date_column, id_column, label_column) -> Columns:
+def classify(
+    frame: pd.DataFrame, date_column, id_column, label_column, dayfirst: str = "auto"
+) -> Columns:
     """Find the date, id, label and index columns (option values win over detection)."""
     numeric = [c for c in frame.columns if is_numeric(frame[c])]
     text = [c for c in frame.columns if c not in numeric]
@@ -124,7 +108,7 @@ def classify(frame: pd.DataFrame, date_column, id_column, label_column) -> Colum
         raise DataError(_no_column("label_column", label_column, frame.columns))
 
     if date_column not in (None, "none"):
-        found = date_key(frame[date_column])
+        found = date_key(frame[date_column], dayfirst)
         if found is None:
             raise DataError(
                 f"date_column {date_column!r} holds no dates or times that can be read: "
@@ -133,12 +117,14 @@ def classify(frame: pd.DataFrame, date_column, id_column, label_column) -> Colum
         cols.date = date_column
     elif date_column is None:
         for name in frame.columns:
-            found = date_key(frame[name])
+            found = date_key(frame[name], dayfirst)
             if found is not None:
                 cols.date = name
                 break
     if cols.date is not None:
-        cols.order_key, cols.order_labels = found
+        cols.order_key, cols.order_labels = found.values, found.labels
+        cols.date_format = found.format
+        cols.notes += found.notes
 
     if id_column not in (None, "none"):
         cols.id = id_column

@@ -44,6 +44,7 @@ class Dialect:
     decimal: str
     header: bool
     width: int  # fields in the first line
+    comments: int = 0  # lines starting with '#' that were removed
 
 
 def read_dialect(
@@ -57,6 +58,7 @@ def read_dialect(
     if not text:
         raise DataError("the file is empty: upload a CSV with a header line and rows of numbers")
     text, sep = _drop_excel_sep_line(text, sep)
+    text, comments, commented_header = _drop_comment_lines(text)
     _check_first_line(text)
     sample = [line for line in head_lines(text)[:SNIFF_LINES] if line.strip()]
     if sep == "auto":
@@ -71,7 +73,36 @@ def read_dialect(
     if decimal == "auto":
         decimal = guess_decimal(rows[1:], sep)
     has_header = _has_header(rows, decimal) if header == "auto" else header == "yes"
-    return Dialect(text, sep, decimal, has_header, width)
+    if commented_header and header == "auto":
+        # "# date,value" above the data (numpy.savetxt writes that): the header, commented out,
+        # when its cells are names and the first line holds numbers
+        names = split_lines([commented_header], sep)
+        named = (
+            names
+            and len(names[0]) == width
+            and not any(looks_numeric(c.strip(), decimal) for c in names[0])
+        )
+        if named and rows and any(looks_numeric(c.strip(), decimal) for c in rows[0]):
+            text, has_header, comments = commented_header + "\n" + text, True, comments - 1
+    return Dialect(text, sep, decimal, has_header, width, comments)
+
+
+COMMENT_LINE = re.compile(r"^[ \t]*#[^\n]*(\n|$)", re.MULTILINE)
+
+
+def _drop_comment_lines(text: str) -> tuple[str, int, str]:
+    """The text without lines that start with '#' (pandas would read each as a row of missing
+    values), how many there were, and the last one before the first data line without its '#'
+    (it may be a header written as a comment)."""
+    if "#" not in text:
+        return text, 0, ""
+    head = re.match(r"(?:[ \t]*#[^\n]*\n)+", text)
+    leading = head.group(0).rstrip("\n").split("\n")[-1].strip().lstrip("#").strip() if head else ""
+    text, count = COMMENT_LINE.subn("", text)
+    text = text.lstrip("\r\n\t ")
+    if not text:
+        raise DataError("the file holds only comment lines (starting with '#'): no data")
+    return text, count, leading
 
 
 def _drop_excel_sep_line(text: str, sep: str) -> tuple[str, str]:

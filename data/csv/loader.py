@@ -58,6 +58,13 @@ CSV_OPTIONS = specs_of(
         choices=("auto", "timeseries", "rows", "long"),
         help="timeseries: rows are time steps; rows: one sequence per row; long: id, time, values",
     ),
+    OptionSpec(
+        "target",
+        "column",
+        None,
+        help="what to predict: a column of numbers (forecast it, or a number per sequence) or "
+        "of labels (a class per sequence); default: detected, and said so",
+    ),
     OptionSpec("target_columns", "columns", None, help="columns to predict (default: detected)"),
     OptionSpec("feature_columns", "columns", None, help="input columns (default: all numeric)"),
     OptionSpec("date_column", "column", None, help="date/time column, for ordering only"),
@@ -70,9 +77,43 @@ CSV_OPTIONS = specs_of(
         choices=("auto", "regression", "classification"),
         help="for a label column: predict a number or a class",
     ),
-    int_option("window", 20, 2, MAX_SEQ_LEN, "timeseries: input steps per sequence"),
+    int_option(
+        "window",
+        0,
+        0,
+        MAX_SEQ_LEN,
+        "timeseries: input steps per sequence (0: chosen for the data, at least one season)",
+    ),
     int_option("horizon", 1, 1, 100, "timeseries: future steps to predict"),
     int_option("stride", 1, 1, 10_000, "timeseries: steps between window starts"),
+    int_option(
+        "period",
+        0,
+        0,
+        MAX_SEQ_LEN,
+        "timeseries: the season in rows, e.g. 12 for monthly data (0: detected, 1: none)",
+    ),
+    OptionSpec(
+        "predict",
+        "choice",
+        "change",
+        choices=("change", "level"),
+        help="timeseries: the change from the window's last value (as forecasters do), or the "
+        "value itself",
+    ),
+    OptionSpec(
+        "fill_gaps",
+        "bool",
+        False,
+        help="timeseries: insert rows for dates missing from the file, values interpolated",
+    ),
+    OptionSpec(
+        "dayfirst",
+        "choice",
+        "auto",
+        choices=("auto", "yes", "no"),
+        help="dates like 01.02.2024: day first (1 February) or month first (January 2)",
+    ),
     float_option("val_fraction", 0.2, 0.05, 0.5, "share of the data held out for validation"),
     OptionSpec("normalize", "bool", True, help="z-score inputs and regression targets"),
     int_option("seed", 0, 0, 2**32 - 1, "rows/long: seeds the train/validation shuffle"),
@@ -100,7 +141,7 @@ def dataset_from_csv(source, **options) -> Dataset:
         "numbers, or set layout= and the column options"
     )
     with only_data_errors(failed):
-        named = [opts[k] for k in ("date_column", "label_column", "id_column")]
+        named = [opts[k] for k in ("date_column", "label_column", "id_column", "target")]
         named += (opts["target_columns"] or []) + (opts["feature_columns"] or [])
         table, filename = read_table(
             source,

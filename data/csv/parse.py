@@ -36,6 +36,8 @@ class Table:
     notes: list[str] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)  # every column of the file, in order
     skipped: list[str] = field(default_factory=list)  # text columns left unread
+    samples: dict[str, list] = field(default_factory=dict)  # a few values of each skipped one
+    warnings: list[str] = field(default_factory=list)  # what a person must know (comments)
 
 
 def parse(
@@ -68,6 +70,12 @@ def parse(
     if len(frame) > MAX_ROWS:
         raise DataError(f"the file has {len(frame):,} rows, more than the {MAX_ROWS:,} limit")
     _text_to_numbers(frame, dialect.decimal)
+    warnings = []
+    if dialect.comments:
+        warnings.append(
+            f"{dialect.comments} comment line(s) starting with '#' were skipped: read as data "
+            "they would have been rows of missing values"
+        )
     return Table(
         frame,
         encoding="",  # the reader fills it in
@@ -76,6 +84,8 @@ def parse(
         header=dialect.header,
         columns=names,
         skipped=[names[k] for k in skipped],
+        samples={names[k]: sample.iloc[:20, k].tolist() for k in skipped},
+        warnings=warnings,
     )
 
 

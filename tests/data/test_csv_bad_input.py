@@ -38,7 +38,7 @@ BAD_FILES = {
     "json": (b'[{"a": 1, "b": 2}]', "JSON"),
     "prose": (b"Dear team,\nplease find the numbers attached.\nBest, Ann\n", "no numeric column"),
     "no numeric column": (lines("name,city", "ann,paris", "bob,rome", "eve,oslo"), "no numeric"),
-    "too few rows for the window": (series(15), "too few rows for window=20.*lower window to"),
+    "too few rows for any window": (series(3), "too few rows for window=2.*add rows"),
     "ragged line": (lines("a,b", "1,2", "3,4,5,6", "7,8"), "line 3 has 4 fields.*separator"),
     "first line too long for a header": (b"1," * 1_000_001, "first line has 2,000,002 characters"),
     "field longer than the csv limit": (b"a\n" + b"x" * 200_000 + b"\n", "longer than"),
@@ -104,7 +104,7 @@ def test_rows_layout_predicts_one_target():
 @pytest.mark.parametrize(
     "options, message",
     [
-        ({"window": 1}, r"window=1 is invalid.*\[2, 2000\]"),
+        ({"window": 1}, r"window=1 is invalid: .*0 \(chosen for the data\) or 2 to 2000"),
         ({"window": "abc"}, "window='abc' is invalid"),
         ({"layout": "wide"}, "layout='wide' is invalid.*'timeseries'"),
         ({"target_columns": 5}, "target_columns=5 is invalid"),
@@ -116,6 +116,11 @@ def test_rows_layout_predicts_one_target():
 def test_bad_options_name_the_option_and_its_range(options, message):
     with pytest.raises(DataError, match=message):
         dataset_from_csv(series(50), **options)
+
+
+def test_a_window_longer_than_the_training_rows_allow_says_how_long_it_may_be():
+    with pytest.raises(DataError, match="too few rows for window=20.*lower window to at most 11"):
+        dataset_from_csv(series(15), window=20)
 
 
 def test_bad_sources(tmp_path):

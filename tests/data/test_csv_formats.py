@@ -123,6 +123,6 @@ def test_gap_at_the_end_of_training_is_not_filled_from_validation_rows():
         text.encode(), window=5, val_fraction=0.2, normalize=False, target_columns=["v"]
     )
     assert len(ds.x_train) + len(ds.x_val) > 90  # the row with the gap was kept, not dropped
-    last_train_target = ds.denormalize_y(ds.y_train[-1])
+    last_train_target = ds.original_y(ds.y_train, "train")[-1]
     np.testing.assert_allclose(last_train_target, [78.0], atol=1e-9)
     assert any("interpolation" in note for note in ds.notes)

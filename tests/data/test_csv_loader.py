@@ -32,7 +32,7 @@ def series_file(n: int = 120) -> tuple[bytes, np.ndarray]:
 
 def test_timeseries_rows_are_sorted_by_date_and_windows_predict_the_next_value():
     raw, values = series_file(120)
-    ds = dataset_from_csv(raw, window=10, target_columns="temp")
+    ds = dataset_from_csv(raw, window=10, target_columns="temp", predict="level")
     assert ds.spec["options"]["layout"] == "timeseries"
     assert any("sorted the rows by 'date'" in n for n in ds.notes)
     assert ds.feature_names == ["temp", "sales"]  # the date orders, it is no feature
@@ -60,7 +60,7 @@ def test_timeseries_normalisation_uses_the_training_rows_only():
 
 def test_timeseries_training_windows_never_see_a_validation_target():
     raw, _ = series_file(80)
-    ds = dataset_from_csv(raw, window=6, horizon=3)
+    ds = dataset_from_csv(raw, window=6, horizon=3, predict="level")
     split = ds.series_split
     # the last training window's targets end on the last training row
     last = len(ds.x_train) - 1
@@ -74,7 +74,14 @@ def test_horizon_and_several_targets_give_step_major_outputs_with_their_own_scal
     ds = dataset_from_csv(raw, window=8, horizon=2, target_columns=["temp", "sales"])
     assert ds.output_size == 4
     assert ds.target_names == ["temp t+1", "sales t+1", "temp t+2", "sales t+2"]
-    np.testing.assert_allclose(ds.denormalize_y(ds.y_train[0]), values[8:10].ravel(), atol=1e-9)
+    original = ds.original_y(ds.y_train, "train")
+    np.testing.assert_allclose(original[0], values[8:10].ravel(), atol=1e-9)
+    # each output is a change from the window's last row, scaled by its own training spread
+    changes = original - np.tile(values[7 : 7 + len(original)], 2)[: len(original)]
+    np.testing.assert_allclose(ds.y_train * ds.y_std, changes, atol=1e-9)
+    # temp's changes vary (unit spread); sales rises by exactly 1 a row (no spread: scale 1 z)
+    np.testing.assert_allclose(ds.y_train.std(axis=0)[[0, 2]], 1.0, atol=1e-9)
+    np.testing.assert_allclose(ds.y_std[[1, 3]], ds.x_std[1], atol=1e-12)
 
 
 def test_stride_thins_the_windows():
@@ -93,7 +100,7 @@ def test_feature_columns_choose_the_inputs_and_a_target_is_always_an_input():
 
 def test_normalize_false_keeps_original_units():
     raw, values = series_file(60)
-    ds = dataset_from_csv(raw, window=5, normalize=False)
+    ds = dataset_from_csv(raw, window=5, normalize=False, predict="level")
     np.testing.assert_allclose(ds.x_train[0], values[:5])
 
 
@@ -115,7 +122,8 @@ def test_mostly_missing_column_is_dropped_and_text_columns_are_named_in_the_note
     ds = dataset_from_csv(csv_bytes(["a", "b", "sparse", "comment"], rows), window=4)
     assert ds.feature_names == ["a", "b"]
     assert any("dropped column 'sparse': 66% of its values are missing" in n for n in ds.notes)
-    assert any("ignored non-numeric column(s): 'comment'" in n for n in ds.notes)
+    assert any("dropped column 'sparse'" in w for w in ds.warnings)  # loud, not a note
+    assert any("column(s) 'comment' hold text and are not used" in w for w in ds.warnings)
 
 
 def test_row_number_column_from_a_pandas_export_is_ignored():
@@ -304,11 +312,14 @@ def test_classification_metrics_report_accuracy_against_the_majority_class():
 def test_timeseries_metrics_compare_with_repeating_the_last_value():
     raw, _ = series_file(100)
     ds = dataset_from_csv(raw, window=5)
-    last = ds.x_val[:, -1, ds.target_columns]
-    metrics = ds.metrics(last)
+    # predicted as changes: an output of zero repeats the last value
+    metrics = ds.metrics(np.zeros_like(ds.y_val))
     assert metrics["skill_vs_persistence"] == pytest.approx(0.0, abs=1e-12)
     assert ds.metrics(ds.y_val)["skill_vs_persistence"] == 1.0
-    assert ds.metrics(ds.y_val)["mae_original_units"] == 0.0
+    assert ds.metrics(ds.y_val)["mae"] == 0.0 and ds.metrics(ds.y_val)["rmse"] == 0.0
+    level = dataset_from_csv(raw, window=5, predict="level")
+    last = level.x_val[:, -1, level.target_columns]
+    assert level.metrics(last)["skill_vs_persistence"] == pytest.approx(0.0, abs=1e-12)
 
 
 def test_csv_column_names_lists_every_column_including_text_ones():

@@ -49,12 +49,13 @@ def test_describe_dataset_is_one_paragraph(name):
 def test_sample_loads_through_the_csv_loader_exactly_like_an_upload():
     ds = data.load_dataset("sample:sunspots")
     path = data.sample_path("sample:sunspots")
-    upload = data.dataset_from_csv(path.read_bytes(), window=22)
+    upload = data.dataset_from_csv(path.read_bytes())
     np.testing.assert_array_equal(ds.x_train, upload.x_train)
     np.testing.assert_array_equal(ds.y_val, upload.y_val)
     assert ds.name == "sample:sunspots"
     assert ds.spec == {"name": "sample:sunspots", "options": ds.spec["options"]}
-    assert ds.spec["options"]["window"] == 22
+    assert ds.spec["options"]["window"] == 0  # chosen for the data: the 11-year cycle, at least 12
+    assert ds.period == 11 and ds.window == 12 and upload.window == 12
     # 309 years, 20% validation: the last 62 years; YEAR orders the rows and is no feature
     assert ds.feature_names == ["SUNACTIVITY"] and ds.series.shape == (309, 1)
     assert ds.series_index[0] == "1700" and ds.series_index[ds.series_split] == "1947"
@@ -120,7 +121,8 @@ def test_csv_options_list_the_layouts_and_columns():
     specs = data.csv_options()
     assert specs["layout"].choices == ("auto", "timeseries", "rows", "long")
     assert specs["target_columns"].kind == "columns" and specs["date_column"].kind == "column"
-    assert specs["window"].default == 20 and specs["horizon"].default == 1
+    assert specs["window"].default == 0 and specs["horizon"].default == 1  # 0: chosen for the data
+    assert specs["predict"].default == "change" and specs["period"].default == 0
     assert data.LIMITS["bytes"] == 50 * 2**20 and data.LIMITS["features"] == 256
 
 
@@ -188,3 +190,15 @@ def test_dataset_from_spec_rebuilds_a_csv_from_its_file(tmp_path):
 def test_dataset_from_spec_refuses_what_is_no_spec(spec, message):
     with pytest.raises(DataError, match=message):
         data.dataset_from_spec(spec)
+
+
+def test_a_run_saved_before_series_were_predicted_as_changes_rebuilds_as_levels():
+    options = {"window": 22, "horizon": 1, "stride": 1, "val_fraction": 0.2, "normalize": True}
+    old = {"name": "sample:sunspots", "options": options}
+    spec = data.run_spec(old)
+    assert spec["options"]["predict"] == "level" and old["options"].get("predict") is None
+    rebuilt = data.dataset_from_spec(spec)
+    assert not rebuilt.predicts_change and rebuilt.window == 22
+    new = data.load_dataset("sample:sunspots").spec
+    assert data.run_spec(new) == new and data.dataset_from_spec(new).predicts_change
+    assert data.run_spec({"name": "sine", "options": {"seq_len": 8}})["options"] == {"seq_len": 8}

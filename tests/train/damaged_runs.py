@@ -73,6 +73,8 @@ RULES: list[tuple[str, set[str]]] = [
     (r"history\[\d+\]\.metrics", {"missing", "null", "object"}),
     (r"history\[\d+\]\.metrics\..+", UNBOUNDED | {"negative"}),
     (r"history\[\d+\]\..+", UNBOUNDED),
+    (r"result", {"missing", "null", "object"}),  # the kept epoch's numbers; older runs: none
+    (r"result\..+", UNBOUNDED | {"negative"}),
     (r"timings", {"missing", "null", "object"}),
     (r"timings\..+", UNBOUNDED),
     (r"versions", {"missing", "null"}),

@@ -78,7 +78,7 @@ def test_history_train_loss_is_the_batch_size_weighted_mean_and_grad_norm_the_me
         assert entry["seconds"] > 0 and entry["samples_per_sec"] > 0
         assert entry["val_accuracy"] is None  # regression
     val = NumpyBackend(model_cfg, train_cfg, run.params).evaluate(ds.x_val, ds.y_val)["loss"]
-    assert run.history[-1]["val_loss"] == pytest.approx(val, rel=1e-6)
+    assert run.result["val_loss"] == pytest.approx(val, rel=1e-6)  # the kept epoch's weights
 
 
 def test_same_seed_gives_bitwise_identical_numpy_history_and_params_and_another_seed_differs():
@@ -147,7 +147,7 @@ def test_should_stop_after_seven_steps_keeps_two_finished_epochs_and_finite_para
     assert run.snapshots["epochs"][-1] == 3  # the partial epoch's parameters are pictured
 
 
-def test_huge_learning_rate_diverges_and_keeps_exactly_the_last_finite_params(monkeypatch):
+def test_huge_learning_rate_diverges_and_keeps_the_best_finished_epochs_params(monkeypatch):
     # float32, SGD at lr=10 without clipping on targets of size ~1000 overflows in epoch 4; its
     # finite loss explodes in epoch 1 already, a rule of its own (test_reliability), off here
     monkeypatch.setattr(importlib.import_module("lstm.train"), "EXPLOSION_FACTOR", math.inf)
@@ -170,23 +170,28 @@ def test_huge_learning_rate_diverges_and_keeps_exactly_the_last_finite_params(mo
     # replay the same batches by hand until the loss stops being finite
     replay = NumpyBackend(model_cfg, train_cfg, init_params(model_cfg, 0, "float32"))
     rng = np.random.default_rng(0)
-    last_finite, bad_at = None, None
+    bad_at, at_epoch_end = None, {}
     with np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(1, 21):
             order = rng.permutation(24)
             for step, i in enumerate(range(0, 24, 8), start=1):
-                before = replay.params()
                 batch = order[i : i + 8]
                 loss, _ = replay.train_step(ds.x_train[batch], ds.y_train[batch])
                 if not math.isfinite(loss):
-                    last_finite, bad_at = before, (epoch, step)
+                    bad_at = (epoch, step)
                     break
             if bad_at:
                 break
+            at_epoch_end[epoch] = replay.params()
     assert bad_at is not None, "the replay never diverged: pick a harsher config"
     assert f"at epoch {bad_at[0]} step {bad_at[1]}" in run.message
     assert len(run.history) == bad_at[0] - 1
-    for name, value in last_finite.items():
+    # the run keeps the finished epoch with the lowest validation loss (finite by definition)
+    best = min(run.history, key=lambda h: h["val_loss"])["epoch"]
+    assert (
+        run.result["epoch"] == best and run.result["val_loss"] == run.history[best - 1]["val_loss"]
+    )
+    for name, value in at_epoch_end[best].items():
         assert np.all(np.isfinite(run.params[name])), name
         assert np.array_equal(run.params[name], value), name
 

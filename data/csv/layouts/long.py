@@ -71,14 +71,20 @@ def long_format(frame: pd.DataFrame, cols: Columns, features, opts: dict, notes:
         class_names = [label]
     else:
         y = per_id[keep_ids]
+    last_step = None
+    if label is None:  # the target is the next step of an input column: persistence applies
+        steps = x[val][:, -1, target_idx] * std[target_idx] + mean[target_idx]
+        last_step = steps
     fields = dataset_fields(task, x[train], y[train], x[val], y[val], len(class_names),
-                            class_names, notes, extra)  # fmt: skip
+                            class_names, notes, extra, last_step)  # fmt: skip
     description = (
         f"One sequence per {cols.id!r}: {len(keep_ids)} sequences of up to {steps} steps of "
         f"{len(kept)} feature(s), {_what_is_predicted(task, label, targets)}."
     )
     detected = {"target_columns": targets or None, "task": task}
-    return Dataset(name="csv", description=description, **fields), detected
+    dataset = Dataset(name="csv", description=description, **fields)
+    dataset.val_ids = [str(uniques[k]) for k in keep_ids[val]]
+    return dataset, detected
 
 
 def _rows_by_sequence(frame: pd.DataFrame, cols: Columns, notes: list[str]):

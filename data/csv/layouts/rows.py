@@ -50,7 +50,7 @@ def rows(frame: pd.DataFrame, cols: Columns, features, opts, notes):
         label, steps = steps[-1], steps[:-1]
     if (~keep).any():
         notes.append(f"dropped {int((~keep).sum())} row(s) with no values or no target")
-    values, y = values[keep], y[keep]
+    values, y, kept_rows = values[keep], y[keep], np.flatnonzero(keep)
     if len(steps) > MAX_SEQ_LEN:
         raise DataError(f"{len(steps)} steps per row exceed the {MAX_SEQ_LEN} limit")
     check_size(len(values), len(steps), 1, "the rows")
@@ -70,12 +70,16 @@ def rows(frame: pd.DataFrame, cols: Columns, features, opts, notes):
         extra.update(y_mean=y_mean, y_std=y_std)
         class_names = [label]
     n_classes = len(class_names)
+    # without a label the target is the row's next value: repeating the last one is a yardstick
+    next_value = task == "regression" and cols.label is None and opts["target_columns"] is None
+    last_step = values[val][:, -1:] if next_value else None
     fields = dataset_fields(task, x[train], y[train], x[val], y[val], n_classes,
-                                   class_names, notes, extra)  # fmt: skip
+                            class_names, notes, extra, last_step)  # fmt: skip
     description = (
         f"One sequence per row: {len(steps)} steps ({steps[0]} .. {steps[-1]}), "
         f"{'classes of' if task == 'classification' else 'predicting'} {label!r}."
     )
     dataset = Dataset(name="csv", description=description, **fields)
+    dataset.val_ids = [f"row {k + 1}" for k in kept_rows[val]]
     used_label = label if cols.label is not None or opts["target_columns"] else None
     return dataset, {"task": task, "target_columns": [used_label] if used_label else None}

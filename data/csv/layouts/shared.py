@@ -9,6 +9,7 @@ from data.common import argmax_accuracy, check_outputs, frequency_baseline, mean
 from data.csv.columns import Columns, as_float, is_numeric
 from data.csv.limits import MAX_CLASSES, MAX_VALUES
 from data.dataset import DataError
+from data.yardsticks import forecast_scores, majority_accuracy
 
 MOSTLY_MISSING = 0.5  # a column with more missing cells than this share is dropped
 AUTO_CLASS_LIMIT = 20  # integer labels with at most this many values are classes by default
@@ -43,8 +44,13 @@ def check_size(n: int, steps: int, width: int, what: str) -> None:
         )
 
 
-def dataset_fields(task, x_tr, y_tr, x_va, y_va, n_classes, names, notes, extra) -> dict:
-    """The Dataset fields shared by the layouts: task, targets, baseline, metrics."""
+def dataset_fields(task, x_tr, y_tr, x_va, y_va, n_classes, names, notes, extra,
+                   last_step=None) -> dict:  # fmt: skip
+    """The Dataset fields shared by the layouts: task, targets, baseline, metrics.
+
+    Regression metrics are `data.yardsticks.forecast_scores` in original units against
+    predicting the training mean and, when the target is the next step of an input
+    (`last_step`: (N_val, O) that input's last value, original units), repeating it."""
     fields = dict(x_train=x_tr, x_val=x_va, notes=notes, **extra)
     if task == "classification":
         y_tr, y_va = y_tr.astype(np.int64), y_va.astype(np.int64)
@@ -60,13 +66,11 @@ def dataset_fields(task, x_tr, y_tr, x_va, y_va, n_classes, names, notes, extra)
             solved="validation accuracy well above the most frequent class's share",
         )
 
+        majority = majority_accuracy(y_tr, y_va, n_classes)
+
         def metrics(y_hat: np.ndarray) -> dict[str, float]:
             y_hat = check_outputs(y_hat, (len(y_va), n_classes), "csv")
-            majority = np.bincount(y_tr, minlength=n_classes).argmax()
-            return {
-                "accuracy": argmax_accuracy(y_hat, y_va),
-                "majority_class_accuracy": float(np.mean(y_va == majority)),
-            }
+            return {"accuracy": argmax_accuracy(y_hat, y_va), "majority_class_accuracy": majority}
     else:
         fields.update(
             y_train=y_tr,
@@ -79,12 +83,16 @@ def dataset_fields(task, x_tr, y_tr, x_va, y_va, n_classes, names, notes, extra)
             baseline_name="predict the training mean",
             solved="validation MSE well below the baseline (1.0 means no better than the mean)",
         )
-        y_std = extra.get("y_std")
+        mean = 0.0 if extra.get("y_mean") is None else extra["y_mean"]
+        std = 1.0 if extra.get("y_std") is None else extra["y_std"]
+        truth = y_va * std + mean  # original units
+        naive = {"mean": np.broadcast_to((y_tr * std + mean).mean(axis=0), truth.shape)}
+        if last_step is not None:  # the target is the next step of an input
+            naive = {"persistence": np.asarray(last_step, dtype=np.float64), **naive}
 
         def metrics(y_hat: np.ndarray) -> dict[str, float]:
             y_hat = check_outputs(y_hat, y_va.shape, "csv")
-            scale = 1.0 if y_std is None else y_std
-            return {"mae_original_units": float(np.mean(np.abs(y_hat - y_va) * scale))}
+            return forecast_scores(y_hat * std + mean, truth, naive)
 
     fields["metrics"] = metrics
     return fields
