@@ -59,12 +59,21 @@ def calendar_periods(step_seconds: float | None) -> tuple[int, ...]:
 
 
 def autocorrelation(values: np.ndarray, max_lag: int) -> np.ndarray:
-    """Sample autocorrelation at lags 1..max_lag of a 1-D array (NaN-free)."""
+    """Sample autocorrelation at lags 1..max_lag of a 1-D array (NaN-free).
+
+    Through the FFT (the power spectrum of the series padded to twice its length), in
+    O(n log n): one dot product per lag took 86 s for a 40 MB upload of 900,000 rows (lags up
+    to n / 3), in the server's session and again in the training process."""
     x = np.asarray(values, dtype=np.float64) - np.mean(values)
     denom = float(np.dot(x, x))
     if denom <= 0 or max_lag < 1:
         return np.zeros(max(max_lag, 0))
-    return np.array([np.dot(x[:-k], x[k:]) / denom for k in range(1, max_lag + 1)])
+    size = 1 << int(2 * len(x) - 1).bit_length()  # a power of two: no wrap-around, fast
+    spectrum = np.fft.rfft(x, size)
+    sums = np.fft.irfft(spectrum * np.conj(spectrum), size)[1 : min(max_lag, len(x) - 1) + 1]
+    out = np.zeros(max_lag)  # lags beyond the series: nothing overlaps
+    out[: len(sums)] = sums / denom
+    return out
 
 
 def detect_period(values: np.ndarray, step_seconds: float | None = None) -> tuple[int | None, str]:
