@@ -11,6 +11,9 @@ every process below it (the fork server and its training processes) every 0.25 s
   server + children, how many training processes ran at once, and when each session's run ended.
 - visits: one tab after another opens the link (a large dataset), waits for the Data tab, and
   closes; reports the server's memory after each visit (`--distinct`: each visit another seed).
+- largest: no browser; the largest batch of the link's settings whose estimate fits a job's
+  budget, trained for an epoch as the dashboard trains it, its measured peak against the
+  estimate (set LSTM_MEMORY_BUDGET to try a smaller machine).
 
 Linux only (reads /proc). Needs /usr/bin/chromium and playwright.
 """
@@ -130,6 +133,19 @@ def _idle(page, timeout: float = 240_000) -> None:
     )
 
 
+def _statuses(runs: Path) -> dict[str, str]:
+    """Run id -> status as run.json says (any version of the store writes these two fields)."""
+    import json
+
+    found = {}
+    for path in runs.glob("*/run.json"):
+        try:
+            found[path.parent.name] = json.loads(path.read_text()).get("status", "")
+        except (OSError, ValueError):
+            continue
+    return found
+
+
 def mb(n: float) -> str:
     return f"{n / 2**20:,.0f} MB"
 
@@ -161,28 +177,27 @@ def train(args) -> None:
                     pages[-1].screenshot(path=args.shot)
                 deadline = clicked + args.seconds
                 while len(ended) < len(pages) and time.monotonic() < deadline:
-                    for k, page in enumerate(pages):
-                        button = page.locator(".st-key-train button").first
-                        if k not in ended and button.is_enabled():
-                            ended[k] = time.monotonic() - clicked
-                    time.sleep(1)
+                    for run_id, status in _statuses(runs).items():
+                        if status != "running" and run_id not in ended:
+                            ended[run_id] = time.monotonic() - clicked
+                    time.sleep(0.5)
                 browser.close()
         finally:
             samples = sampler.stop()
             proc.terminate()
             proc.wait(30)
-    peak = max(samples, key=lambda s: s[2])
+    peak = max(samples, key=lambda s: s[1] + s[2])
     print(f"{args.sessions} sessions pressed Train ({args.query}); {args.repo}")
-    print(f"  peak server + children: {mb(peak[2])} at {peak[0]:.0f} s (server {mb(peak[1])})")
+    print(f"  peak server + children: {mb(peak[1] + peak[2])} at {peak[0]:.0f} s "
+          f"(server {mb(peak[1])}, children {mb(peak[2])})")  # fmt: skip
     print(f"  server alone, peak: {mb(max(s[1] for s in samples))}")
     print(f"  training processes at once, at most: {max(s[3] for s in samples)}")
-    print("  sessions' runs ended after: "
-          + ", ".join(f"{ended[k]:.0f} s" if k in ended else "not by the end"
-                      for k in range(args.sessions)))  # fmt: skip
-    step = max(1, len(samples) // 24)
-    print("  t(s)  server  +children  training processes")
-    for t, server, total, jobs in samples[::step]:
-        print(f"  {t:5.0f} {mb(server):>9} {mb(total):>10}  {jobs}")
+    print("  runs ended after (s from the clicks): "
+          + ", ".join(f"{t:.0f}" for t in sorted(ended.values())))  # fmt: skip
+    step = max(1, len(samples) // 30)
+    print("  t(s)  server  children  total  training processes")
+    for t, server, below, jobs in samples[::step]:
+        print(f"  {t:5.0f} {mb(server):>9} {mb(below):>9} {mb(server + below):>9}  {jobs}")
 
 
 def visits(args) -> None:
@@ -216,9 +231,62 @@ def visits(args) -> None:
     print(f"  kept after the last: {mb(after[-1] - before)}")
 
 
+def largest(args) -> None:
+    """The largest batch of `--query`'s settings whose estimate fits the job budget (the
+    budget over the queue's slots), trained for one epoch by a dashboard job: its measured
+    peak (VmHWM of the training process) against the estimate; one batch more is refused."""
+    from urllib.parse import parse_qsl
+
+    sys.path.insert(0, str(args.repo))
+    import data
+    from dashboard import training
+    from dashboard.jobs import TrainingJob, start
+    from lstm.budget import BudgetError, fmt_bytes
+    from lstm.experiment import configs_for
+
+    query = dict(parse_qsl(args.query))
+    name = query.pop("dataset")
+    options = {k.split(".", 1)[1]: int(v) for k, v in query.items() if k.startswith(name + ".")}
+    model = {k: int(v) for k, v in query.items() if k in ("hidden_size", "num_layers")}
+    dataset = data.load_dataset(name, **options)
+    limit, how = training.job_budget()
+
+    def estimate(batch):
+        m, t = configs_for(dataset, model=model, train={"batch_size": batch, "epochs": 1})
+        return training.estimate(dataset, m, t, ["numpy"]), m, t
+
+    low, high = 1, len(dataset.x_train)
+    while low < high:  # the largest batch whose estimate fits
+        mid = (low + high + 1) // 2
+        low, high = (mid, high) if estimate(mid)[0].bytes <= limit else (low, mid - 1)
+    est, model_cfg, train_cfg = estimate(low)
+    try:
+        training.check_budget(estimate(low + 1)[0])
+        refused = "not refused (the whole training set fits)"
+    except BudgetError as exc:
+        refused = f"refused: {str(exc)[:160]}..."
+    with tempfile.TemporaryDirectory() as tmp:
+        job = TrainingJob(backends=["numpy"], epochs=1, memory_budget=limit)
+        start(job, dataset.spec, model_cfg, train_cfg, store_root=tmp)
+        peak = 0
+        while not job.done:
+            try:
+                status = Path(f"/proc/{job.process.pid}/status").read_text()
+                peak = max(peak, int(status.split("VmHWM:")[1].split()[0]) * 1024)
+            except (OSError, IndexError, ValueError):
+                pass
+            time.sleep(0.05)
+    print(f"job budget {fmt_bytes(limit)} ({how}); {name} {options} {model}")
+    print(
+        f"  largest batch_size that fits: {low}; estimate {fmt_bytes(est.bytes)}; measured "
+        f"peak {fmt_bytes(peak)} ({peak / est.bytes:.2f} of the estimate); {job.status()}"
+    )
+    print(f"  batch_size {low + 1}: {refused}")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("mode", choices=["train", "visits"])
+    parser.add_argument("mode", choices=["train", "visits", "largest"])
     parser.add_argument("--repo", type=Path, default=ROOT)
     parser.add_argument("--sessions", type=int, default=4)
     parser.add_argument("--visits", type=int, default=6)
@@ -228,7 +296,7 @@ def main(argv=None) -> None:
     parser.add_argument("--shot", default="")
     parser.add_argument("--query", default="dataset=adding")
     args = parser.parse_args(argv)
-    train(args) if args.mode == "train" else visits(args)
+    {"train": train, "visits": visits, "largest": largest}[args.mode](args)
 
 
 if __name__ == "__main__":

@@ -139,7 +139,7 @@ def run_header(run, yardstick: str = "the trivial baseline") -> None:
     cols[4].metric("time", duration(total) if total else "–", help=where)
     metrics = final.get("metrics") or {}
     if metrics:
-        st.caption(" · ".join(f"{k}: {v:.4g}" for k, v in metrics.items()))
+        st.caption(" · ".join(f"{plain(k)}: {v:.4g}" for k, v in metrics.items()))
 
 
 def render(ctx: state.Context) -> None:
