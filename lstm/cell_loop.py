@@ -63,9 +63,7 @@ class CellLoop:
                 dh = dstate[0] + dh_last.T
             else:
                 dh = dstate[0]
-            dstate, da_x, da_h, extra = self.cell.step_backward(
-                p, (dh, *dstate[1:]), caches[t]
-            )
+            dstate, da_x, da_h, extra = self.cell.step_backward(p, (dh, *dstate[1:]), caches[t])
             da_x_all[t] = da_x
             if da_h is not da_x:
                 if da_h_all is None:
