@@ -94,9 +94,6 @@ class LSTM:
             return None, None, None
         return np.split(p["p"], 3)
 
-    def _fixed_f(self, i, one):
-        return 1.0 - i if self.coupled else one
-
     def step(self, p: dict, xw: np.ndarray, state: tuple):
         """One step: p the layer's params (W_h and the extras used here), xw = x W_x + b
         (N, G*H), state (h', c'). Returns ((h, c), cache)."""
@@ -105,7 +102,12 @@ class LSTM:
         p_i, p_f, p_o = self._peepholes(p)
         one = np.ones_like(c_prev)
         i = sigmoid(_peep(a["i"], p_i, c_prev)) if "i" in a else one
-        f = sigmoid(_peep(a["f"], p_f, c_prev)) if "f" in a else self._fixed_f(i, one)
+        if "f" in a:
+            f = sigmoid(_peep(a["f"], p_f, c_prev))
+        elif self.coupled:
+            f = 1.0 - i
+        else:
+            f = one
         g = self.g_act(a["g"])
         c = f * c_prev + i * g
         o = sigmoid(_peep(a["o"], p_o, c)) if "o" in a else one

@@ -29,15 +29,15 @@ def cmd_runs_list(args) -> int:
         print(f"no runs in {store_for(args).root}")
         return 0
     print(f"{'id':<29} {'status':<11} {'epochs':>6} {'val loss':>10} {'acc':>6} "
-          f"{'dataset':<16} {'backend':<7} {'HxL':<7} label")  # fmt: skip
+          f"{'dataset':<16} {'backend':<7} {'cell HxL':<13} label")  # fmt: skip
     for i in infos:
         if i.status == "broken":
             print(f"{i.id:<29} {'broken':<11} {i.reason}")
             continue
-        size = f"{i.hidden_size}x{i.num_layers}"
+        size = f"{i.cell} {i.hidden_size}x{i.num_layers}"
         print(f"{i.id:<29} {i.status:<11} {i.epochs:>6} {fmt_value(i.final_val_loss):>10} "
               f"{fmt_value(i.final_val_accuracy, '.3f'):>6} {i.dataset[:16]:<16} {i.backend:<7} "
-              f"{size:<7} {i.label}")  # fmt: skip
+              f"{size:<13} {i.label}")  # fmt: skip
     return 0
 
 

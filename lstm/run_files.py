@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from lstm.cells import trace_parts
 from lstm.config import ModelConfig, TrainConfig
 from lstm.params import param_shapes
 from lstm.record import INTERRUPTED, STATUSES, Run
-from lstm.snapshots import TRACE_PARTS
 
 FORMAT = "lstm-lab run 1"
 
@@ -201,7 +201,7 @@ def read_snapshots(path: Path, model_cfg: ModelConfig) -> dict | None:
         for epoch in epochs:
             trace = {}
             for k in range(model_cfg.num_layers):
-                for part in TRACE_PARTS:
+                for part in trace_parts(model_cfg.cell):
                     value = arrays[f"e{epoch}/l{k}.{part}"]
                     if value.shape != (len(x), x.shape[1], units):
                         raise RunStoreError(
