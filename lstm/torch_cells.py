@@ -129,7 +129,15 @@ class Twin(torch.nn.Module):
 
 
 def _tensor(a: np.ndarray, device: str) -> torch.Tensor:
-    return torch.as_tensor(np.ascontiguousarray(a), device=device)
+    """A copy (the twin must never share memory with the caller's arrays)."""
+    return torch.tensor(np.ascontiguousarray(a), device=device)
+
+
+def _value(p: torch.Tensor, grad: bool) -> np.ndarray:
+    """p, or its gradient (zeros when it has none), as a NumPy array."""
+    if grad:
+        p = p.grad if p.grad is not None else torch.zeros_like(p)
+    return p.detach().cpu().numpy().copy()
 
 
 class StockTwin(Twin):
@@ -160,9 +168,12 @@ class StockTwin(Twin):
             for k in range(self.cfg.num_layers)
         ]
 
-    def canonical(self) -> dict[str, np.ndarray]:
-        sd = dict(self.rnn.state_dict())
-        sd.update({f"head.{k}": v for k, v in self.head.state_dict().items()})
+    def canonical(self, grad: bool = False) -> dict[str, np.ndarray]:
+        """The parameters (or, with grad=True, their .grad; a frozen bias_hh's as zeros) in the
+        canonical layout."""
+        named = [*self.rnn.named_parameters(), *(("head." + n, p) for n, p in
+                                                 self.head.named_parameters())]  # fmt: skip
+        sd = {name: _value(p, grad) for name, p in named}
         return from_torch_state_dict(sd)
 
 
@@ -198,15 +209,16 @@ class LoopTwin(Twin):
             layers.append(layer)
         return layers
 
-    def canonical(self) -> dict[str, np.ndarray]:
+    def canonical(self, grad: bool = False) -> dict[str, np.ndarray]:
+        """The parameters (or, with grad=True, their .grad) in the canonical layout."""
         params = {}
         for name in param_shapes(self.cfg):
             if name.startswith("head."):
-                tensor = self.head.weight.T if name == "head.W" else self.head.bias
+                value = _value(self.head.weight if name == "head.W" else self.head.bias, grad)
             else:
-                tensor = getattr(self, name.replace(".", "_"))
-                tensor = tensor.T if name.endswith(("W_x", "W_h")) else tensor
-            params[name] = np.ascontiguousarray(tensor.detach().cpu().numpy())
+                value = _value(getattr(self, name.replace(".", "_")), grad)
+            transposed = name.endswith(("W_x", "W_h", "head.W"))  # stored as torch stores them
+            params[name] = np.ascontiguousarray(value.T if transposed else value)
         return params
 
 

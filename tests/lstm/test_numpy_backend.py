@@ -14,7 +14,7 @@ from lstm.config import ModelConfig, TrainConfig
 from lstm.losses import loss_fn
 from lstm.numpy_backend import NumpyBackend, backward, forward, predict, trace
 from lstm.params import init_params
-from tests.lstm._problems import make_problem
+from tests.helpers.problems import make_problem
 
 
 def _ref_sigmoid(z):

@@ -12,7 +12,7 @@ from lstm.numpy_backend import predict
 from lstm.params import split_state_dict
 from lstm.runs import RunStore
 from lstm.train import train
-from tests.train.helpers import class_dataset, sum_dataset, tiny_configs
+from tests.helpers.datasets import class_dataset, sum_dataset, tiny_configs
 
 
 @pytest.fixture(scope="module")

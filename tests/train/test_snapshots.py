@@ -9,7 +9,7 @@ from lstm import snapshots
 from lstm.numpy_backend import trace
 from lstm.snapshots import plan_snapshots, saturation, snapshot_bytes
 from lstm.train import train
-from tests.train.helpers import class_dataset, sum_dataset, tiny_configs
+from tests.helpers.datasets import class_dataset, sum_dataset, tiny_configs
 
 MIB = 2**20
 
