@@ -43,8 +43,9 @@ def layer_forward(p: dict, X: np.ndarray, keep: str = "all", workspace: dict | N
     bx = np.concatenate([b[2 * H :], b[: 2 * H]])
     bh = np.concatenate([np.zeros(2 * H, dtype), b_hn])
     Wh = np.ascontiguousarray(np.concatenate([W_h, bh[None, :]]).T)  # (3H, H+1)
+    X = X.astype(dtype, copy=False)  # float64 data must not promote float32 arithmetic
     XW = buffer(workspace, name + "XW", (T, 3 * H, N), dtype)
-    np.matmul(Wx, X.astype(dtype, copy=False), out=XW)
+    np.matmul(Wx, X, out=XW)
     XW += bx[:, None]
     hb = buffer(workspace, name + "hb", (T + 1, H + 1, N), dtype)
     hb[:, H] = 1.0
@@ -119,7 +120,6 @@ def layer_backward(dH: np.ndarray | None, dh_last: np.ndarray | None, layer: dic
     dh_sum = np.empty((H, N), dtype)
     dh_rec = np.empty((H, N), dtype)
     tmp = np.empty((H, N), dtype)
-    Xf = X.astype(dtype, copy=False)
     for t1 in range(T, 0, -chunk):
         t0 = max(0, t1 - chunk)
         S = t1 - t0
@@ -147,7 +147,7 @@ def layer_backward(dH: np.ndarray | None, dh_last: np.ndarray | None, layer: dic
             np.dot(dz_h, h_1.T, out=dWh_t)
             np.add(dWh, dWh_t, out=dWh)
         dz_x = dZ[:, :H3]  # (S, 3H, N), order n, r, z
-        dWx += np.matmul(dz_x, Xf[t0:t1].transpose(0, 2, 1)).sum(axis=0)
+        dWx += np.matmul(dz_x, X[t0:t1].transpose(0, 2, 1)).sum(axis=0)
         dbx += dz_x.sum(axis=(0, 2))
         if dX is not None:
             np.matmul(Wx_T, dz_x, out=dX[t0:t1])
