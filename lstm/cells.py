@@ -86,13 +86,15 @@ class LSTM:
         return tuple(q for q in computed if q != "g" or isinstance(self.g_act, Tanh))
 
     def split(self, a: np.ndarray) -> dict[str, np.ndarray]:
-        """(N, G*H) -> {block name: (N, H)} in `blocks` order."""
-        return dict(zip(self.blocks, np.split(a, len(self.blocks), axis=1), strict=True))
+        """(N, G*H) -> {block name: (N, H)} in `blocks` order (views)."""
+        H = a.shape[1] // len(self.blocks)
+        return {q: a[:, j * H : (j + 1) * H] for j, q in enumerate(self.blocks)}
 
     def _peepholes(self, p: dict):
         if not self.peepholes:
             return None, None, None
-        return np.split(p["p"], 3)
+        H = p["p"].shape[0] // 3
+        return p["p"][:H], p["p"][H : 2 * H], p["p"][2 * H :]
 
     def step(self, p: dict, xw: np.ndarray, state: tuple):
         """One step: p the layer's params (W_h and the extras used here), xw = x W_x + b
@@ -100,7 +102,7 @@ class LSTM:
         h_prev, c_prev = state
         a = self.split(xw + h_prev @ p["W_h"])
         p_i, p_f, p_o = self._peepholes(p)
-        one = np.ones_like(c_prev)
+        one = None if len(a) == 4 else np.ones_like(c_prev)  # the value of a fixed gate
         i = sigmoid(_peep(a["i"], p_i, c_prev)) if "i" in a else one
         if "f" in a:
             f = sigmoid(_peep(a["f"], p_f, c_prev))
