@@ -7,11 +7,12 @@ cell of `cfg.cell` (equations in `lstm.cells`) maps (x_t, state_{t-1}) to state_
 
     y = h_T @ head.W + head.b   (target="last")   or   h_t @ head.W + head.b at every t ("each")
 
-Which code runs a layer: cell="lstm", "gru" and "rnn" run their fast paths, the fused kernels
-of `lstm.fused_lstm`, `lstm.fused_gru` and `lstm.fused_rnn` (time-major, one product a step,
-workspace buffers; see fused_lstm's docstring); every other cell runs the generic loop of
-`lstm.cell_loop` over its reference cell of `lstm.cells`. `fused=False` runs the reference for
-those three as well: the fast paths are tested against it.
+Which code runs a layer: every cell has a fast path, fused kernels (time-major, one product a
+step, factors of backward computed for chunks of steps, workspace buffers; see fused_lstm's
+docstring): `lstm.fused_lstm.FusedLSTM` for the LSTM and its variants, `lstm.fused_gru` and
+`lstm.fused_rnn`. `fused=False` runs the generic loop of `lstm.cell_loop` over the reference
+cell of `lstm.cells` instead: the fast paths are tested against it to 1e-13, and a new cell
+that no kernel knows runs there (a new LSTM variant whose flags FusedLSTM knows is fused).
 
 Params and grads live as consecutive views of one flat buffer each, so gradient clipping and the
 optimizer (`lstm.optim`) are a dozen whole-vector NumPy calls. The gradient w.r.t. the input
@@ -25,17 +26,21 @@ import math
 
 import numpy as np
 
-from lstm import fused_gru, fused_lstm, fused_rnn
+from lstm import fused_gru, fused_rnn
 from lstm.backend import Backend
 from lstm.cell_loop import CellLoop
-from lstm.cells import get_cell
+from lstm.cells import CELLS, get_cell
 from lstm.config import ModelConfig, TrainConfig
 from lstm.fused_common import buffer
+from lstm.fused_lstm import FusedLSTM
 from lstm.losses import loss_fn
 from lstm.optim import clip_by_global_norm, make_optimizer
 from lstm.params import check_params, param_shapes
 
-FAST_PATHS = {"lstm": fused_lstm, "gru": fused_gru, "rnn": fused_rnn}
+# the fused kernels of each cell that has them: every LSTM-family cell whose flags the fused
+# LSTM knows, the GRU and the RNN
+FAST_PATHS = {name: FusedLSTM(cell) for name, cell in CELLS.items() if FusedLSTM.supports(cell)}
+FAST_PATHS.update(gru=fused_gru, rnn=fused_rnn)
 
 
 def layer_engine(cell: str, fused: bool = True):
