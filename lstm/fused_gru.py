@@ -33,7 +33,7 @@ def layer_forward(p: dict, X: np.ndarray, keep: str = "all", workspace: dict | N
                   name: str = "") -> dict:  # fmt: skip
     """X (T, D, N). Returns hb (T+1, H+1, N) = [h_{t-1}; 1], hs (T+1, H, N) (a view of it),
     X, the weights in internal order and, by `keep` ("all"/"gates": every step; "none": one
-    step's buffers), A (T, 3H, N) = r, z, n and Gs (T, 3H, N) = (hr, hz, hn)."""
+    step's buffers), A (T, 3H, N) = r, z, n and Gs (T, 3H, N) = (hr/2, hz/2, hn)."""
     W_x, W_h, b, b_hn = p["W_x"], p["W_h"], p["b"], p["b_hn"]
     T, D, N = X.shape
     H = W_h.shape[0]
@@ -43,10 +43,14 @@ def layer_forward(p: dict, X: np.ndarray, keep: str = "all", workspace: dict | N
     bx = np.concatenate([b[2 * H :], b[: 2 * H]])
     bh = np.concatenate([np.zeros(2 * H, dtype), b_hn])
     Wh = np.ascontiguousarray(np.concatenate([W_h, bh[None, :]]).T)  # (3H, H+1)
+    # the forward pass's copies: r and z rows halved (exact), for sigmoid(z) = (1 + tanh(z/2))/2
+    half = np.ones((3 * H, 1), dtype)
+    half[H:] = 0.5
+    Wx_half, bx_half, Wh_half = Wx * half, bx * half[:, 0], Wh * np.roll(half, -H, axis=0)
     X = X.astype(dtype, copy=False)  # float64 data must not promote float32 arithmetic
     XW = buffer(workspace, name + "XW", (T, 3 * H, N), dtype)
-    np.matmul(Wx, X, out=XW)
-    XW += bx[:, None]
+    np.matmul(Wx_half, X, out=XW)
+    XW += bx_half[:, None]
     hb = buffer(workspace, name + "hb", (T + 1, H + 1, N), dtype)
     hb[:, H] = 1.0
     hs = hb[:, :H]
@@ -58,7 +62,7 @@ def layer_forward(p: dict, X: np.ndarray, keep: str = "all", workspace: dict | N
     rows = (A, Gs) if all_steps else (itertools.repeat(A[0], T), itertools.repeat(Gs[0], T))
     steps = zip(hb[:T], hs[:T], hs[1:], XW, *rows, strict=False)
     for h_1, h_prev, h, xw, a, g in steps:
-        np.dot(Wh, h_1, out=g)  # (hr, hz, hn)
+        np.dot(Wh_half, h_1, out=g)  # (hr/2, hz/2, hn)
         rz, n = a[: 2 * H], a[2 * H :]
         np.add(xw[H:], g[: 2 * H], out=rz)
         sigmoid_(rz)

@@ -31,8 +31,9 @@ How it is made fast (`python -m benchmarks.backends` measures it against torch.n
 - The gate axis is in the order o, i, f, g inside (the blocks the cell has): the sigmoid gates
   are one block for the forward pass, the gates that backward multiplies by dc (i, f, g)
   another.
-- The gates are activated by one chain of whole-block ufuncs (`lstm.fused_common.activate`)
-  with the candidate's rows of W doubled beforehand (a peephole cell's o waits for c).
+- The gates are activated by one tanh over the whole block and two ufuncs over its sigmoid rows
+  (`lstm.fused_common.activate`), those rows of W halved beforehand (a peephole cell's o waits
+  for c).
 - Backward needs, per step, only what depends on the recurrence: the factors above are computed
   for a chunk of steps at once (about 256 KB of gates, so the chunk is still in the cache when
   its steps use it), so a backward step is five small ufuncs and two matrix products. Only a
@@ -152,8 +153,7 @@ class FusedLSTM:
         W = self._columns(W, H, cell.blocks, order)
         Ws = np.ascontiguousarray(W.T)  # (G*H, K): z_t = Ws @ inputs[t]
         g_row = (G - 1) * H  # g is the last block
-        if self.tanh_g:
-            Ws[g_row:] *= 2.0  # the candidate's rows give 2z (exact): tanh(z) = 1 - 2/(1 + e^2z)
+        Ws[:g_row] *= 0.5  # sigmoid rows give z/2 (exact): sigmoid(z) = (1 + tanh(z/2)) / 2
         inputs = buffer(workspace, name + "inputs", (T + 1, K, N), dtype)
         inputs[:T, :D] = X
         inputs[:T, D + H] = 1.0
@@ -171,6 +171,8 @@ class FusedLSTM:
         )
         tmp = np.empty((H, N), dtype)
         peep = self._peepholes(p, H)
+        if peep:
+            peep_half = [0.5 * w for w in peep]  # the sigmoid gates' rows hold z/2
         first = H if peep else 0  # a peephole cell's o waits for c
         # each step's views, made up front (indexing in the loop costs more than some ufuncs)
         blocks = A.reshape(len(A), G, H, N).transpose(1, 0, 2, 3)  # per block (steps, H, N)
@@ -189,7 +191,7 @@ class FusedLSTM:
         for x_h_1, (a, o, i, f, g), (c_prev, c), tc, h in steps:
             np.dot(Ws, x_h_1, out=a)  # np.dot: matmul's ufunc machinery costs ~0.5 us more
             if peep:
-                for gate, weight in ((i, peep[0]), (f, peep[1])):
+                for gate, weight in ((i, peep_half[0]), (f, peep_half[1])):
                     np.multiply(c_prev, weight, out=tmp)
                     np.add(gate, tmp, out=gate)
             if self.tanh_g:
@@ -198,7 +200,7 @@ class FusedLSTM:
                 sigmoid_(a[first:g_row])  # niaf: g = z as it is
             self.update_c(i, f, g, c_prev, c, tmp)
             if peep:
-                np.multiply(c, peep[2], out=tmp)
+                np.multiply(c, peep_half[2], out=tmp)
                 np.add(o, tmp, out=o)
                 sigmoid_(o)
             s = c
