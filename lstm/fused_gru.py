@@ -26,7 +26,7 @@ import itertools
 
 import numpy as np
 
-from lstm.fused_common import batch_first, buffer, chunk_steps, sigmoid_
+from lstm.fused_common import batch_first, buffer, chunk_steps, flush_tiny, sigmoid_
 
 
 def layer_forward(p: dict, X: np.ndarray, keep: str = "all", workspace: dict | None = None,
@@ -125,6 +125,7 @@ def layer_backward(dH: np.ndarray | None, dh_last: np.ndarray | None, layer: dic
     dh_rec = np.empty((H, N), dtype)
     tmp = np.empty((H, N), dtype)
     for t1 in range(T, 0, -chunk):
+        flush_tiny(dh_rec)  # see lstm.fused_common
         t0 = max(0, t1 - chunk)
         S = t1 - t0
         F, dZ = F_all[:S], dZ_all[:S]

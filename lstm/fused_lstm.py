@@ -55,7 +55,7 @@ import itertools
 import numpy as np
 
 from lstm.cells import LSTM, Identity, Tanh
-from lstm.fused_common import activate, batch_first, buffer, chunk_steps, sigmoid_
+from lstm.fused_common import activate, batch_first, buffer, chunk_steps, flush_tiny, sigmoid_
 
 # dW_t = dz_t [x_t; h_{t-1}; 1]^T: for small products OpenBLAS multiplies by a contiguous (N, K)
 # much faster than by the transposed view of a (K, N), so backward copies a chunk's inputs
@@ -309,6 +309,7 @@ class FusedLSTM:
         tmp = np.empty((H, N), dtype)
         has_o = "o" in order
         for t1 in range(T, 0, -chunk):
+            flush_tiny(dc, dh_rec)  # see lstm.fused_common
             t0 = max(0, t1 - chunk)
             S = t1 - t0
             F, dc_dh = F_all[:S], dc_dh_all[:S]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lstm.fused_common import batch_first, buffer, chunk_steps
+from lstm.fused_common import batch_first, buffer, chunk_steps, flush_tiny
 
 
 def layer_forward(p: dict, X: np.ndarray, keep: str = "all", workspace: dict | None = None,
@@ -64,6 +64,7 @@ def layer_backward(dH: np.ndarray | None, dh_last: np.ndarray | None, layer: dic
     dh_sum = np.empty((H, N), dtype)
     dh_rec = np.empty((H, N), dtype)
     for t1 in range(T, 0, -chunk):
+        flush_tiny(dh_rec)  # see lstm.fused_common
         t0 = max(0, t1 - chunk)
         dA = dA_all[: t1 - t0]
         np.multiply(hs[t0 + 1 : t1 + 1], hs[t0 + 1 : t1 + 1], out=dA)
