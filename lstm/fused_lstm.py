@@ -94,6 +94,7 @@ class FusedLSTM:
             raise ValueError(f"cell {cell.name!r} is not one the fused LSTM kernels know")
         self.cell = cell
         self.order = tuple(q for q in "oifg" if q in cell.blocks)  # internal block order
+        self.blocks_at = [self.order.index(q) if q in self.order else None for q in "oifg"]
         self.tanh_g = isinstance(cell.g_act, Tanh)
         self.tanh_c = isinstance(cell.out_act, Tanh)
         if "i" in cell.blocks and "f" in cell.blocks:
@@ -235,11 +236,14 @@ class FusedLSTM:
         """The backward factors of S steps at once (see the module docstring): F like A (Fo
         and F_{i,f,g} in internal order), dc_dh like c; Fc (or None) the carry factor when it
         is neither f (read from A) nor 1."""
+        S, GH, N = A.shape
         H = c.shape[1]
-        np.subtract(1.0, A, out=F)
-        F *= A  # s (1 - s): the sigmoid's derivative (the candidate's block is replaced below)
-        Ao, Ai, Af, Ag = (A[:, self._rows(q, H)] if q in self.order else None for q in "oifg")
-        Fo, Fi, Ff, Fg = (F[:, self._rows(q, H)] if q in self.order else None for q in "oifg")
+        sig = GH - H  # the sigmoid gates' rows: all but g, the last block
+        np.subtract(1.0, A[:, :sig], out=F[:, :sig])
+        F[:, :sig] *= A[:, :sig]  # s (1 - s): the sigmoid's derivative
+        A4, F4 = A.reshape(S, -1, H, N), F.reshape(S, -1, H, N)
+        Ao, Ai, Af, Ag = (None if k is None else A4[:, k] for k in self.blocks_at)
+        Fo, Fi, Ff, Fg = (None if k is None else F4[:, k] for k in self.blocks_at)
         if Fo is not None:
             Fo *= s  # do = dh * s
         if Fi is not None and self.cell.coupled:
