@@ -55,7 +55,7 @@ import itertools
 import numpy as np
 
 from lstm.cells import LSTM, Identity, Tanh
-from lstm.fused_common import activate, batch_first, buffer, chunk_steps, flush_tiny, sigmoid_
+from lstm.fused_common import batch_first, buffer, chunk_steps, flush_tiny, sigmoid_
 
 # dW_t = dz_t [x_t; h_{t-1}; 1]^T: for small products OpenBLAS multiplies by a contiguous (N, K)
 # much faster than by the transposed view of a (K, N), so backward copies a chunk's inputs
@@ -177,7 +177,11 @@ class FusedLSTM:
         first = H if peep else 0  # a peephole cell's o waits for c
         # each step's views, made up front (indexing in the loop costs more than some ufuncs)
         blocks = A.reshape(len(A), G, H, N).transpose(1, 0, 2, 3)  # per block (steps, H, N)
-        views = [A, *(blocks[order.index(q)] if q in order else None for q in "oifg")]
+        # a (the step's gates), the rows one tanh activates (all from `first`, or the sigmoid
+        # rows alone when g = z), the sigmoid rows, then o, i, f, g
+        activated = A[:, first:] if self.tanh_g else A[:, first:g_row]
+        views = [A, activated, A[:, first:g_row]]
+        views += [blocks[order.index(q)] if q in order else None for q in "oifg"]
         if all_steps:
             gates = zip(*(itertools.repeat(None) if v is None else v for v in views), strict=False)
             c_pairs = zip(cs[:-1], cs[1:], strict=True)
@@ -189,17 +193,17 @@ class FusedLSTM:
         else:
             tcs = tanh_cs if keep == "all" else itertools.repeat(tanh_cs[0], T)
         steps = zip(inputs[:T], gates, c_pairs, tcs, hs[1:], strict=False)  # some repeat forever
-        for x_h_1, (a, o, i, f, g), (c_prev, c), tc, h in steps:
+        update_c = self.update_c
+        for x_h_1, (a, act, sig, o, i, f, g), (c_prev, c), tc, h in steps:
             np.dot(Ws, x_h_1, out=a)  # np.dot: matmul's ufunc machinery costs ~0.5 us more
             if peep:
                 for gate, weight in ((i, peep_half[0]), (f, peep_half[1])):
                     np.multiply(c_prev, weight, out=tmp)
                     np.add(gate, tmp, out=gate)
-            if self.tanh_g:
-                activate(a[first:], g_row - first)
-            elif g_row > first:
-                sigmoid_(a[first:g_row])  # niaf: g = z as it is
-            self.update_c(i, f, g, c_prev, c, tmp)
+            np.tanh(act, out=act)  # activate(), inlined: sigmoid(z) = (1 + tanh(z/2)) / 2
+            np.multiply(sig, 0.5, out=sig)
+            np.add(sig, 0.5, out=sig)
+            update_c(i, f, g, c_prev, c, tmp)
             if peep:
                 np.multiply(c, peep_half[2], out=tmp)
                 np.add(o, tmp, out=o)
