@@ -1,8 +1,9 @@
 """The recurrent cells, written plainly: each cell's step and, right below it, its backward.
 
 These are the reference cells. The generic layer loop (`lstm.cell_loop`) runs any of them:
-forward, backpropagation through time and trace. The fused kernels of lstm, gru and rnn
-(`lstm.fused_*`) compute the same numbers faster and are tested against these.
+forward, backpropagation through time and trace. The fused kernels (`lstm.fused_lstm` for the
+LSTM family, `lstm.fused_gru`, `lstm.fused_rnn`) compute the same numbers faster and are tested
+against these to 1e-13.
 
 Shapes, per step and batch-first: x (N, D), h and c (N, H). A cell has G gate blocks (its
 `blocks`); a layer's W_x (D, G*H), W_h (H, G*H) and b (G*H,) hold them in that order. The loop
@@ -29,7 +30,9 @@ and the input's gradient) and of h' @ W_h (`da_h`, which gives dW_h); for every 
 the two are the same array. sigma' = s (1 - s), tanh' = 1 - y^2, both from the output y.
 
 A new variant of the LSTM is one subclass of `LSTM` (its blocks and flags) and one line in
-`CELLS`; `lstm.config` offers every name in `CELLS`.
+`CELLS`; `lstm.config` offers every name in `CELLS`. It runs on the fused kernels when they know
+its flags (`FusedLSTM.supports`), on the generic loop otherwise, and its torch twin
+(`lstm.torch_cells`) reads the same flags.
 """
 
 from __future__ import annotations
