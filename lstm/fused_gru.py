@@ -103,7 +103,7 @@ def _backward_factors(A, hn, h_prev, F) -> None:
 
 def layer_backward(dH: np.ndarray | None, dh_last: np.ndarray | None, layer: dict, out: dict,
                    need_dX: bool = True) -> np.ndarray | None:  # fmt: skip
-    """BPTT through one layer (see `lstm.fused_lstm.layer_backward`): writes out["W_x"],
+    """BPTT through one layer (see `lstm.fused_lstm_backward`): writes out["W_x"],
     out["W_h"], out["b"], out["b_hn"]; returns dX (T, D, N) when `need_dX`."""
     A, Gs, hb, X, Wx, Wh = (layer[k] for k in ("A", "Gs", "hb", "X", "Wx", "Wh"))
     T, H3, N = A.shape
@@ -122,7 +122,7 @@ def layer_backward(dH: np.ndarray | None, dh_last: np.ndarray | None, layer: dic
     dWx = np.zeros((H3, D), dtype)
     dbx = np.zeros(H3, dtype)
     dh_sum = np.empty((H, N), dtype)
-    dh_rec = np.empty((H, N), dtype)
+    dh_rec = np.zeros((H, N), dtype)
     tmp = np.empty((H, N), dtype)
     for t1 in range(T, 0, -chunk):
         flush_tiny(dh_rec)  # see lstm.fused_common

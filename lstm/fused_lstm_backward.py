@@ -98,7 +98,7 @@ class FusedLSTMBackward:
         dW_t = np.empty((GH, K), dtype)
         dp = [np.zeros(H, dtype) for _ in range(3)] if peep else None
         dh_sum = np.empty((H, N), dtype)
-        dh_rec = np.empty((H, N), dtype)  # gradient reaching h_t from step t+1
+        dh_rec = np.zeros((H, N), dtype)  # gradient reaching h_t from step t+1
         dc = np.zeros((H, N), dtype)  # gradient reaching c_t from step t+1, then total at c_t
         tmp = np.empty((H, N), dtype)
         has_o = "o" in order

@@ -47,7 +47,7 @@ def layer_trace(layer: dict) -> dict[str, np.ndarray]:
 
 def layer_backward(dH: np.ndarray | None, dh_last: np.ndarray | None, layer: dict, out: dict,
                    need_dX: bool = True) -> np.ndarray | None:  # fmt: skip
-    """BPTT through one layer (see `lstm.fused_lstm.layer_backward`): writes out["W_x"],
+    """BPTT through one layer (see `lstm.fused_lstm_backward`): writes out["W_x"],
     out["W_h"], out["b"]; returns dX (T, D, N) when `need_dX`."""
     inputs, hs, W = layer["inputs"], layer["hs"], layer["W"]
     T, K, N = inputs.shape[0] - 1, inputs.shape[1], inputs.shape[2]
@@ -62,7 +62,7 @@ def layer_backward(dH: np.ndarray | None, dh_last: np.ndarray | None, layer: dic
     dW = np.zeros((H, K), dtype)
     dW_t = np.empty((H, K), dtype)
     dh_sum = np.empty((H, N), dtype)
-    dh_rec = np.empty((H, N), dtype)
+    dh_rec = np.zeros((H, N), dtype)
     for t1 in range(T, 0, -chunk):
         flush_tiny(dh_rec)  # see lstm.fused_common
         t0 = max(0, t1 - chunk)
