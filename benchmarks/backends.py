@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 
 from benchmarks.report import (
     DTYPES,
+    cells_summary,
     cpu_name,
     markdown,
     matmul_peak,
@@ -68,6 +69,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--passive", action="store_true", help="idle threads sleep instead of spinning")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     p.add_argument("--markdown", metavar="JSON", help="print a saved run as Markdown, and exit")
+    p.add_argument("--summary", metavar="JSON", nargs="+",
+                   help="print saved runs as one per-cell table (Markdown), and exit")  # fmt: skip
     p.add_argument(
         "--sizes", default=",".join(SIZES), help=f"comma-separated, of {', '.join(SIZES)}"
     )
@@ -242,6 +245,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.markdown:
         with open(args.markdown) as f:
             print(markdown(json.load(f), SIZES))
+        return 0
+    if args.summary:
+        reports = []
+        for path in args.summary:
+            with open(path) as f:
+                reports.append(json.load(f))
+        print(cells_summary(reports))
         return 0
     want = {var: str(args.threads) for var in THREAD_VARS}
     if args.passive:

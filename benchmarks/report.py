@@ -177,3 +177,37 @@ def markdown(report: dict, sizes: dict) -> str:
     if report.get("memory"):
         lines += ["", "```", memory_text(report["memory"], sizes), "```"]
     return "\n".join(lines)
+
+
+def cells_summary(reports: list[dict]) -> str:
+    """Several saved runs (e.g. 1 thread, 2 threads, 2 threads --passive) as one Markdown table:
+    a row per cell and size, NumPy's median, torch's, and their ratio in each run."""
+    runs = []
+    for report in reports:
+        m = report["machine"]
+        label = f"{m['threads']} thread{'s' if m['threads'] > 1 else ''}"
+        runs.append((label + (", passive" if m.get("passive") else ""), report))
+    head = "| cell | torch side | size | " + " | ".join(
+        f"{label}: NumPy / torch ms, ratio" for label, _ in runs
+    )
+    lines = [head + " |", "|---|---|---|" + "--:|" * len(runs)]
+    keys = [(r.get("cell", "lstm"), r["size"], r["dtype"]) for r in reports[0]["results"]]
+    for cell, size, dtype in keys:
+        row = [cell, twin_name(cell), f"{size} ({dtype})"]
+        for _, report in runs:
+            r = next((r for r in report["results"] if (r.get("cell", "lstm"), r["size"],
+                                                         r["dtype"]) == (cell, size, dtype)),
+                     None)  # fmt: skip
+            row.append(
+                "-"
+                if r is None
+                else f"{r['numpy']['median_ms']:.2f} / "
+                f"{r['torch']['median_ms']:.2f}, **{r['ratio']:.2f}**"
+            )
+        lines.append("| " + " | ".join(row) + " |")
+    loads = ", ".join(
+        f"{label}: {r['machine']['load_average_before'][0]:.2f} -> "
+        f"{r['machine']['load_average_after'][0]:.2f}"
+        for label, r in runs
+    )
+    return "\n".join(lines + ["", f"Load average before -> after each run: {loads}."])

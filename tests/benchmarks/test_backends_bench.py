@@ -54,6 +54,11 @@ def test_quick_benchmark_runs_and_writes_sane_json(tmp_path):
         tol = 1e-5 if r["dtype"] == "float32" else 1e-12
         assert r["first_loss_abs_diff"] <= tol, r
 
+    summary = subprocess.run([sys.executable, "-m", "benchmarks.backends", "--summary", str(out)],
+                             cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert summary.returncode == 0, summary.stderr
+    assert "| nfg | torch loop | tiny (float32) | " in summary.stdout, summary.stdout
+
     memory = report["memory"]
     assert memory["size"] == "default" and memory["cache_bytes"] > 0
     # predict keeps no cache: it must peak below a forward pass that returns one
