@@ -44,7 +44,7 @@ FAST_PATHS.update(gru=fused_gru, rnn=fused_rnn)
 
 
 def layer_engine(cell: str, fused: bool = True):
-    """What runs a layer of `cell`: its fused kernels (a module) when it has a fast path and
+    """What runs a layer of `cell`: its fused kernels (FAST_PATHS) when it has a fast path and
     `fused`, else the generic loop over its reference cell."""
     if fused and cell in FAST_PATHS:
         return FAST_PATHS[cell]
