@@ -22,9 +22,9 @@ configurations), and by central differences on a 2-layer masked classification p
 LSTM also on the four configurations below, up to 3 layers.
 
 Measured worst relative error per cell (each test reports its own as `worst_relative_error`):
-complex step, over the 8 configurations of each cell: lstm 9.7e-14, peephole 4.3e-13, cifg
-3.3e-13, nfg 6.5e-14, nig 1.1e-13, nog 1.3e-13, niaf 4.8e-13, noaf 9.3e-14, gru 2.6e-13, rnn
-6.4e-14; central differences: at most 3.6e-9 (lstm 3.2e-9, gru 1.1e-9, rnn 1.6e-10).
+complex step, over the 8 configurations of each cell: lstm 1.6e-13, peephole 2.1e-12, cifg
+1.6e-13, nfg 9.4e-14, nig 1.5e-13, nog 1.9e-13, niaf 7.4e-13, noaf 1.3e-13, gru 1.7e-13, rnn
+6.4e-14; central differences: at most 3.6e-9 (lstm 3.2e-9, gru 1.2e-9, rnn 1.6e-10).
 """
 
 from __future__ import annotations
