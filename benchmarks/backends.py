@@ -3,7 +3,9 @@
 A step is what `Backend.train_step` does with the default TrainConfig (Adam, clip_norm 1.0):
 forward, loss, backward, gradient clipping, optimizer update. Both backends are built through
 `lstm.backends.create` from the same initial parameters and fed the same batch (regression,
-target "last"). Steps are interleaved (numpy, torch, torch, numpy, ...) after a warm-up, so a
+target "last"), for each cell of `--cells` (default lstm; `all` for every cell): the torch side
+is the cell's twin, the stock nn.LSTM / nn.GRU / nn.RNN or, for the LSTM's variants, an explicit
+loop of torch ops. Steps are interleaved (numpy, torch, torch, numpy, ...) after a warm-up, so a
 change in the machine's load hits both sides alike; the table gives medians and their ratio.
 
 Both sides get the same number of threads (`--threads`, default os.cpu_count()): OpenBLAS
@@ -14,8 +16,9 @@ other work that makes multi-threaded timings erratic (a spinning thread takes th
 needs), and `--passive` makes them sleep at once (OMP_WAIT_POLICY=PASSIVE for torch's OpenMP,
 OPENBLAS_THREAD_TIMEOUT=4 for OpenBLAS) at the price of a slower wake-up.
 
-FLOPs counted (matrix products only, the standard 3x-the-forward count):
-    forward   2 N T 4H (D_k + H) per layer k (the gate product [x_t, h_{t-1}] @ [W_x; W_h])
+FLOPs counted (matrix products only, the standard 3x-the-forward count), for a cell of G gate
+blocks (4 for the LSTM, 3 for the GRU and the variants with a block less, 1 for the RNN):
+    forward   2 N T G H (D_k + H) per layer k (the gate product [x_t, h_{t-1}] @ [W_x; W_h])
               + 2 N' H O for the head (N' = N for target "last")
     backward  twice the forward (gradients w.r.t. the inputs and w.r.t. the weights)
 Elementwise work, the loss and the optimizer are not counted, so GFLOP/s is a lower bound on
@@ -33,13 +36,26 @@ import sys
 import time
 from datetime import UTC, datetime
 
+from benchmarks.report import (
+    DTYPES,
+    cells_summary,
+    cpu_name,
+    markdown,
+    matmul_peak,
+    memory_report,
+    memory_text,
+    openblas_threads,
+    table,
+    twin_name,
+)
+from benchmarks.report import seconds as timed
+
 SIZES = {  # name: (batch N, steps T, input D, hidden H)
     "default": (32, 50, 1, 64),
     "large": (128, 100, 8, 256),
     "long": (32, 500, 1, 64),
     "tiny": (32, 50, 1, 8),
 }
-DTYPES = ("float32", "float64")
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 PASSIVE_VARS = {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_THREAD_TIMEOUT": "4"}
 
@@ -53,17 +69,21 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--passive", action="store_true", help="idle threads sleep instead of spinning")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     p.add_argument("--markdown", metavar="JSON", help="print a saved run as Markdown, and exit")
+    p.add_argument("--summary", metavar="JSON", nargs="+",
+                   help="print saved runs as one per-cell table (Markdown), and exit")  # fmt: skip
     p.add_argument(
         "--sizes", default=",".join(SIZES), help=f"comma-separated, of {', '.join(SIZES)}"
     )
     p.add_argument("--dtypes", default=",".join(DTYPES), help="comma-separated")
+    p.add_argument("--cells", default="lstm", help="comma-separated cells, or all (every cell)")
     p.add_argument("--seconds", type=float, help="time budget per size, dtype and side")
     p.add_argument(
-        "--memory-size", default="large", choices=SIZES, help="size of the memory report"
+        "--memory-size", default="large", choices=[*SIZES, "none"], help="memory report's size"
     )
     args = p.parse_args(argv)
     args.sizes = args.sizes.split(",")
     args.dtypes = args.dtypes.split(",")
+    args.cells = args.cells.split(",")  # checked in main(), once numpy may be imported
     for name in args.sizes:
         if name not in SIZES:
             p.error(f"unknown size {name!r}: choose from {', '.join(SIZES)}")
@@ -77,77 +97,25 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def step_flops(N: int, T: int, D: int, H: int, layers: int = 1, O: int = 1) -> int:
+def step_flops(N: int, T: int, D: int, H: int, layers: int = 1, O: int = 1, blocks: int = 4
+               ) -> int:  # fmt: skip
     """Matrix-product FLOPs of one training step (forward + backward), as in the docstring."""
     inputs = [D] + [H] * (layers - 1)
-    forward = sum(2 * N * T * 4 * H * (d + H) for d in inputs) + 2 * N * H * O
+    forward = sum(2 * N * T * blocks * H * (d + H) for d in inputs) + 2 * N * H * O
     return 3 * forward
-
-
-# ----------------------------------------------------------------------------- machine
-
-
-def _openblas_threads() -> int | None:
-    """The thread count NumPy's OpenBLAS reports (None if it cannot be asked)."""
-    import ctypes
-    import glob
-
-    import numpy as np
-
-    libs = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs", "*openblas*")
-    for path in glob.glob(libs):
-        lib = ctypes.CDLL(path)
-        for symbol in ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads"):
-            if hasattr(lib, symbol):
-                return int(getattr(lib, symbol)())
-    return None
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def matmul_peak(n: int, repeats: int) -> dict:
-    """GFLOP/s of an n x n matrix product, best of `repeats`, for NumPy and torch, each dtype."""
-    import numpy as np
-    import torch
-
-    out = {"n": n}
-    for dtype in DTYPES:
-        a = np.random.default_rng(0).standard_normal((n, n)).astype(dtype)
-        ta = torch.from_numpy(a)
-        runs = {"numpy": lambda a=a: a @ a, "torch": lambda ta=ta: torch.mm(ta, ta)}
-        for side, run in runs.items():
-            run()
-            best = min(_seconds(run) for _ in range(repeats))
-            out[f"{side}_{dtype}_gflops"] = 2 * n**3 / best / 1e9
-    return out
-
-
-def _seconds(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
 
 
 # ----------------------------------------------------------------------------- timing
 
 
-def _problem(name: str, dtype: str):
+def _problem(name: str, dtype: str, cell: str = "lstm"):
     import numpy as np
 
     from lstm.config import ModelConfig, TrainConfig
     from lstm.params import init_params
 
     N, T, D, H = SIZES[name]
-    model_cfg = ModelConfig(input_size=D, hidden_size=H)
+    model_cfg = ModelConfig(input_size=D, hidden_size=H, cell=cell)
     train_cfg = TrainConfig(dtype=dtype)
     params = init_params(model_cfg, seed=0, dtype=dtype)
     rng = np.random.default_rng(1)
@@ -163,13 +131,15 @@ def _stats(samples: list[float]) -> dict:
     return {"median_ms": med, "q25_ms": q25, "q75_ms": q75, "iqr_ms": q75 - q25, "n": len(samples)}
 
 
-def time_pair(name: str, dtype: str, seconds: float, warmup: int, min_rounds: int) -> dict:
+def time_pair(name: str, dtype: str, seconds: float, warmup: int, min_rounds: int,
+              cell: str = "lstm") -> dict:  # fmt: skip
     """Interleaved train_step timings of both backends at one grid point."""
     import numpy as np
 
     from lstm import backends
+    from lstm.cells import get_cell
 
-    model_cfg, train_cfg, params, x, y = _problem(name, dtype)
+    model_cfg, train_cfg, params, x, y = _problem(name, dtype, cell)
     pair = {
         "numpy": backends.create("numpy", model_cfg, train_cfg, params),
         "torch": backends.create("torch", model_cfg, train_cfg, params, device="cpu"),
@@ -185,11 +155,12 @@ def time_pair(name: str, dtype: str, seconds: float, warmup: int, min_rounds: in
         time.perf_counter() - start < 2 * seconds and len(samples["numpy"]) < 500
     ):
         for side in order:
-            samples[side].append(_seconds(lambda b=pair[side]: b.train_step(x, y)))
+            samples[side].append(timed(lambda b=pair[side]: b.train_step(x, y)))
         order.reverse()  # ABBA: neither side always runs right after the other
     N, T, D, H = SIZES[name]
-    flops = step_flops(N, T, D, H)
-    result = {"size": name, "N": N, "T": T, "D": D, "H": H, "dtype": dtype, "flops": flops}
+    flops = step_flops(N, T, D, H, blocks=len(get_cell(cell).blocks))
+    result = {"cell": cell, "torch_side": twin_name(cell), "size": name, "N": N, "T": T, "D": D,
+              "H": H, "dtype": dtype, "flops": flops}  # fmt: skip
     for side in pair:
         result[side] = _stats(samples[side])
         result[side]["gflops"] = flops / (result[side]["median_ms"] * 1e-3) / 1e9
@@ -200,113 +171,6 @@ def time_pair(name: str, dtype: str, seconds: float, warmup: int, min_rounds: in
     return result
 
 
-# ----------------------------------------------------------------------------- memory
-
-
-def memory_report(name: str, dtype: str = "float32") -> dict:
-    """tracemalloc peaks (bytes) of NumPy-backend calls at one size, against the cache."""
-    import tracemalloc
-
-    from lstm import numpy_backend as nb
-    from lstm.backends import create
-
-    model_cfg, train_cfg, params, x, y = _problem(name, dtype)
-
-    def peak(fn) -> int:
-        tracemalloc.start()
-        base = tracemalloc.get_traced_memory()[0]
-        fn()
-        top = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-        return top - base
-
-    def cache_bytes() -> int:
-        _, cache = nb.forward(params, x, model_cfg)
-        kept = ("inputs", "A", "cs", "tanh_cs")
-        return sum(layer[k].nbytes for layer in cache["layers"] for k in kept)
-
-    backend = create("numpy", model_cfg, train_cfg, params)
-    report = {"size": name, "dtype": dtype, "cache_bytes": cache_bytes()}
-    report["train_step_first_peak"] = peak(lambda: backend.train_step(x, y))
-    report["train_step_peak"] = peak(lambda: backend.train_step(x, y))
-    report["workspace_bytes"] = sum(a.nbytes for a in getattr(backend, "_workspace", {}).values())
-    report["forward_peak"] = peak(lambda: nb.forward(params, x, model_cfg))
-    report["predict_peak"] = peak(lambda: nb.predict(params, x, model_cfg))
-    report["trace_peak"] = peak(lambda: nb.trace(params, x, model_cfg))
-    report["trace_output_bytes"] = sum(a.nbytes for a in nb.trace(params, x, model_cfg).values())
-    return report
-
-
-# ----------------------------------------------------------------------------- report
-
-
-def _table(results: list[dict]) -> str:
-    head = (
-        f"{'size':8s} {'N':>4s} {'T':>4s} {'D':>2s} {'H':>4s} {'dtype':8s} "
-        f"{'numpy ms (IQR)':>17s} {'torch ms (IQR)':>17s} {'numpy/torch':>11s} "
-        f"{'numpy GF/s':>10s} {'torch GF/s':>10s}"
-    )
-    lines = [head, "-" * len(head)]
-    for r in results:
-        cells = [f"{r[s]['median_ms']:8.2f} ({r[s]['iqr_ms']:5.2f})" for s in ("numpy", "torch")]
-        lines.append(
-            f"{r['size']:8s} {r['N']:4d} {r['T']:4d} {r['D']:2d} {r['H']:4d} {r['dtype']:8s} "
-            f"{cells[0]:>17s} {cells[1]:>17s} {r['ratio']:11.2f} "
-            f"{r['numpy']['gflops']:10.2f} {r['torch']['gflops']:10.2f}"
-        )
-    return "\n".join(lines)
-
-
-def _memory_text(m: dict) -> str:
-    N, T, D, H = SIZES[m["size"]]
-    rows = [
-        ("cache that backward needs (inputs, gates, c, tanh c)", m["cache_bytes"]),
-        ("train_step, first (allocates its workspace)", m["train_step_first_peak"]),
-        ("train_step, later (workspace kept from the first)", m["train_step_peak"]),
-        ("  the workspace kept between steps", m["workspace_bytes"]),
-        ("forward (returns the cache)", m["forward_peak"]),
-        ("predict (no cache)", m["predict_peak"]),
-        ("trace", m["trace_peak"]),
-        ("  its output (gates, c, h of every step)", m["trace_output_bytes"]),
-    ]
-    lines = [f"memory, NumPy backend, {m['size']} (N{N} T{T} D{D} H{H}) {m['dtype']}, peak MB:"]
-    for label, size in rows:
-        lines.append(f"  {label:54s} {size / 1e6:8.1f}   {size / m['cache_bytes']:5.2f} x cache")
-    return "\n".join(lines)
-
-
-def markdown(report: dict) -> str:
-    """A saved run as Markdown: the machine, the matmul peak, the table and the memory report."""
-    m, peak = report["machine"], report["matmul_peak"]
-    lines = [
-        f"Measured {m['date']} on {m['cpu']} ({m['cpu_count']} CPUs), {m['threads']} thread(s) "
-        f"each side (OpenBLAS reports {m['openblas_threads']}, torch {m['torch_threads']}"
-        f"{', idle threads sleep (--passive)' if m.get('passive') else ''}); "
-        f"numpy {m['numpy']}, torch {m['torch']}, Python {m['python']}; load average "
-        f"{m['load_average_before'][0]:.2f} before, {m['load_average_after'][0]:.2f} after.",
-        "",
-        f"Matrix-multiply peak in the same run ({peak['n']} x {peak['n']}): "
-        + ", ".join(
-            f"{d} NumPy {peak[f'numpy_{d}_gflops']:.1f} / torch {peak[f'torch_{d}_gflops']:.1f}"
-            for d in DTYPES
-        )
-        + " GFLOP/s.",
-        "",
-        "| size | N | T | D | H | dtype | NumPy ms (IQR) | torch ms (IQR) | NumPy/torch "
-        "| NumPy GFLOP/s | torch GFLOP/s |",
-        "|---|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|",
-    ]
-    for r in report["results"]:
-        cells = [f"{r[s]['median_ms']:.2f} ({r[s]['iqr_ms']:.2f})" for s in ("numpy", "torch")]
-        lines.append(
-            f"| {r['size']} | {r['N']} | {r['T']} | {r['D']} | {r['H']} | {r['dtype']} | "
-            f"{cells[0]} | {cells[1]} | **{r['ratio']:.2f}** | {r['numpy']['gflops']:.2f} | "
-            f"{r['torch']['gflops']:.2f} |"
-        )
-    lines += ["", "```", _memory_text(report["memory"]), "```"]
-    return "\n".join(lines)
-
-
 def run(args: argparse.Namespace) -> dict:
     import numpy as np
     import torch
@@ -315,13 +179,13 @@ def run(args: argparse.Namespace) -> dict:
     load_before = os.getloadavg()
     info = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "cpu": _cpu_name(),
+        "cpu": cpu_name(),
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "torch": torch.__version__,
         "threads": args.threads,
-        "openblas_threads": _openblas_threads(),
+        "openblas_threads": openblas_threads(),
         "torch_threads": torch.get_num_threads(),
         "quick": args.quick,
         "passive": args.passive,
@@ -349,26 +213,28 @@ def run(args: argparse.Namespace) -> dict:
     results = []
     for dtype in args.dtypes:
         for name in args.sizes:
-            warmup, min_rounds = (1, 3) if args.quick else (3, 7)
-            results.append(time_pair(name, dtype, args.seconds, warmup, min_rounds))
-            r = results[-1]
-            print(
-                f"  {name} {dtype}: numpy {r['numpy']['median_ms']:.2f} ms, torch "
-                f"{r['torch']['median_ms']:.2f} ms, ratio {r['ratio']:.2f}",
-                flush=True,
-            )
-    memory = memory_report(args.memory_size)
+            for cell in args.cells:
+                warmup, min_rounds = (1, 3) if args.quick else (3, 7)
+                results.append(time_pair(name, dtype, args.seconds, warmup, min_rounds, cell))
+                r = results[-1]
+                print(
+                    f"  {cell} {name} {dtype}: numpy {r['numpy']['median_ms']:.2f} ms, torch "
+                    f"({r['torch_side']}) {r['torch']['median_ms']:.2f} ms, ratio {r['ratio']:.2f}",
+                    flush=True,
+                )
+    memory = None if args.memory_size == "none" else memory_report(_problem, args.memory_size)
     load_after = os.getloadavg()
     info["load_average_before"], info["load_average_after"] = load_before, load_after
     print()
-    print(_table(results))
+    print(table(results))
     print(
         f"(median of {min(r['numpy']['n'] for r in results)}+ interleaved steps each; IQR in "
         f"brackets; GF/s = matrix-product GFLOP/s; load average {load_before[0]:.2f} -> "
         f"{load_after[0]:.2f})"
     )
-    print()
-    print(_memory_text(memory))
+    if memory:
+        print()
+        print(memory_text(memory, SIZES))
     return {"machine": info, "matmul_peak": peak, "results": results, "memory": memory,
             "flops_formula": "3 * (sum_k 2*N*T*4H*(D_k + H) + 2*N*H*O)"}  # fmt: skip
 
@@ -378,7 +244,14 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     if args.markdown:
         with open(args.markdown) as f:
-            print(markdown(json.load(f)))
+            print(markdown(json.load(f), SIZES))
+        return 0
+    if args.summary:
+        reports = []
+        for path in args.summary:
+            with open(path) as f:
+                reports.append(json.load(f))
+        print(cells_summary(reports))
         return 0
     want = {var: str(args.threads) for var in THREAD_VARS}
     if args.passive:
@@ -389,6 +262,14 @@ def main(argv: list[str] | None = None) -> int:
             cmd = [sys.executable, "-m", "benchmarks.backends", *argv]
             return subprocess.call(cmd, env={**os.environ, **want})
         os.environ.update(want)
+    from lstm.cells import CELLS
+
+    args.cells = list(CELLS) if args.cells == ["all"] else args.cells
+    unknown = [c for c in args.cells if c not in CELLS]
+    if unknown:
+        print(f"unknown cell {unknown[0]!r}: choose from {', '.join(CELLS)} or all",
+              file=sys.stderr)  # fmt: skip
+        return 2
     report = run(args)
     if args.json:
         with open(args.json, "w") as f:

@@ -11,6 +11,7 @@ threshold, k/n seeds solved and the median time to solve.
     python -m benchmarks.tasks                         # all tasks, 5 seeds, NumPy backend
     python -m benchmarks.tasks --tasks adding,copy --seeds 3 --backend torch
     python -m benchmarks.tasks --stop-when-solved --json results.json
+    python -m benchmarks.tasks --cell gru              # the presets with another cell
 
 "Solved" is judged on the run's last finished epoch: the preset's full schedule, or as far as it
 got within the limit, or (with --stop-when-solved) the first epoch that crossed the threshold.
@@ -48,6 +49,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     # checked against lstm.backends.BACKENDS in main(), once the thread count is set: importing
     # lstm imports numpy, and OpenBLAS reads its thread count when it loads
     parser.add_argument("--backend", default="numpy", help="a name from lstm.backends.BACKENDS")
+    # checked against lstm.cells.CELLS in main(), for the same reason
+    parser.add_argument("--cell", default="lstm", help="the recurrent cell (ModelConfig.cell)")
     parser.add_argument(
         "--limit", type=float, default=LIMIT_SECONDS, help="wall seconds per run (default 60)"
     )
@@ -80,8 +83,10 @@ def epoch_values(entry: dict) -> dict:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def run_task(name: str, seed: int, backend: str, limit: float, stop_when_solved: bool) -> dict:
-    """Train `name`'s preset with `seed` for at most `limit` seconds; its numbers as a dict."""
+def run_task(name: str, seed: int, backend: str, limit: float, stop_when_solved: bool,
+             cell: str = "lstm") -> dict:  # fmt: skip
+    """Train `name`'s preset (with `cell`) with `seed` for at most `limit` seconds; its numbers
+    as a dict."""
     import data
     from data.presets import is_solved
     from lstm.experiment import configs_for, preset_options
@@ -89,7 +94,7 @@ def run_task(name: str, seed: int, backend: str, limit: float, stop_when_solved:
 
     start = time.perf_counter()
     dataset = data.load_dataset(name, **preset_options(name, {"seed": seed}))
-    model_cfg, train_cfg = configs_for(dataset, train={"seed": seed})
+    model_cfg, train_cfg = configs_for(dataset, model={"cell": cell}, train={"seed": seed})
     first: dict = {}
 
     def on_event(event: dict) -> None:
@@ -113,6 +118,7 @@ def run_task(name: str, seed: int, backend: str, limit: float, stop_when_solved:
     return {
         "task": name,
         "seed": seed,
+        "cell": cell,
         "status": run.status,
         "ended": ended,
         "message": run.message,
@@ -196,7 +202,7 @@ def print_task(name: str, runs: list[dict], summary: dict) -> None:
         )
     widths = [max(len(h), *(len(row[k]) for row in rows)) for k, h in enumerate(header)]
     for row in [header, *rows]:
-        print("   " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+        print("   " + "  ".join(text.ljust(w) for text, w in zip(row, widths, strict=True)))
     median = summary["median_seconds_to_solve"]
     print(
         f"   solved {summary['solved']}/{summary['seeds']}"
@@ -237,6 +243,7 @@ def environment(args: argparse.Namespace) -> dict:
 
     found = {
         "backend": args.backend,
+        "cell": args.cell,
         "limit_seconds": args.limit,
         "stop_when_solved": args.stop_when_solved,
         "threads": os.environ.get("OPENBLAS_NUM_THREADS"),
@@ -257,9 +264,13 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from lstm.backends import BACKENDS
+    from lstm.cells import CELLS
 
     if args.backend not in BACKENDS:
         print(f"--backend {args.backend!r}: choose one of {', '.join(BACKENDS)}", file=sys.stderr)
+        return 2
+    if args.cell not in CELLS:
+        print(f"--cell {args.cell!r}: choose one of {', '.join(CELLS)}", file=sys.stderr)
         return 2
     if args.backend == "torch":
         import torch
@@ -267,14 +278,14 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(int(os.environ["OPENBLAS_NUM_THREADS"]))
     env = environment(args)
     print(
-        f"backend {args.backend}, {args.seeds} seeds, {args.limit:g} s per run, "
+        f"backend {args.backend}, cell {args.cell}, {args.seeds} seeds, {args.limit:g} s per run, "
         f"threads {env['threads']}, {env['cpus']} CPUs, "
         f"load average {env['load_average_at_start']}"
     )
     results, summaries = [], []
     for name in args.tasks:
         runs = [
-            run_task(name, seed, args.backend, args.limit, args.stop_when_solved)
+            run_task(name, seed, args.backend, args.limit, args.stop_when_solved, args.cell)
             for seed in range(args.seeds)
         ]
         summary = summarize(name, runs)

@@ -1,4 +1,5 @@
-"""LSTM Lab's model library: a from-scratch NumPy LSTM, its PyTorch twin, training and runs.
+"""LSTM Lab's model library: from-scratch NumPy recurrent cells (the LSTM, its variants, a GRU
+and an RNN), their PyTorch twins, training and runs.
 
 `import lstm` is cheap: it never imports torch (the Torch backend loads it on first use), pandas
 or streamlit.
@@ -7,6 +8,7 @@ or streamlit.
 """
 
 from lstm.config import ModelConfig, TrainConfig
+from lstm.gradients import input_gradient
 from lstm.numpy_backend import backward, forward, predict, trace
 from lstm.params import from_torch_state_dict, init_params, to_torch_state_dict
 from lstm.train import train
@@ -18,6 +20,7 @@ __all__ = [
     "forward",
     "from_torch_state_dict",
     "init_params",
+    "input_gradient",
     "predict",
     "to_torch_state_dict",
     "trace",

@@ -37,7 +37,8 @@ class Backend(ABC):
 
     @abstractmethod
     def trace(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        """Gates and states, keys l{k}.i/f/g/o/c/h, each (N, T, H), from this backend's math."""
+        """Gates and states, keys l{k}.{part} for the cell's trace parts (`lstm.cells`), each
+        (N, T, H), from this backend's math."""
 
     @abstractmethod
     def params(self) -> dict[str, np.ndarray]:

@@ -61,16 +61,16 @@ def cmd_runs_list(args) -> int:
         print(f"no runs in {safe_text(store.root)}")
         return 0
     print(f"{'id':<29} {'status':<11} {'epochs':>6} {'val loss':>10} {'acc':>6} "
-          f"{'dataset':<16} {'backend':<7} {'HxL':<7} label")  # fmt: skip
+          f"{'dataset':<16} {'backend':<7} {'cell HxL':<13} label")  # fmt: skip
     for i in infos:
         name = safe_text(i.id, 60)
         if i.status == "broken":
             print(f"{name:<29} {'broken':<11} {safe_text(i.reason, 300)}")
             continue
-        size = f"{i.hidden_size}x{i.num_layers}"
+        size = f"{i.cell} {i.hidden_size}x{i.num_layers}"
         print(f"{name:<29} {i.status:<11} {i.epochs:>6} {fmt_value(i.final_val_loss):>10} "
               f"{fmt_value(i.final_val_accuracy, '.3f'):>6} {safe_text(i.dataset, 16):<16} "
-              f"{safe_text(i.backend, 7):<7} {size:<7} {safe_text(i.label, 80)}")  # fmt: skip
+              f"{safe_text(i.backend, 7):<7} {size:<13} {safe_text(i.label, 80)}")  # fmt: skip
     return 0
 
 

@@ -12,6 +12,8 @@ import numbers
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
+from lstm.cells import CELLS
+
 
 @dataclass(frozen=True)
 class FieldSpec:
@@ -101,7 +103,7 @@ class ModelConfig(_Validated):
     # memory cells per layer; 1024 keeps one step's matrices well under a second on 2 cores
     hidden_size: int = _spec("int", 32, 1, 1024, help="units (memory cells) per layer")
     # stacked layers; deeper than 4 rarely helps these tasks and slows BPTT linearly
-    num_layers: int = _spec("int", 1, 1, 4, help="stacked LSTM layers")
+    num_layers: int = _spec("int", 1, 1, 4, help="stacked recurrent layers")
     # regression: outputs per target; classification: number of classes
     output_size: int = _spec("int", 1, 1, 1000, help="outputs, or classes")
     task: str = _spec(
@@ -114,6 +116,11 @@ class ModelConfig(_Validated):
     )  # fmt: skip
     # 1.0 makes the cell remember by default early in training (Jozefowicz et al. 2015)
     forget_bias: float = _spec("float", 1.0, -10.0, 10.0, help="initial forget-gate bias")
+    # the recurrent cell (lstm.cells): the LSTM, a variant with one part changed, a GRU or an RNN
+    cell: str = _spec(
+        "choice", "lstm", choices=tuple(CELLS),
+        help="recurrent cell: lstm, its variants, gru or rnn (forget_bias: cells with an f gate)",
+    )  # fmt: skip
 
     def _check_together(self) -> None:
         if self.task == "classification" and self.output_size < 2:

@@ -1,18 +1,21 @@
 """A run's weights and history in formats other tools read.
 
-- `npz`: the canonical parameters (`l0.W_x`, ..., `head.b`), `numpy.load(f, allow_pickle=False)`.
-- `pt`: `torch.save` of `lstm.params.to_torch_state_dict`, for a stock PyTorch model::
+- `npz`: the canonical parameters (`l0.W_x`, ..., `head.b`) and `cell`, the cell's name as a
+  0-d string array: `numpy.load(f, allow_pickle=False)`, `str(z["cell"])`.
+- `pt`: `torch.save` of `lstm.params.to_torch_state_dict`. For cell lstm, gru or rnn it loads
+  into the stock PyTorch modules::
 
       sd = torch.load("run.pt", weights_only=True)
-      lstm = torch.nn.LSTM(input_size, hidden_size, num_layers, batch_first=True)
-      head = torch.nn.Linear(hidden_size, output_size)
-      lstm.load_state_dict({k: v for k, v in sd.items() if not k.startswith("head.")})
+      rnn = torch.nn.LSTM(input_size, hidden_size, num_layers, batch_first=True)  # or nn.GRU,
+      head = torch.nn.Linear(hidden_size, output_size)                            # nn.RNN
+      rnn.load_state_dict({k: v for k, v in sd.items() if not k.startswith("head.")})
       head.load_state_dict({k[5:]: v for k, v in sd.items() if k.startswith("head.")})
-      out, _ = lstm(x)              # x: (N, T, input_size)
+      out, _ = rnn(x)               # x: (N, T, input_size)
       y = head(out[:, -1])          # target="last"; head(out) for target="each"
 
   The tensors are in the run's dtype; call `.double()` on both modules first to keep float64.
-  (`lstm.params.split_state_dict(sd)` does the split.)
+  (`lstm.params.split_state_dict(sd)` does the split.) The other cells have no stock module:
+  their .pt holds the canonical tensors under the canonical keys.
 - `csv`: the history, one row per finished epoch.
 - `predictions`: the validation part's truth, the kept weights' one-step predictions and (for a
   series) the free-running forecast, in the data's own units, by date or sequence id
@@ -32,9 +35,10 @@ SAME_DATA = ("task", "target", "output_size", "input_size", "seq_len", "val_sequ
 PT_HELP = __doc__.split("- `pt`: ")[1].split("- `csv`")[0]
 
 
-def params_npz(params: dict[str, np.ndarray]) -> bytes:
+def params_npz(params: dict[str, np.ndarray], cell: str = "lstm") -> bytes:
+    """The canonical params and a `cell` entry (a 0-d unicode array, no pickle needed)."""
     buffer = io.BytesIO()
-    np.savez(buffer, **params)
+    np.savez(buffer, **params, cell=np.array(cell))
     return buffer.getvalue()
 
 
@@ -83,7 +87,7 @@ def _cell(value) -> str:
 def export_bytes(run, fmt: str) -> bytes:
     """`run` (a lstm.train.Run) as `fmt` in FORMATS."""
     if fmt == "npz":
-        return params_npz(run.params)
+        return params_npz(run.params, run.model_cfg.cell)
     if fmt == "pt":
         return state_dict_pt(run.params, run.model_cfg)
     if fmt == "csv":

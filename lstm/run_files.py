@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lstm.cells import trace_parts
 from lstm.config import ModelConfig, TrainConfig
 from lstm.json_checks import json_ready
 from lstm.params import param_shapes
@@ -38,7 +39,7 @@ from lstm.run_schema import (  # noqa: F401  (FORMAT, RunStoreError: this module
     check_doc,
     parse_run_json,
 )
-from lstm.snapshots import SNAPSHOT_BUDGET_BYTES, TRACE_PARTS
+from lstm.snapshots import SNAPSHOT_BUDGET_BYTES
 
 # gates.npz, declared uncompressed size: the snapshot traces' budget (16 MiB) plus the probe
 # sequences (4 x 2,000 steps x 256 features in float64 is another 16 MiB), with room to spare.
@@ -360,7 +361,7 @@ def read_snapshots(path: Path, model_cfg: ModelConfig) -> dict | None:
         for epoch in epochs:
             trace = {}
             for k in range(model_cfg.num_layers):
-                for part in TRACE_PARTS:
+                for part in trace_parts(model_cfg.cell):
                     value = arrays[f"e{epoch}/l{k}.{part}"]
                     if value.shape != (len(x), x.shape[1], units):
                         raise RunStoreError(

@@ -4,7 +4,8 @@
                     weights.npz   the final canonical parameters (allow_pickle=False)
                     initial.npz   the initial parameters (so a run can be repeated exactly)
                     gates.npz     snapshots: `epochs`, `x`, `y`, (`mask`), `units`, and
-                                  `e{epoch}/l{k}.{i,f,g,o,c,h}` arrays (P, T, units), float32
+                                  `e{epoch}/l{k}.{part}` arrays (P, T, units), float32, for
+                                  the cell's trace parts (i, f, g, o, c, h for the LSTM)
 
 Run ids look like `20261123-184512-123456-a1b2c3`: UTC time to the microsecond and 24 random
 bits, so they sort by time and two processes saving at once never pick the same one. User text
@@ -77,6 +78,7 @@ class RunInfo:
     backend: str = ""
     hidden_size: int | None = None
     num_layers: int | None = None
+    cell: str = ""  # ModelConfig.cell ("lstm" for runs saved before cells existed)
     epochs: int = 0  # finished epochs
     epochs_planned: int | None = None
     lr: float | None = None
@@ -305,6 +307,7 @@ def _summary(run_id: str, doc: RunDoc, status: str, reason: str) -> RunInfo:
         backend=doc.backend,
         hidden_size=doc.model_cfg.hidden_size,
         num_layers=doc.model_cfg.num_layers,
+        cell=doc.model_cfg.cell,
         epochs=len(doc.history),
         epochs_planned=doc.train_cfg.epochs,
         lr=doc.train_cfg.lr,

@@ -1,19 +1,23 @@
 """Gate snapshots taken during training, and gate saturation at the end.
 
-A snapshot is the trace (gates i, f, g, o, cell c, hidden h of every layer) of a few fixed
-"probe" sequences, the first P of the validation set, taken before training (epoch 0) and at up
-to 30 evenly spaced epochs including the last, so the dashboard can show the gates changing.
+A snapshot is the trace (the cell's trace parts of every layer, `lstm.cells.trace_parts`: gates
+i, f, g, o, cell c and hidden h for the LSTM family, r, z, n, h for the GRU, h for the RNN) of a
+few fixed "probe" sequences, the first P of the validation set, taken before training (epoch 0)
+and at up to 30 evenly spaced epochs including the last, so the dashboard can show the gates
+changing.
 
 Memory bound: all snapshot arrays of a run together stay within `SNAPSHOT_BUDGET_BYTES` (16 MiB).
-One snapshot of P probes costs P * T * H * 6 * L * 4 bytes (six float32 arrays per layer). When
+One snapshot of P probes costs P * T * H * parts * L * 4 bytes (a float32 array per trace part
+and layer: six for the LSTM family). When
 the plan would exceed the budget, it gives up, in this order: probe sequences (down to 1),
 snapshot epochs (down to 0 and the last), hidden units (only the first U units are kept), and
 finally snapshots altogether. One slot is reserved for the epoch at which a run stops early.
 
 Saturation (Karpathy, Johnson and Fei-Fei 2015, "Visualizing and understanding recurrent
 networks"): per layer, gate and unit, the fraction of the probe's (unmasked) steps at which the
-gate is nearly closed or nearly open: sigmoid gates i, f, o below 0.1 / above 0.9, the tanh
-candidate g below -0.9 / above 0.9.
+gate is nearly closed or nearly open: sigmoid gates (i, f, o; r, z) below 0.1 / above 0.9, tanh
+candidates (g; n) below -0.9 / above 0.9. Only the gates a cell computes count (`Cell.gates`):
+not a gate fixed at 1, not niaf's unbounded g = a_g; the RNN has none.
 """
 
 from __future__ import annotations
@@ -22,11 +26,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lstm.cells import get_cell
+
 SNAPSHOT_BUDGET_BYTES = 16 * 2**20
 MAX_SNAPSHOT_EPOCHS = 30  # besides epoch 0: enough frames for a slider, few enough to keep
 DEFAULT_PROBES = 4
-TRACE_PARTS = ("i", "f", "g", "o", "c", "h")
-SATURATION_THRESHOLDS = {"i": (0.1, 0.9), "f": (0.1, 0.9), "g": (-0.9, 0.9), "o": (0.1, 0.9)}
+TRACE_PARTS = ("i", "f", "g", "o", "c", "h")  # the LSTM's; lstm.cells.trace_parts(cell) for any
+SIGMOID, TANH = (0.1, 0.9), (-0.9, 0.9)
+SATURATION_THRESHOLDS = {"i": SIGMOID, "f": SIGMOID, "g": TANH, "o": SIGMOID, "r": SIGMOID,
+                         "z": SIGMOID, "n": TANH}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -36,10 +44,11 @@ class SnapshotPlan:
     units: int  # hidden units kept per array (the first `units`)
     seq_len: int
     num_layers: int
+    parts: int = len(TRACE_PARTS)  # trace arrays per layer: the cell's trace parts
 
     @property
     def bytes_per_snapshot(self) -> int:
-        return self.probes * self.seq_len * self.units * len(TRACE_PARTS) * self.num_layers * 4
+        return self.probes * self.seq_len * self.units * self.parts * self.num_layers * 4
 
     @property
     def max_bytes(self) -> int:
@@ -49,11 +58,12 @@ class SnapshotPlan:
 
 def plan_snapshots(epochs: int, num_val: int, seq_len: int, hidden_size: int, num_layers: int,
                    probes: int = DEFAULT_PROBES, budget: int | None = None,
-                   max_epochs: int = MAX_SNAPSHOT_EPOCHS) -> SnapshotPlan:  # fmt: skip
+                   max_epochs: int = MAX_SNAPSHOT_EPOCHS,
+                   parts: int = len(TRACE_PARTS)) -> SnapshotPlan:  # fmt: skip
     """Which probes, epochs and units to keep so that `max_bytes <= budget` (default
-    SNAPSHOT_BUDGET_BYTES)."""
+    SNAPSHOT_BUDGET_BYTES); `parts`: trace arrays per layer (`len(trace_parts(cell))`)."""
     budget = SNAPSHOT_BUDGET_BYTES if budget is None else budget
-    per_value = len(TRACE_PARTS) * num_layers * 4  # bytes per (probe, step, unit)
+    per_value = parts * num_layers * 4  # bytes per (probe, step, unit)
 
     def cost(p: int, n: int, u: int) -> int:
         return p * (n + 1) * seq_len * u * per_value  # n snapshots + one stop slot
@@ -68,9 +78,9 @@ def plan_snapshots(epochs: int, num_val: int, seq_len: int, hidden_size: int, nu
     if cost(p, n, u) > budget:
         u = max(1, budget // max(1, cost(p, n, 1)))
     if cost(p, n, u) > budget or p == 0:
-        return SnapshotPlan(0, (), 0, seq_len, num_layers)
+        return SnapshotPlan(0, (), 0, seq_len, num_layers, parts)
     chosen = sorted({int(e) for e in np.round(np.linspace(0, epochs, n))})
-    return SnapshotPlan(p, tuple(chosen), u, seq_len, num_layers)
+    return SnapshotPlan(p, tuple(chosen), u, seq_len, num_layers, parts)
 
 
 class SnapshotRecorder:
@@ -93,7 +103,7 @@ class SnapshotRecorder:
         return self.plan.probes > 0 and planned and epoch not in self.epochs
 
     def add(self, epoch: int, trace: dict[str, np.ndarray]) -> None:
-        """Keep `trace` (keys l{k}.i ... l{k}.h, each (P, T, H)) as float32, first units only."""
+        """Keep `trace` (keys l{k}.{part}, each (P, T, H)) as float32, first units only."""
         if self.plan.probes == 0 or epoch in self.epochs:
             return
         u = self.plan.units
@@ -120,18 +130,20 @@ def snapshot_bytes(snapshots: dict | None) -> int:
     return sum(a.nbytes for t in snapshots["traces"] for a in t.values())
 
 
-def saturation(trace: dict[str, np.ndarray], num_layers: int,
-               mask: np.ndarray | None = None) -> dict[str, dict[str, np.ndarray]]:  # fmt: skip
-    """{"l{k}.{gate}": {"low": (H,), "high": (H,)}}: per unit, the fraction of counted steps
-    of the traced sequences below / above the gate's thresholds (see the module docstring)."""
+def saturation(trace: dict[str, np.ndarray], num_layers: int, mask: np.ndarray | None = None,
+               cell: str = "lstm") -> dict[str, dict[str, np.ndarray]]:  # fmt: skip
+    """{"l{k}.{gate}": {"low": (H,), "high": (H,)}} for each gate `cell` computes: per unit, the
+    fraction of counted steps of the traced sequences below / above the gate's thresholds (see
+    the module docstring)."""
     result = {}
-    first = trace["l0.i"]
+    first = trace["l0.h"]
     weights = np.ones(first.shape[:2]) if mask is None else np.asarray(mask, dtype=np.float64)
     if weights.sum() <= 0:  # a probe whose steps are all masked out: count every step
         weights = np.ones(first.shape[:2])
     weights = weights[..., None] / weights.sum()  # (P, T, 1)
     for k in range(num_layers):
-        for gate, (low, high) in SATURATION_THRESHOLDS.items():
+        for gate in get_cell(cell).gates:
+            low, high = SATURATION_THRESHOLDS[gate]
             values = trace[f"l{k}.{gate}"]
             result[f"l{k}.{gate}"] = {
                 "low": ((values < low) * weights).sum(axis=(0, 1)),

@@ -1,14 +1,11 @@
-"""The PyTorch twin of the NumPy backend: `nn.LSTM` + `nn.Linear`, `torch.optim`, `clip_grad_norm_`.
+"""The PyTorch twin of the NumPy backend: the cell's torch twin (`lstm.torch_cells`: stock
+`nn.LSTM` / `nn.GRU` / `nn.RNN`, or an explicit loop with autograd for the other cells) plus an
+`nn.Linear` head, `torch.optim`, `clip_grad_norm_`.
 
-Same model, same numbers: the modules are loaded from the canonical params through
-`to_torch_state_dict` (`bias_hh` zero and frozen, so the one bias per layer is `bias_ih`), the
-losses are `lstm.losses`' formulas written in torch, and the optimizers are the torch.optim
-classes whose arithmetic `lstm.optim` copies. Fed the same batches, the two backends differ only
-by rounding.
-
-`nn.LSTM` hides its gates, so `trace` runs an explicit time loop over the same weights, in the
-same operations as torch's own CPU cell (input projection for all steps at once, then per step
-`linear(h, W_hh, b_hh) + projection`, chunk into i, f, g, o).
+Same model, same numbers: the twin is loaded from the canonical params (for the stock modules
+through `to_torch_state_dict`, one bias per layer), the losses are `lstm.losses`' formulas
+written in torch, and the optimizers are the torch.optim classes whose arithmetic `lstm.optim`
+copies. Fed the same batches, the two backends differ only by rounding.
 
 This module imports torch; `lstm.backends.get("torch")` is the only place that imports it, so
 `import lstm` stays cheap. The backend never draws random numbers (the modules are built on the
@@ -26,7 +23,8 @@ import torch.nn.functional as F
 from lstm.backend import Backend
 from lstm.config import ModelConfig, TrainConfig
 from lstm.losses import _check_mask
-from lstm.params import check_params, from_torch_state_dict, split_state_dict, to_torch_state_dict
+from lstm.params import check_params
+from lstm.torch_cells import build_twin
 
 DEVICES = ("cpu", "cuda", "auto")
 
@@ -47,21 +45,6 @@ def resolve_device(device: str) -> str:
         return device
     choices = ", ".join(map(repr, DEVICES))
     raise ValueError(f"device={device!r} is invalid: must be one of {choices}")
-
-
-def _build_modules(params: dict, cfg: ModelConfig, device: str, dtype: torch.dtype):
-    """Stock (nn.LSTM, nn.Linear) holding `params`, made on the meta device so that building
-    them draws nothing from torch's global random generator."""
-    lstm = torch.nn.LSTM(cfg.input_size, cfg.hidden_size, cfg.num_layers, batch_first=True,
-                         device="meta", dtype=dtype).to_empty(device=device)  # fmt: skip
-    head = torch.nn.Linear(cfg.hidden_size, cfg.output_size, device="meta", dtype=dtype)
-    head = head.to_empty(device=device)
-    lstm_sd, head_sd = split_state_dict(to_torch_state_dict(params, cfg))
-    lstm.load_state_dict(lstm_sd, strict=True)
-    head.load_state_dict(head_sd, strict=True)
-    for k in range(cfg.num_layers):
-        getattr(lstm, f"bias_hh_l{k}").requires_grad_(False)  # zero and frozen: one bias a layer
-    return lstm, head
 
 
 def _make_optimizer(train_cfg: TrainConfig, parameters: list):
@@ -89,9 +72,8 @@ class TorchBackend(Backend):
         self._dtype = getattr(torch, train_cfg.dtype)
         # cast in NumPy first, so both backends start from bit-identical values
         params = {k: np.asarray(v, dtype=self._np_dtype) for k, v in params.items()}
-        self._lstm, self._head = _build_modules(params, model_cfg, self.device, self._dtype)
-        modules = (self._lstm, self._head)
-        self._trainable = [p for m in modules for p in m.parameters() if p.requires_grad]
+        self._twin = build_twin(model_cfg, params, self.device, self._dtype)
+        self._trainable = self._twin.trainable()
         self._optimizer = _make_optimizer(train_cfg, self._trainable)
 
     # ------------------------------------------------------------------------- arrays in
@@ -137,10 +119,7 @@ class TorchBackend(Backend):
     # ------------------------------------------------------------------------- the model
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        hs, _ = self._lstm(x)  # (N, T, H)
-        if self.model_cfg.target == "last":
-            hs = hs[:, -1]  # (N, H)
-        return self._head(hs)  # (N, O) or (N, T, O)
+        return self._twin(x)  # (N, O) or (N, T, O)
 
     def _loss(self, y_hat: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None):
         """`lstm.losses.mse` / `cross_entropy` in torch: a masked loss is the weighted sum over
@@ -181,34 +160,7 @@ class TorchBackend(Backend):
             return self._forward(self._inputs(x)).cpu().numpy()
 
     def trace(self, x):
-        H = self.model_cfg.hidden_size
-        out = {}
-        with torch.no_grad():
-            X = self._inputs(x)  # (N, T, D): the layer's input
-            N, T = X.shape[:2]
-            for k in range(self.model_cfg.num_layers):
-                W_ih = getattr(self._lstm, f"weight_ih_l{k}")
-                W_hh = getattr(self._lstm, f"weight_hh_l{k}")
-                b_ih = getattr(self._lstm, f"bias_ih_l{k}")
-                b_hh = getattr(self._lstm, f"bias_hh_l{k}")
-                projected = F.linear(X, W_ih, b_ih)  # (N, T, 4H): every step's x_t W_x + b
-                h = X.new_zeros(N, H)
-                c = X.new_zeros(N, H)
-                steps = {name: [] for name in ("i", "f", "g", "o", "c", "h")}
-                for t in range(T):
-                    z = F.linear(h, W_hh, b_hh) + projected[:, t]  # (N, 4H) in order i, f, g, o
-                    i, f, g, o = z.chunk(4, dim=1)
-                    i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
-                    c = f * c + i * g
-                    h = o * torch.tanh(c)
-                    for name, value in zip("ifgoch", (i, f, g, o, c, h), strict=True):
-                        steps[name].append(value)
-                for name, values in steps.items():
-                    out[f"l{k}.{name}"] = torch.stack(values, dim=1).cpu().numpy()  # (N, T, H)
-                X = torch.stack(steps["h"], dim=1)
-        return out
+        return {k: v.cpu().numpy() for k, v in self._twin.trace(self._inputs(x)).items()}
 
     def params(self):
-        sd = dict(self._lstm.state_dict())
-        sd.update({f"head.{k}": v for k, v in self._head.state_dict().items()})
-        return from_torch_state_dict(sd)
+        return self._twin.canonical()

@@ -46,6 +46,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from lstm import backends, budget
+from lstm.cells import trace_parts
 from lstm.config import ModelConfig, TrainConfig
 from lstm.losses import accuracy, loss_fn
 from lstm.params import check_params, init_params
@@ -179,7 +180,8 @@ class _Trainer:
         self.steps = math.ceil(n / self.cfg.batch_size)
         model = run.model_cfg
         plan = plan_snapshots(self.cfg.epochs, len(dataset.x_val), dataset.seq_len,
-                              model.hidden_size, model.num_layers, probes)  # fmt: skip
+                              model.hidden_size, model.num_layers, probes,
+                              parts=len(trace_parts(model.cell)))  # fmt: skip
         self.recorder = SnapshotRecorder(plan, dataset.x_val, dataset.y_val, dataset.mask_val)
         self.last_save = -math.inf
         self.step_no = 0  # the step in progress, for messages
@@ -465,7 +467,7 @@ class _Trainer:
         except TRAINING_ERRORS:
             return
         cfg = self.run.model_cfg
-        self.run.saturation = saturation(trace, cfg.num_layers, self.recorder.mask)
+        self.run.saturation = saturation(trace, cfg.num_layers, self.recorder.mask, cfg.cell)
 
     def _trace(self, params: dict) -> dict:
         """The probe's trace under `params`, in the backend's own arithmetic: this engine when

@@ -23,6 +23,7 @@ MODEL_BAD = {
     "task": ["regress", "Regression", "", None, 1, True],
     "target": ["all", "Last", None, 0, False],
     "forget_bias": [-10.001, 10.001, NAN, INF, -INF, "1.0", True, None, 1j],
+    "cell": ["LSTM", "lstm2", "gru ", "", "elman", None, 1, True],
 }
 TRAIN_BAD = {
     "epochs": [0, 10001, "30", True, 2.5, NAN, None],
@@ -42,6 +43,7 @@ MODEL_OK = {
     "task": ["regression", "classification"],
     "target": ["last", "each"],
     "forget_bias": [-10.0, 10.0, 0, -10, np.float32(0.5)],
+    "cell": ["lstm", "peephole", "cifg", "nfg", "nig", "nog", "niaf", "noaf", "gru", "rnn"],
 }
 TRAIN_OK = {
     "epochs": [1, 10000],
@@ -131,7 +133,7 @@ def test_clip_norm_none_and_zero_mean_off():
 def test_defaults_are_designs():
     assert ModelConfig(input_size=2).to_dict() == {
         "input_size": 2, "hidden_size": 32, "num_layers": 1, "output_size": 1,
-        "task": "regression", "target": "last", "forget_bias": 1.0,
+        "task": "regression", "target": "last", "forget_bias": 1.0, "cell": "lstm",
     }  # fmt: skip
     assert TrainConfig().to_dict() == {
         "epochs": 30, "batch_size": 32, "lr": 0.01, "optimizer": "adam", "momentum": 0.9,
@@ -159,3 +161,18 @@ def test_configs_are_frozen_and_round_trip_through_dicts():
     assert ModelConfig.from_dict({**cfg.to_dict(), "from_the_future": 1}) == cfg
     train = TrainConfig(lr=0.1, optimizer="momentum", clip_norm=None, dtype="float64")
     assert TrainConfig(**train.to_dict()) == train
+
+
+def test_a_config_saved_before_cells_existed_loads_as_the_lstm():
+    old = {"input_size": 3, "hidden_size": 8, "num_layers": 2, "output_size": 1,
+           "task": "regression", "target": "last", "forget_bias": 1.0}  # fmt: skip
+    assert ModelConfig.from_dict(old).cell == "lstm"
+    assert ModelConfig(**old) == ModelConfig(**old, cell="lstm")
+
+
+def test_an_unknown_cell_names_the_field_and_every_cell():
+    with pytest.raises(ValueError) as info:
+        ModelConfig(input_size=1, cell="lstn")
+    message = str(info.value)
+    assert message.startswith("cell='lstn' is invalid: must be one of 'lstm', 'peephole'")
+    assert message.endswith("'gru', 'rnn'")

@@ -6,10 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from lstm.losses import accuracy, cross_entropy, loss_fn, mse
-from tests.lstm._torch_ref import one_torch_thread  # noqa: F401 (autouse fixture)
+from tests.helpers.torch_ref import torch_loss
 
 TOL = 1e-12
 
@@ -23,22 +22,7 @@ def _mask(rng, shape):
 def _torch_ref(kind: str, y_hat: np.ndarray, y: np.ndarray, mask: np.ndarray | None):
     """(loss, dLoss/dy_hat) from torch ops and autograd; masked: weighted sum / weight sum."""
     t = torch.tensor(y_hat, requires_grad=True)
-    if kind == "mse":
-        target = torch.from_numpy(y)
-        if mask is None:
-            loss = F.mse_loss(t, target)
-        else:
-            w = torch.from_numpy(mask)[..., None].expand_as(t)
-            loss = (w * F.mse_loss(t, target, reduction="none")).sum() / w.sum()
-    else:
-        C = y_hat.shape[-1]
-        ids = torch.from_numpy(y.astype(np.int64)).reshape(-1)
-        if mask is None:
-            loss = F.cross_entropy(t.reshape(-1, C), ids)
-        else:
-            per = F.cross_entropy(t.reshape(-1, C), ids, reduction="none")
-            w = torch.from_numpy(mask).reshape(-1)
-            loss = (w * per).sum() / w.sum()
+    loss = torch_loss(t, y, mask, "regression" if kind == "mse" else "classification")
     loss.backward()
     return loss.item(), t.grad.numpy()
 

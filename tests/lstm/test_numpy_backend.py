@@ -9,12 +9,14 @@ import warnings
 import numpy as np
 import pytest
 
+from lstm import input_gradient
 from lstm.backends import create, get
+from lstm.cells import get_cell
 from lstm.config import ModelConfig, TrainConfig
 from lstm.losses import loss_fn
 from lstm.numpy_backend import NumpyBackend, backward, forward, predict, trace
 from lstm.params import init_params
-from tests.lstm._problems import make_problem
+from tests.helpers.problems import CELL_NAMES, make_problem
 
 
 def _ref_sigmoid(z):
@@ -74,10 +76,12 @@ def test_trace_gates_follow_the_lstm_equations(layers):
         inputs = h  # the next layer's input is this layer's hidden state
 
 
+@pytest.mark.parametrize("cell", CELL_NAMES)
 @pytest.mark.parametrize("target", ["last", "each"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_predict_equals_forward(target, dtype):
-    cfg = ModelConfig(input_size=3, hidden_size=6, num_layers=2, output_size=2, target=target)
+def test_predict_equals_forward(cell, target, dtype):
+    cfg = ModelConfig(input_size=3, hidden_size=6, num_layers=2, output_size=2, target=target,
+                      cell=cell)  # fmt: skip
     prob = make_problem(cfg, seed=4, batch=5, steps=7, dtype=dtype)
     y_hat, _ = forward(prob.params, prob.x, cfg)
     assert np.array_equal(predict(prob.params, prob.x, cfg), y_hat)
@@ -87,11 +91,11 @@ def test_predict_equals_forward(target, dtype):
     assert y_hat.shape == expected_shape
 
 
+@pytest.mark.parametrize("cell", CELL_NAMES)
 @pytest.mark.parametrize("task", ["regression", "classification"])
-def test_float32_params_keep_float32_arithmetic_throughout(task):
-    cfg = ModelConfig(
-        input_size=3, hidden_size=5, num_layers=2, output_size=3, task=task, target="each"
-    )
+def test_float32_params_keep_float32_arithmetic_throughout(cell, task):
+    cfg = ModelConfig(input_size=3, hidden_size=5, num_layers=2, output_size=3, task=task,
+                      target="each", cell=cell)  # fmt: skip
     prob = make_problem(cfg, seed=5, dtype="float32")
     x64 = prob.x.astype(np.float64)  # float64 data must not promote the arithmetic
     y_hat, cache = forward(prob.params, x64, cfg)
@@ -104,16 +108,20 @@ def test_float32_params_keep_float32_arithmetic_throughout(task):
     assert {k: g.dtype for k, g in grads.items()} == {k: np.dtype("float32") for k in grads}
     assert predict(prob.params, x64, cfg).dtype == np.float32
     assert all(a.dtype == np.float32 for a in trace(prob.params, x64, cfg).values())
+    assert input_gradient(prob.params, x64, prob.y, cfg, prob.mask).dtype == np.float32
     # float64 grads passed to backward are brought down to float32 too
     assert all(g.dtype == np.float32 for g in backward(dy_hat.astype(np.float64), cache).values())
 
 
-def test_forward_with_pre_activations_of_magnitude_1000_is_warning_free():
-    cfg = ModelConfig(input_size=2, hidden_size=3, num_layers=2, output_size=2, target="each")
+@pytest.mark.parametrize("cell", CELL_NAMES)
+def test_forward_with_pre_activations_of_magnitude_1000_is_warning_free(cell):
+    cfg = ModelConfig(input_size=2, hidden_size=3, num_layers=2, output_size=2, target="each",
+                      cell=cell)  # fmt: skip
     params = init_params(cfg, seed=0)
-    sign = np.where(np.random.default_rng(0).random((2, 12)) < 0.5, -1.0, 1.0)
+    G = params["l0.W_x"].shape[1]
+    sign = np.where(np.random.default_rng(0).random((2, G)) < 0.5, -1.0, 1.0)
     params["l0.W_x"] = 1000.0 * sign  # |z| = 1000 * |x| in layer 0
-    params["l1.W_x"] = 1000.0 * np.where(np.arange(36).reshape(3, 12) % 2, -1.0, 1.0)
+    params["l1.W_x"] = 1000.0 * np.where(np.arange(3 * G).reshape(3, G) % 2, -1.0, 1.0)
     x = np.ones((2, 4, 2))
     x[1] = -1.0
     x[:, :, 1] = 0.0
@@ -128,7 +136,8 @@ def test_forward_with_pre_activations_of_magnitude_1000_is_warning_free():
     assert z0.min() >= 999.0, "the test needs pre-activations of magnitude ~1000"
     assert np.all(np.isfinite(y_hat)) and np.isfinite(loss)
     assert all(np.all(np.isfinite(a)) for a in [*gates.values(), *grads.values()])
-    assert np.all(np.isin(gates["l0.i"], (0.0, 1.0)))  # saturated exactly, no NaN
+    first_gate = f"l0.{get_cell(cell).gates[0]}" if get_cell(cell).gates else "l0.h"
+    assert np.all(np.isin(np.abs(gates[first_gate]), (0.0, 1.0)))  # saturated exactly, no NaN
     assert s[0] == 0.0 and s[2] == 0.5 and s[-1] == 1.0
 
 
@@ -199,8 +208,10 @@ def test_backend_registry():
         get("jax")
 
 
-def test_backward_is_pure_and_repeatable():
-    cfg = ModelConfig(input_size=2, hidden_size=3, num_layers=2, output_size=2, target="each")
+@pytest.mark.parametrize("cell", CELL_NAMES)
+def test_backward_is_pure_and_repeatable(cell):
+    cfg = ModelConfig(input_size=2, hidden_size=3, num_layers=2, output_size=2, target="each",
+                      cell=cell)  # fmt: skip
     prob = make_problem(cfg, seed=3)
     before = {k: v.copy() for k, v in prob.params.items()}
     y_hat, cache = forward(prob.params, prob.x, cfg)

@@ -10,7 +10,6 @@ import torch
 from lstm.config import ModelConfig
 from lstm.optim import SGD, Adam, clip_by_global_norm, global_norm, make_optimizer
 from lstm.params import init_params
-from tests.lstm._torch_ref import one_torch_thread  # noqa: F401 (autouse fixture)
 
 STEPS = 20
 F64_TOL = 1e-12

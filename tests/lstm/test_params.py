@@ -99,14 +99,17 @@ def test_config_from_params_infers_sizes():
     assert got == cfg
 
 
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_to_torch_modules_are_stock_and_match_forward(dtype):
+def test_to_torch_modules_are_stock_and_match_forward(cell, dtype):
     import torch
 
-    cfg = ModelConfig(input_size=2, hidden_size=4, num_layers=2, output_size=3, target="each")
+    cfg = ModelConfig(input_size=2, hidden_size=4, num_layers=2, output_size=3, target="each",
+                      cell=cell)  # fmt: skip
     params = init_params(cfg, 3, dtype)
     lstm, head = to_torch_modules(params, cfg)
-    assert type(lstm) is torch.nn.LSTM and type(head) is torch.nn.Linear and lstm.batch_first
+    stock = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[cell]
+    assert type(lstm) is stock and type(head) is torch.nn.Linear and lstm.batch_first
     assert lstm.weight_ih_l0.dtype == getattr(torch, dtype)
     x = np.random.default_rng(0).normal(size=(2, 5, 2)).astype(dtype)
     with torch.no_grad():
@@ -114,3 +117,9 @@ def test_to_torch_modules_are_stock_and_match_forward(dtype):
     y_hat, _ = forward(params, x, cfg)
     tol = 1e-12 if dtype == "float64" else 2e-6
     assert np.max(np.abs(y_hat - ref)) <= tol
+
+
+def test_to_torch_modules_refuses_a_cell_without_a_stock_module():
+    cfg = ModelConfig(input_size=2, hidden_size=4, cell="peephole")
+    with pytest.raises(ValueError, match="cell='peephole' has no stock PyTorch module"):
+        to_torch_modules(init_params(cfg, 0), cfg)

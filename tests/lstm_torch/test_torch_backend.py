@@ -1,5 +1,5 @@
-"""The Torch backend on its own: devices, frozen bias_hh, its trace against nn.LSTM, input checks,
-and that `import lstm` leaves torch unloaded."""
+"""The Torch backend on its own: devices, frozen bias_hh (the GRU's r and z part held at 0), its
+trace against nn.LSTM, input checks, and that `import lstm` leaves torch unloaded."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def test_arithmetic_runs_in_the_configured_dtype(dtype):
     cfg = model_config(target="each")
     backend = TorchBackend(cfg, TrainConfig(dtype=dtype), init_params(cfg, 0), device="cpu")
     assert backend.predict(data()).dtype == np.dtype(dtype)
-    assert backend._lstm.weight_ih_l0.dtype == getattr(torch, dtype)
+    assert backend._twin.rnn.weight_ih_l0.dtype == getattr(torch, dtype)
     assert all(p.dtype == np.dtype(dtype) for p in backend.params().values())
     assert all(a.dtype == np.dtype(dtype) for a in backend.trace(data()).values())
 
@@ -78,25 +78,57 @@ def test_bias_hh_is_zero_frozen_and_not_given_to_the_optimizer():
     backend = TorchBackend(cfg, TrainConfig(dtype="float64", lr=0.1), init_params(cfg, 0), "cpu")
     optimised = {id(p) for group in backend._optimizer.param_groups for p in group["params"]}
     for k in range(cfg.num_layers):
-        bias_hh = getattr(backend._lstm, f"bias_hh_l{k}")
+        bias_hh = getattr(backend._twin.rnn, f"bias_hh_l{k}")
         assert not bias_hh.requires_grad and id(bias_hh) not in optimised
-        assert id(getattr(backend._lstm, f"bias_ih_l{k}")) in optimised
+        assert id(getattr(backend._twin.rnn, f"bias_ih_l{k}")) in optimised
     assert len(optimised) == 3 * cfg.num_layers + 2
     y = np.zeros((N, 1))
     for seed in range(3):
         backend.train_step(data(seed), y)
     for k in range(cfg.num_layers):
-        assert not torch.any(getattr(backend._lstm, f"bias_hh_l{k}"))
+        assert not torch.any(getattr(backend._twin.rnn, f"bias_hh_l{k}"))
 
 
-def test_building_and_training_draw_no_random_numbers():
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_the_grus_bias_hh_trains_only_its_b_hn_part(optimizer):
+    """nn.GRU's bias_hh = [0, 0, b_hn]: a gradient hook zeroes the r and z part, so no optimizer
+    moves it off 0 (Adam's update of a zero gradient with zero state is exactly 0)."""
+    cfg = model_config(cell="gru")
+    train_cfg = TrainConfig(dtype="float64", lr=0.1, optimizer=optimizer)
+    backend = TorchBackend(cfg, train_cfg, init_params(cfg, 0), "cpu")
+    before = backend.params()
+    for seed in range(3):
+        backend.train_step(data(seed), np.ones((N, 1)))
+    after = backend.params()
+    for k in range(cfg.num_layers):
+        bias_hh = getattr(backend._twin.rnn, f"bias_hh_l{k}").detach().numpy()
+        assert np.all(bias_hh[: 2 * H] == 0.0), bias_hh[: 2 * H]
+        assert np.array_equal(bias_hh[2 * H :], after[f"l{k}.b_hn"])
+        assert not np.array_equal(after[f"l{k}.b_hn"], before[f"l{k}.b_hn"])  # it learns
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn", "peephole", "cifg"])
+def test_building_and_training_draw_no_random_numbers(cell):
     state = torch.random.get_rng_state()
-    cfg = model_config(task="classification", output_size=3)
+    cfg = model_config(task="classification", output_size=3, cell=cell)
     backend = TorchBackend(cfg, TrainConfig(), init_params(cfg, 0), device="cpu")
     backend.train_step(data(), np.zeros(N, dtype=int))
     backend.predict(data())
     backend.trace(data())
     assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_the_backend_never_shares_memory_with_the_callers_params():
+    cfg = model_config(cell="peephole")
+    params = init_params(cfg, 0)
+    kept = {k: v.copy() for k, v in params.items()}
+    backend = TorchBackend(cfg, TrainConfig(dtype="float64", lr=0.1), params, device="cpu")
+    backend.train_step(data(), np.ones((N, 1)))
+    out = backend.params()
+    for name, value in params.items():
+        assert np.array_equal(value, kept[name]), f"training changed the caller's {name}"
+    backend.train_step(data(1), np.ones((N, 1)))
+    assert not np.array_equal(out["l0.p"], backend.params()["l0.p"])  # a copy, not a view
 
 
 @pytest.mark.parametrize(("dtype", "tolerance"), [("float64", 1e-12), ("float32", 1e-6)])

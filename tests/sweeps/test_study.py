@@ -25,7 +25,7 @@ from lstm.sweep import (
 )
 from lstm.sweep.study import TrialSeededRandomSampler, counted, over_budget
 from lstm.sweep.worker import Objective, TrialFailed
-from tests.train.helpers import sum_dataset
+from tests.helpers.datasets import sum_dataset
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 

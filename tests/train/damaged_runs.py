@@ -47,7 +47,7 @@ RULES: list[tuple[str, set[str]]] = [
     (r"status", set()),
     (r"dtype", {"missing"}),
     (r"model_config", set()),
-    (r"model_config\.(task|target)", {"missing"}),  # the defaults fit the same weights
+    (r"model_config\.(task|target|cell)", {"missing"}),  # the defaults fit the same weights
     (r"model_config\.forget_bias", {"missing", "negative"}),
     (r"model_config\..+", set()),
     (r"train_config", {"object"}),  # {"a": 1}: every field at its default, which fits this run
@@ -120,7 +120,7 @@ def write_reference_run(root: Path) -> Path:
     options of every JSON type, a sweep's tag) into a RunStore at `root`; returns its folder."""
     from lstm.runs import RunStore
     from lstm.train import train
-    from tests.train.helpers import class_dataset, tiny_configs
+    from tests.helpers.datasets import class_dataset, tiny_configs
 
     class SweepTrialStore(RunStore):  # tags each save as lstm.sweep's workers do
         def save(self, run):

@@ -14,7 +14,7 @@ from lstm.cli import main
 from lstm.config import ModelConfig, TrainConfig
 from lstm.runs import RunStore
 from lstm.train import train
-from tests.train.helpers import sum_dataset, tiny_configs
+from tests.helpers.datasets import sum_dataset, tiny_configs
 
 HAS_DATA = importlib.util.find_spec("data.registry") is not None
 

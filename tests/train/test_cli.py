@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
 import os
@@ -19,9 +18,6 @@ from lstm.params import from_torch_state_dict
 from lstm.runs import RUN_ID, RunStore
 
 REPO = Path(__file__).resolve().parents[2]
-HAS_DATA = importlib.util.find_spec("data.registry") is not None
-HAS_TORCH_BACKEND = importlib.util.find_spec("lstm.torch_backend") is not None
-needs_data = pytest.mark.skipif(not HAS_DATA, reason="data.load_dataset has not landed yet")
 TINY = ["--dataset", "sine", "--opt", "n_train=40", "--opt", "n_val=10", "--opt", "seq_len=8",
         "--hidden-size", "4", "--epochs", "2", "--batch-size", "16"]  # fmt: skip
 
@@ -33,7 +29,6 @@ def cli(*args: str, root: Path, cwd: Path | None = None) -> subprocess.Completed
                           capture_output=True, text=True, timeout=180)  # fmt: skip
 
 
-@needs_data
 def test_train_list_show_export_and_delete_from_the_command_line(tmp_path):
     root = tmp_path / "runs"
     done = cli("train", *TINY, "--label", "cli ☃ ../x", root=root)
@@ -82,11 +77,9 @@ def test_train_list_show_export_and_delete_from_the_command_line(tmp_path):
     assert RunStore(root).list() == []
 
 
-@needs_data
-@pytest.mark.skipif(not HAS_TORCH_BACKEND, reason="lstm/torch_backend.py has not landed yet")
 def test_compare_trains_both_backends_and_prints_their_per_epoch_agreement(tmp_path):
     root = tmp_path / "runs"
-    done = cli("compare", *TINY, "--dtype", "float64", root=root)
+    done = cli("compare", *TINY, "--dtype", "float64", "--cell", "gru", root=root)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].split() == ["epoch", "numpy", "loss", "torch", "loss", "rel", "diff",
@@ -97,8 +90,9 @@ def test_compare_trains_both_backends_and_prints_their_per_epoch_agreement(tmp_p
         assert float(cells[3]) < 1e-12  # float64: the twins agree to rounding
         assert float(cells[1]) == pytest.approx(float(cells[2]), rel=1e-12)
     assert "largest relative difference over 2 epochs" in lines[3]
-    backends = sorted(RunStore(root).load(i.id).backend for i in RunStore(root).list())
-    assert backends == ["numpy", "torch"]
+    runs = [RunStore(root).load(i.id) for i in RunStore(root).list()]
+    assert sorted(r.backend for r in runs) == ["numpy", "torch"]
+    assert [r.model_cfg.cell for r in runs] == ["gru", "gru"]
 
 
 BAD = [
@@ -108,6 +102,7 @@ BAD = [
     ),
     (["train", "--dataset", "sine", "--hidden-size", "0"], "hidden_size=0 is invalid"),
     (["train", "--dataset", "sine", "--bogus"], "unrecognized arguments: --bogus"),
+    (["train", "--dataset", "sine", "--cell", "lstn"], "cell='lstn' is invalid: must be one of"),
     (["train", "--dataset", "sine", "--opt", "noequals"], "must be KEY=VALUE"),
     (["runs", "show", "../../etc"], "'../../etc' is not a run id"),
     (["runs", "delete", "20261123-184512-123456-a1b2c3"], "no run 20261123-184512-123456-a1b2c3"),
@@ -124,7 +119,6 @@ def test_a_bad_flag_or_value_exits_2_with_one_line_and_no_traceback(tmp_path, ar
     assert message in done.stderr
 
 
-@needs_data
 def test_a_bad_dataset_option_exits_2_with_the_loaders_message(tmp_path):
     done = cli("train", "--dataset", "sine", "--opt", "seq_len=2", root=tmp_path / "runs")
     assert done.returncode == 2 and "Traceback" not in done.stderr
@@ -133,7 +127,6 @@ def test_a_bad_dataset_option_exits_2_with_the_loaders_message(tmp_path):
     )
 
 
-@needs_data
 def test_train_uses_the_presets_dataset_options_under_explicit_ones(tmp_path):
     import data
 

@@ -12,7 +12,7 @@ from lstm.numpy_backend import predict
 from lstm.params import split_state_dict
 from lstm.runs import RunStore
 from lstm.train import train
-from tests.train.helpers import class_dataset, sum_dataset, tiny_configs
+from tests.helpers.datasets import class_dataset, sum_dataset, tiny_configs
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +48,9 @@ def test_npz_export_is_the_canonical_params_and_csv_is_one_row_per_epoch(store):
     ds = class_dataset()
     run = _run(store, ds, epochs=3)
     with np.load(io.BytesIO(store.export_bytes(run.id, "npz")), allow_pickle=False) as z:
-        assert sorted(z.files) == sorted(run.params)
-        assert all(np.array_equal(z[k], run.params[k]) for k in z.files)
+        assert sorted(z.files) == sorted([*run.params, "cell"])
+        assert str(z["cell"]) == "lstm"
+        assert all(np.array_equal(z[k], run.params[k]) for k in run.params)
     rows = list(csv.DictReader(io.StringIO(store.export_bytes(run.id, "csv").decode())))
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
     for row, entry in zip(rows, run.history, strict=True):

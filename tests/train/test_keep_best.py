@@ -9,7 +9,7 @@ import numpy as np
 
 from lstm.runs import RunStore
 from lstm.train import train
-from tests.train.helpers import sum_dataset, tiny_configs
+from tests.helpers.datasets import sum_dataset, tiny_configs
 
 # a small problem whose validation loss bottoms out at epoch 6 of 12, then rises
 DATA = dict(n_train=16, n_val=12, seed=1)

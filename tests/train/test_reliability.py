@@ -31,7 +31,7 @@ from lstm import runs as runs_module
 from lstm.cli import main
 from lstm.runs import RUN_ID, RunStore
 from lstm.train import train
-from tests.train.helpers import class_dataset, sum_dataset, tiny_configs
+from tests.helpers.datasets import class_dataset, sum_dataset, tiny_configs
 
 REPO = Path(__file__).resolve().parents[2]
 HAS_DATA = importlib.util.find_spec("data.registry") is not None

@@ -15,7 +15,7 @@ import pytest
 
 from lstm.runs import RUN_ID, RunStore, RunStoreError
 from lstm.train import train
-from tests.train.helpers import class_dataset, sum_dataset, tiny_configs
+from tests.helpers.datasets import class_dataset, sum_dataset, tiny_configs
 
 REPO = Path(__file__).resolve().parents[2]
 WEIRD_LABEL = '../../etc ☃ "quoted" \\ /slash\nnewline'
@@ -209,7 +209,7 @@ def _python(code: str, env_root: Path, **kwargs) -> subprocess.Popen:
 SAVE_TWENTY = """
     from lstm.runs import RunStore
     from lstm.train import train
-    from tests.train.helpers import sum_dataset, tiny_configs
+    from tests.helpers.datasets import sum_dataset, tiny_configs
     ds = sum_dataset(n_train=8, n_val=4, seq_len=3)
     model_cfg, train_cfg = tiny_configs(ds, hidden_size=2, epochs=1)
     store = RunStore()
@@ -235,7 +235,7 @@ def test_two_processes_saving_twenty_runs_each_at_once_lose_nothing(tmp_path):
 KILLED_AFTER_TWO_EPOCHS = """
     import importlib, os, signal
     from lstm.runs import RunStore
-    from tests.train.helpers import sum_dataset, tiny_configs
+    from tests.helpers.datasets import sum_dataset, tiny_configs
     trainer = importlib.import_module("lstm.train")
     trainer.SAVE_INTERVAL_SECONDS = 0.0
     ds = sum_dataset(n_train=16, n_val=4)

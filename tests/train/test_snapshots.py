@@ -9,7 +9,7 @@ from lstm import snapshots
 from lstm.numpy_backend import trace
 from lstm.snapshots import plan_snapshots, saturation, snapshot_bytes
 from lstm.train import train
-from tests.train.helpers import class_dataset, sum_dataset, tiny_configs
+from tests.helpers.datasets import class_dataset, sum_dataset, tiny_configs
 
 MIB = 2**20
 
@@ -108,3 +108,22 @@ def test_a_runs_saturation_covers_every_layer_gate_and_unit_and_respects_the_mas
         for side in ("low", "high"):
             assert sides[side].shape == (6,)
             np.testing.assert_allclose(sides[side], want[key][side], atol=1e-12, err_msg=key)
+
+
+def test_saturation_counts_only_the_gates_the_cell_computes():
+    P, T, H = 1, 4, 2
+    ones = np.ones((P, T, H))
+    gru = {"l0.r": 0.95 * ones, "l0.z": 0.05 * ones, "l0.n": -0.95 * ones, "l0.h": 0 * ones}
+    sat = saturation(gru, 1, cell="gru")
+    assert set(sat) == {"l0.r", "l0.z", "l0.n"}
+    assert np.array_equal(sat["l0.r"]["high"], [1, 1]) and np.array_equal(
+        sat["l0.z"]["low"], [1, 1]
+    )
+    assert np.array_equal(sat["l0.n"]["low"], [1, 1]) and np.array_equal(
+        sat["l0.n"]["high"], [0, 0]
+    )
+    assert saturation({"l0.h": ones}, 1, cell="rnn") == {}
+    nfg = {f"l0.{p}": 0.5 * ones for p in "igoch"} | {"l0.f": ones}  # f fixed at 1
+    assert set(saturation(nfg, 1, cell="nfg")) == {"l0.i", "l0.g", "l0.o"}
+    niaf = {f"l0.{p}": 0.5 * ones for p in "ifgoch"}  # g = a_g is unbounded: no thresholds
+    assert set(saturation(niaf, 1, cell="niaf")) == {"l0.i", "l0.f", "l0.o"}

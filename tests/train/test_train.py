@@ -17,9 +17,7 @@ from lstm.numpy_backend import NumpyBackend
 from lstm.params import init_params
 from lstm.record import Run
 from lstm.train import train
-from tests.train.helpers import class_dataset, sum_dataset, tiny_configs, without_timing
-
-HAS_TORCH_BACKEND = importlib.util.find_spec("lstm.torch_backend") is not None
+from tests.helpers.datasets import class_dataset, sum_dataset, tiny_configs, without_timing
 
 
 class Spy(NumpyBackend):
@@ -229,18 +227,3 @@ def test_lstm_train_is_the_function_after_the_module_is_imported():
     model_cfg, train_cfg = tiny_configs(ds, epochs=1)
     assert lstm.train is train and module.train is train
     assert isinstance(lstm.train(ds, model_cfg, train_cfg), Run)
-
-
-@pytest.mark.skipif(not HAS_TORCH_BACKEND, reason="lstm/torch_backend.py has not landed yet")
-def test_numpy_and_torch_backends_give_the_same_history_in_float64():
-    ds = class_dataset()
-    model_cfg, train_cfg = tiny_configs(ds, epochs=3, batch_size=8, dtype="float64")
-    a = train(ds, model_cfg, train_cfg, backend="numpy")
-    b = train(ds, model_cfg, train_cfg, backend="torch", device="cpu")
-    assert (a.status, b.status) == ("completed", "completed")
-    for ha, hb in zip(a.history, b.history, strict=True):
-        for key in ("train_loss", "val_loss", "val_accuracy", "grad_norm"):
-            assert hb[key] == pytest.approx(ha[key], rel=1e-10, abs=1e-12), (ha["epoch"], key)
-    for name in a.params:
-        np.testing.assert_allclose(b.params[name], a.params[name], rtol=0, atol=1e-10, err_msg=name)
-    assert b.backend == "torch" and b.device == "cpu" and "torch" in b.versions

@@ -1,0 +1,160 @@
+"""The backward pass of the fused LSTM-family kernels (`lstm.fused_lstm.FusedLSTM`, which mixes
+this class in): backpropagation through time over a layer's steps in chunks, with the factors of
+the module docstring of `lstm.fused_lstm` computed for a chunk of steps at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from lstm.fused_common import buffer, chunk_steps, flush_tiny
+
+# dW_t = dz_t [x_t; h_{t-1}; 1]^T: for small products OpenBLAS multiplies by a contiguous (N, K)
+# much faster than by the transposed view of a (K, N), so backward copies a chunk's inputs
+# transposed first. Measured (OpenBLAS 0.3.31, float32, one thread): (N, K) = (32, 66) 15 -> 9 us
+# a step, (8, 66) 6.4 -> 4.4; no gain at (128, 265) and a loss at (32, 258).
+_SMALL_PRODUCT = 4096  # K * N up to which the copy pays
+
+
+class FusedLSTMBackward:
+    """`_factors` and `layer_backward` of `FusedLSTM`: they read its `cell`, `order`,
+    `blocks_at`, `tanh_g`, `tanh_c`, `_rows` and `_columns`."""
+
+    def _factors(self, A, c_prev, c, s, peep, F, dc_dh, Fc) -> None:
+        """The backward factors of S steps at once (`lstm.fused_lstm`'s docstring): F like A (Fo
+        and F_{i,f,g} in internal order), dc_dh like c; Fc (or None) the carry factor when it
+        is neither f (read from A) nor 1."""
+        S, GH, N = A.shape
+        H = c.shape[1]
+        sig = GH - H  # the sigmoid gates' rows: all but g, the last block
+        np.subtract(1.0, A[:, :sig], out=F[:, :sig])
+        F[:, :sig] *= A[:, :sig]  # s (1 - s): the sigmoid's derivative
+        A4, F4 = A.reshape(S, -1, H, N), F.reshape(S, -1, H, N)
+        Ao, Ai, Af, Ag = (None if k is None else A4[:, k] for k in self.blocks_at)
+        Fo, Fi, Ff, Fg = (None if k is None else F4[:, k] for k in self.blocks_at)
+        if Fo is not None:
+            Fo *= s  # do = dh * s
+        if Fi is not None and self.cell.coupled:
+            np.subtract(Ag, c_prev, out=dc_dh)  # (scratch) di = dc (g - c') when f = 1 - i
+            Fi *= dc_dh
+        elif Fi is not None:
+            Fi *= Ag  # di = dc * g
+        if Ff is not None:
+            Ff *= c_prev  # df = dc * c'
+        if self.tanh_g:
+            np.multiply(Ag, Ag, out=Fg)
+            np.subtract(1.0, Fg, out=Fg)  # tanh' = 1 - g^2
+        else:
+            Fg[...] = 1.0
+        if Ai is not None:
+            Fg *= Ai  # dg = dc * i
+        if self.tanh_c:
+            np.multiply(s, s, out=dc_dh)
+            np.subtract(1.0, dc_dh, out=dc_dh)
+        else:
+            dc_dh[...] = 1.0
+        if Ao is not None:
+            dc_dh *= Ao  # dc += dh * o * act'(c)
+        if peep:
+            np.multiply(Fo, peep[2], out=Fc)  # o looks at c
+            dc_dh += Fc
+            np.multiply(Fi, peep[0], out=Fc)  # i and f look at c'
+            Fc += Af
+            Fc += Ff * peep[1]
+        elif self.cell.coupled:
+            np.subtract(1.0, Ai, out=Fc)
+
+    def layer_backward(self, dH: np.ndarray | None, dh_last: np.ndarray | None, layer: dict,
+                       out: dict, need_dX: bool = True) -> np.ndarray | None:  # fmt: skip
+        """BPTT through one layer. dH (T, H, N) is the gradient reaching every h_t from above,
+        or None when only the last step gets one (dh_last, (H, N)). Writes the gradients of W_x,
+        W_h, b (canonical) and p into `out`; returns dX (T, D, N), the gradient w.r.t. the
+        layer's input, when `need_dX`, else None.
+
+        Steps are taken in chunks of about CHUNK_BYTES of dz, last chunk first: the factors of a
+        chunk are computed just before its steps use them, while they are still in the cache,
+        and only a chunk's dz is kept (dX takes its share of each chunk)."""
+        A, cs, s_all, inputs, W = (layer[k] for k in ("A", "cs", "tanh_cs", "inputs", "W"))
+        peep, cell, order = layer["peep"], self.cell, self.order
+        T, GH, N = A.shape
+        H = cs.shape[1]
+        K = inputs.shape[1]
+        D = K - H - 1
+        dtype = A.dtype
+        workspace, name = layer["workspace"], layer["name"]
+        chunk = chunk_steps(T, GH, N, A.itemsize)
+        F_all = buffer(workspace, name + "dZ", (chunk, GH, N), dtype)
+        dc_dh_all = buffer(workspace, name + "dc_dh", (chunk, H, N), dtype)
+        own_carry = peep is not None or cell.coupled  # a carry factor that is not f or 1
+        Fc_all = buffer(workspace, name + "Fc", (chunk, H, N), dtype) if own_carry else None
+        dX = buffer(workspace, name + "dX", (T, D, N), dtype) if need_dX else None
+        inputs_T_all = None
+        if K * N <= _SMALL_PRODUCT:
+            inputs_T_all = buffer(workspace, name + "inputs_T", (chunk, N, K), dtype)
+        W_h = W[D : D + H]  # (H, G*H), contiguous: dh_{t-1} = W_h (internal columns) @ dz_t
+        dW = np.zeros((GH, K), dtype)  # sum_t dz_t @ inputs[t]^T, transposed
+        dW_t = np.empty((GH, K), dtype)
+        dp = [np.zeros(H, dtype) for _ in range(3)] if peep else None
+        dh_sum = np.empty((H, N), dtype)
+        dh_rec = np.zeros((H, N), dtype)  # gradient reaching h_t from step t+1
+        dc = np.zeros((H, N), dtype)  # gradient reaching c_t from step t+1, then total at c_t
+        tmp = np.empty((H, N), dtype)
+        has_o = "o" in order
+        for t1 in range(T, 0, -chunk):
+            flush_tiny(dc, dh_rec)  # see lstm.fused_common
+            t0 = max(0, t1 - chunk)
+            S = t1 - t0
+            F, dc_dh = F_all[:S], dc_dh_all[:S]
+            Fc = Fc_all[:S] if own_carry else None
+            c_prev, c = cs[t0:t1], cs[t0 + 1 : t1 + 1]
+            self._factors(A[t0:t1], c_prev, c, s_all[t0:t1], peep, F, dc_dh, Fc)
+            F_o = F[:, :H] if has_o else itertools.repeat(None)
+            F_cg = F[:, H if has_o else 0 :].reshape(S, -1, H, N)  # the blocks times dc
+            if own_carry:
+                carry = Fc
+            elif "f" in order:
+                carry = A[t0:t1, self._rows("f", H)]
+            else:
+                carry = itertools.repeat(None)  # f = 1
+            inputs_T = inputs[t0:t1].transpose(0, 2, 1)  # [x_t; h_{t-1}; 1]^T, (S, N, K)
+            if inputs_T_all is not None:
+                np.copyto(inputs_T_all[:S], inputs_T)
+                inputs_T = inputs_T_all[:S]
+            steps = zip(range(t1 - 1, t0 - 1, -1), F[::-1], _rev(F_o), F_cg[::-1], dc_dh[::-1],
+                        _rev(carry), inputs_T[::-1], strict=False)  # fmt: skip
+            for t, dz, dz_o, dz_cg, dc_dh_t, fc, x_h_1_T in steps:
+                if t == T - 1:
+                    dh = dH[t] if dH is not None else dh_last
+                elif dH is not None:
+                    dh = np.add(dH[t], dh_rec, out=dh_sum)
+                else:
+                    dh = dh_rec
+                np.multiply(dh, dc_dh_t, out=tmp)
+                np.add(dc, tmp, out=dc)
+                np.multiply(dz_cg, dc, out=dz_cg)
+                if dz_o is not None:
+                    np.multiply(dz_o, dh, out=dz_o)
+                if t > 0:
+                    if fc is not None:
+                        np.multiply(dc, fc, out=dc)  # carry to step t-1
+                    np.dot(W_h, dz, out=dh_rec)
+                np.dot(dz, x_h_1_T, out=dW_t)
+                np.add(dW, dW_t, out=dW)
+            if peep:
+                for k, (q, state) in enumerate((("i", c_prev), ("f", c_prev), ("o", c))):
+                    dp[k] += (F[:, self._rows(q, H)] * state).sum(axis=(0, 2))
+            if dX is not None:
+                np.matmul(W[:D], F, out=dX[t0:t1])
+        dW = dW.T  # (K, G*H), internal columns
+        for key, rows in (("W_x", slice(0, D)), ("W_h", slice(D, D + H)), ("b", D + H)):
+            self._columns(dW[rows], H, order, cell.blocks, out=out[key])
+        if peep:
+            np.concatenate(dp, out=out["p"])
+        return dX
+
+
+def _rev(seq):
+    """seq reversed, or an endless None for an itertools.repeat(None)."""
+    return seq if isinstance(seq, itertools.repeat) else seq[::-1]
