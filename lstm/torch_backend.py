@@ -27,6 +27,7 @@ from lstm.backend import Backend
 from lstm.config import ModelConfig, TrainConfig
 from lstm.losses import _check_mask
 from lstm.params import check_params, from_torch_state_dict, split_state_dict, to_torch_state_dict
+from lstm.torch_optim import make_torch_optimizer
 
 DEVICES = ("cpu", "cuda", "auto")
 
@@ -64,16 +65,6 @@ def _build_modules(params: dict, cfg: ModelConfig, device: str, dtype: torch.dty
     return lstm, head
 
 
-def _make_optimizer(train_cfg: TrainConfig, parameters: list):
-    if train_cfg.optimizer == "sgd":
-        return torch.optim.SGD(parameters, lr=train_cfg.lr)
-    if train_cfg.optimizer == "momentum":
-        return torch.optim.SGD(parameters, lr=train_cfg.lr, momentum=train_cfg.momentum)
-    if train_cfg.optimizer == "adam":
-        return torch.optim.Adam(parameters, lr=train_cfg.lr)
-    raise ValueError(f"optimizer={train_cfg.optimizer!r} is invalid: must be sgd, momentum, adam")
-
-
 class TorchBackend(Backend):
     """`TorchBackend(model_cfg, train_cfg, params, device="auto")`: params are canonical NumPy
     arrays (copied, cast to `train_cfg.dtype`)."""
@@ -92,7 +83,7 @@ class TorchBackend(Backend):
         self._lstm, self._head = _build_modules(params, model_cfg, self.device, self._dtype)
         modules = (self._lstm, self._head)
         self._trainable = [p for m in modules for p in m.parameters() if p.requires_grad]
-        self._optimizer = _make_optimizer(train_cfg, self._trainable)
+        self._optimizer = make_torch_optimizer(train_cfg, model_cfg, self._lstm, self._head)
 
     # ------------------------------------------------------------------------- arrays in
 
