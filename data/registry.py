@@ -19,6 +19,7 @@ from data.common import doc_paragraph
 from data.csv import CSV_OPTIONS, dataset_from_csv
 from data.dataset import DataError, Dataset
 from data.options import OptionSpec, resolve_options
+from data.presets import solved_thresholds
 
 GENERATORS: dict[str, tuple[Callable[..., Dataset], dict[str, OptionSpec]]] = {
     "sine": (tasks.sine, tasks.SINE_OPTIONS),
@@ -127,6 +128,7 @@ def load_dataset(name: str, **options) -> Dataset:
         dataset.description = describe_dataset(name) + " " + dataset.description
     dataset.name = name
     dataset.spec = {"name": name, "options": resolved}
+    dataset.thresholds = solved_thresholds(name, resolved)
     return dataset
 
 
