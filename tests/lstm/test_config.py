@@ -73,6 +73,7 @@ TRAIN_OK = {
     "time_limit": [0.0, 1e7, 60],
     "stop_when_solved": [True, False],
 }
+KIND_TYPES = {"int": int, "float": float, "choice": str, "bool": bool}
 # output_size 3 so that task="classification" alone is valid
 MODEL_BASE = {"input_size": 3, "output_size": 3}
 
@@ -119,7 +120,7 @@ def test_model_config_accepts_boundary_values(name, value):
     cfg = ModelConfig(**{**MODEL_BASE, name: value})
     assert getattr(cfg, name) == value
     kind = field_spec(ModelConfig, name).kind
-    assert type(getattr(cfg, name)) is {"int": int, "float": float, "choice": str, "bool": bool}[kind]
+    assert type(getattr(cfg, name)) is KIND_TYPES[kind]
 
 
 @pytest.mark.parametrize(("name", "value"), _cases(TRAIN_OK))
@@ -128,7 +129,7 @@ def test_train_config_accepts_boundary_values(name, value):
     assert getattr(cfg, name) == value
     kind = field_spec(TrainConfig, name).kind
     if value is not None:
-        assert type(getattr(cfg, name)) is {"int": int, "float": float, "choice": str, "bool": bool}[kind]
+        assert type(getattr(cfg, name)) is KIND_TYPES[kind]
 
 
 def test_integral_floats_are_normalised_to_int():
