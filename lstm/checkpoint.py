@@ -12,7 +12,10 @@ end of every finished epoch:
 `lstm.train(..., resume=run)` restores all of them, plus the epoch counter (so the learning-rate
 schedule's position) and the kept best epoch (from the history and weights.npz): N epochs, then
 M more, is the same run as N + M epochs at once (bitwise on the NumPy backend; the tests hold
-it). Only `epochs`, `time_limit` and `stop_when_solved` may change on resume.
+it). Only `epochs`, `time_limit` and `stop_when_solved` may change on resume. The cosine
+schedule's horizon is `epochs` (torch's T_max), so raising the epochs of a cosine run re-plans
+its remaining learning rates; a run stopped early (time limit, Ctrl-C) and resumed with the
+same epochs continues its schedule exactly.
 """
 
 from __future__ import annotations
