@@ -310,7 +310,7 @@ class _Trainer:
                 with np.errstate(**QUIET):
                     self.epoch(epoch)
                 yield self.run
-                if self.cfg.stop_when_solved and self.run.solved and epoch < self.cfg.epochs:
+                if self.cfg.stop_when_solved and self.run.solved.get("epoch") == epoch:
                     raise self.solved_early(epoch)
         except _Stop as stop:
             self.finish(stop)
@@ -437,14 +437,17 @@ class _Trainer:
             }
 
     def solved_early(self, epoch: int) -> _Stop:
-        """stop_when_solved: the run ends "completed" at the epoch that solved the task."""
+        """stop_when_solved: the run ends "completed" at the epoch that solved the task, and
+        keeps that epoch's weights (they meet the criterion; an earlier epoch with a lower
+        validation loss may not)."""
         solved = self.run.solved
         thresholds = " and ".join(str(t) for t in self.data.thresholds)
         message = (
             f"Solved at epoch {solved['epoch']} after {solved['sequences_seen']:,} training "
-            f"sequences ({thresholds}); stopped there as stop_when_solved asks."
+            f"sequences ({thresholds}); stopped there as stop_when_solved asks, keeping its "
+            "weights."
         )
-        self.run.params = self.latest_params
+        self.keep(self.run.history[-1], self.latest_params)
         return _Stop("completed", message, epoch)
 
     def keep_best(self, entry: dict, params: dict) -> None:
@@ -454,7 +457,11 @@ class _Trainer:
         loss = entry["val_loss"]
         if not math.isfinite(loss) or (self.best is not None and loss >= self.best[0]):
             return
-        self.best = (loss, entry["epoch"], params)
+        self.keep(entry, params)
+
+    def keep(self, entry: dict, params: dict) -> None:
+        """Make `entry`'s epoch the kept one: run.params, run.result."""
+        self.best = (entry["val_loss"], entry["epoch"], params)
         self.run.params = params
         result = {k: entry[k] for k in ("epoch", "train_loss", "val_loss", "val_accuracy",
                                         "sequences_seen")}  # fmt: skip

@@ -101,6 +101,9 @@ def test_stop_when_solved_ends_the_run_completed_at_the_first_solving_epoch():
     assert run.message.startswith(f"Solved at epoch {first} after {first * 40:,} training")
     assert len(run.history) == first and run.solved["epoch"] == first
     assert run.solved["sequences_seen"] == first * 40 and run.solved["seconds"] > 0
+    # it keeps the weights that solved it (an earlier epoch's lower loss may not meet the bar)
+    assert run.result["epoch"] == first
+    assert all(np.array_equal(run.params[k], v) for k, v in run.checkpoint["params"].items())
     # without stop_when_solved the run goes on, and records the same first solving epoch
     ds.thresholds = (Threshold("val_loss", "<", line),)
     again = train(ds, model_cfg, train_cfg)
