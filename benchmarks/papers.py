@@ -82,7 +82,8 @@ def run_experiment(key: str, seed: int, backend: str, limit: float | None) -> di
     if limit is not None:
         train_options["time_limit"] = limit
     train_cfg = TrainConfig(**train_options)
-    run = train(dataset, model_cfg, train_cfg, backend=backend)
+    params = paper_params(exp.init, model_cfg, seed, train_cfg.dtype)
+    run = train(dataset, model_cfg, train_cfg, backend=backend, params=params)
     seconds = time.perf_counter() - start
     solved = run.solved or {}
     return {
@@ -100,6 +101,19 @@ def run_experiment(key: str, seed: int, backend: str, limit: float | None) -> di
         "baseline_loss": float(dataset.baseline_loss),
         "criterion": [str(t) for t in solved_thresholds(exp.dataset, dataset.spec["options"])],
     }
+
+
+def paper_params(init: dict, model_cfg, seed: int, dtype: str) -> dict:
+    """The model's usual initial parameters (lstm.params.init_params), then the experiment's
+    changes: `input_bias` sets every input gate's bias (the i block, the first H of each b)."""
+    from lstm.params import init_params
+
+    params = init_params(model_cfg, seed, dtype)
+    H = model_cfg.hidden_size
+    if "input_bias" in init:
+        for k in range(model_cfg.num_layers):
+            params[f"l{k}.b"][:H] = init["input_bias"]
+    return params
 
 
 def summarize(key: str, runs: list[dict]) -> dict:
