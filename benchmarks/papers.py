@@ -105,14 +105,26 @@ def run_experiment(key: str, seed: int, backend: str, limit: float | None) -> di
 
 def paper_params(init: dict, model_cfg, seed: int, dtype: str) -> dict:
     """The model's usual initial parameters (lstm.params.init_params), then the experiment's
-    changes: `input_bias` sets every input gate's bias (the i block, the first H of each b)."""
+    changes to the gate biases (b holds the blocks i, f, g, o, H each):
+    - `input_bias`: every input gate's bias (the 1997 paper's closed input gates);
+    - `chrono`: Tallec & Ollivier 2018's chrono initialisation for lags up to T_max: each
+      unit's forget bias log(u), u ~ U(1, T_max - 1), its input bias the opposite (drawn from
+      default_rng([seed, 2018]), so a seed gives the same start)."""
+    import numpy as np
+
     from lstm.params import init_params
 
     params = init_params(model_cfg, seed, dtype)
     H = model_cfg.hidden_size
-    if "input_bias" in init:
-        for k in range(model_cfg.num_layers):
-            params[f"l{k}.b"][:H] = init["input_bias"]
+    rng = np.random.default_rng([seed, 2018])
+    for k in range(model_cfg.num_layers):
+        b = params[f"l{k}.b"]
+        if "input_bias" in init:
+            b[:H] = init["input_bias"]
+        if "chrono" in init:
+            forget = np.log(rng.uniform(1.0, init["chrono"] - 1.0, H))
+            b[H : 2 * H] = forget
+            b[:H] = -forget
     return params
 
 
