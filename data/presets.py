@@ -244,7 +244,9 @@ _HS_ADDING = "every sequence within 0.04 of 0.5 + (X1 + X2)/4, and MSE < 0.01"
 _HS_ORDER = "every sequence's right class above 0.7 (every output within 0.3)"
 _HS_SEQ = {"variable_length": True, "n_train": 32, "n_val": 2000}
 _COPY = {"form": "arjovsky", "n_symbols": 8, "length": 10, "n_train": 32, "n_val": 500}
-_ARJOVSKY_TRAIN = {**_ONLINE, "optimizer": "rmsprop", "rmsprop_alpha": 0.9, "lr": 0.001}
+# the paper's optimizer (RMSprop, decay 0.9), at a larger step than its 1e-3 (1e-3 reached 30%
+# recall in 5 minutes, 5e-3 99%), and the chrono start (Tallec & Ollivier 2018, T_max 3T/2)
+_ARJOVSKY_TRAIN = {**_ONLINE, "optimizer": "rmsprop", "rmsprop_alpha": 0.9, "lr": 0.005}
 PAPERS: dict[str, PaperExperiment] = {
     e.key: e
     for e in (
@@ -259,6 +261,18 @@ PAPERS: dict[str, PaperExperiment] = {
             "embedded Reber grammar (256 training, 256 other test strings)",
             "legal next symbols most active at every step of every test string",
             "8,440 strings (100% of 30 trials; 3 blocks of 2 cells, lr 0.5)",
+        ),
+        PaperExperiment(
+            "reber-continual", "reber",
+            {"embedded": True, "max_len": 100, "continual": True, "stream_len": 500,
+             "n_train": 32, "n_val": 100},
+            {"hidden_size": 16},
+            {**_ONLINE, "steps_per_epoch": 50, "batch_size": 16}, {},
+            "Gers, Schmidhuber & Cummins 2000, Section 4, Table 2",
+            "continual embedded Reber: 500-symbol streams of strings, no reset",
+            "every symbol of 100 validation streams right (50,000 in a row per network: 500)",
+            "10^6 symbols without error: 18% of 100 networks (62% with lr decay); 0% "
+            "without forget gates",
         ),
         PaperExperiment(
             "adding-100", "adding", {"form": "hochreiter", "seq_len": 100, **_HS_SEQ},
@@ -297,7 +311,7 @@ PAPERS: dict[str, PaperExperiment] = {
         ),
         PaperExperiment(
             "copy-100", "copy", {**_COPY, "delay": 100},
-            {"hidden_size": 128, "forget_bias": 5.0}, _ARJOVSKY_TRAIN, {"input_bias": -3.0},
+            {"hidden_size": 128}, _ARJOVSKY_TRAIN, {"chrono": 150},
             "Arjovsky, Shah & Bengio 2016, Section 4.1, Figure 1",
             "copy memory, T = 100 (8 symbols, 10 to copy)",
             "recall accuracy >= 0.99 (loss vs 10 ln 8 / (T + 20) = 0.173)",
@@ -305,7 +319,7 @@ PAPERS: dict[str, PaperExperiment] = {
         ),
         PaperExperiment(
             "copy-200", "copy", {**_COPY, "delay": 200},
-            {"hidden_size": 128, "forget_bias": 6.0}, _ARJOVSKY_TRAIN, {"input_bias": -3.0},
+            {"hidden_size": 128}, _ARJOVSKY_TRAIN, {"chrono": 300},
             "Arjovsky, Shah & Bengio 2016, Section 4.1, Figure 1",
             "copy memory, T = 200 (8 symbols, 10 to copy)",
             "recall accuracy >= 0.99 (loss vs 10 ln 8 / (T + 20) = 0.095)",
