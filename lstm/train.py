@@ -3,8 +3,11 @@
 `train(dataset, model_cfg, train_cfg, backend="numpy", ...) -> Run` owns everything random about
 training: the initial parameters (`init_params(model_cfg, train_cfg.seed)`) and, per epoch, one
 permutation of the training set from a single `numpy.random.default_rng(train_cfg.seed)`, cut
-into batches (the last one may be smaller). A backend only does arithmetic, so two backends fed
-the same batches follow the same path, and the same seed gives a bitwise-identical NumPy run.
+into batches (the last one may be smaller). In online mode (`train_cfg.online`, issue 17) each
+step instead trains a fresh batch, `dataset.sampler(rng, batch_size)` from that same generator,
+and an epoch is `steps_per_epoch` such batches, so a long-lag run cannot memorise a fixed set;
+the validation set stays fixed. A backend only does arithmetic, so two backends fed the same
+batches follow the same path, and the same seed gives a bitwise-identical NumPy run.
 
 Progress is reported through `on_event(event)` (a dict, see `_Trainer.emit`), never printed.
 `should_stop()` is polled before every step. A non-finite loss, gradient or parameter ends the run
@@ -22,9 +25,14 @@ save (and the last) tries again, and the "end" event carries `save_error` ("" on
 
 The run keeps its best epoch: the finished epoch with the lowest validation loss gives
 `run.params` (weights.npz) and `run.result` (its numbers, with the dataset's metrics), however
-the run ends; the history keeps every epoch. All planned epochs run (no early stop: a loss that
-dips and recovers, as temporal_order's does at first, would be cut off), so the cost of a long
-schedule is time, never a worse model.
+the run ends; the history keeps every epoch. All planned epochs run (no early stop on the loss:
+one that dips and recovers, as temporal_order's does at first, would be cut off), so the cost of
+a long schedule is time, never a worse model, unless the run is asked to end: `time_limit`
+(status "stopped", every finished epoch kept) or `stop_when_solved` (status "completed" at the
+first epoch that meets `dataset.thresholds`, keeping that epoch's weights). The first such epoch
+is recorded either way (`run.solved`), with the training sequences seen until then.
+Every finished epoch leaves a checkpoint (`run.checkpoint`, lstm.checkpoint): `resume=run`
+continues a saved run from it exactly.
 `train_epochs` is the same run one epoch at a time (a generator), for a caller that interleaves
 runs: the dashboard's backend comparison alternates the two backends' epochs in one process, so
 that a change in the machine's load hits both alike.
