@@ -253,7 +253,8 @@ PAPERS: dict[str, PaperExperiment] = {
         PaperExperiment(
             "reber", "reber",
             {"embedded": True, "max_len": 100, "disjoint": True, "n_train": 256, "n_val": 256},
-            {"hidden_size": 16},
+            # 16 units overfit the 256 strings on seed 2 (pass rate 0.996, then falling)
+            {"hidden_size": 32},
             {"epochs": 2000, "batch_size": 16, "lr": 0.01, "time_limit": 600.0,
              "stop_when_solved": True},
             {},
