@@ -175,8 +175,9 @@ def estimate(data, model_cfg: ModelConfig, train_cfg: TrainConfig, backend: str 
     n_params = sum(d * 4 * H + H * 4 * H + 4 * H for d in widths) + H * O + O
     optimizer_buffers = len(BUFFERS[train_cfg.optimizer])
     # backend + run.params + initial (x2: train's copy and init_params') + a params() copy in
-    # flight + gradients + optimizer state + its tmp and flat-gradient scratch
-    copies = 5 + 1 + optimizer_buffers + 2
+    # flight + gradients + optimizer state + its tmp and flat-gradient scratch + the checkpoint
+    # (the last finished epoch's params and optimizer state, lstm.checkpoint)
+    copies = 5 + 1 + optimizer_buffers + 2 + 1 + optimizer_buffers
 
     cache = 0
     for k, d in enumerate(widths):
