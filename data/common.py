@@ -128,3 +128,26 @@ def rng_for(seed: int) -> np.random.Generator:
 def doc_paragraph(fn) -> str:
     """A generator's docstring as one paragraph of prose."""
     return " ".join((fn.__doc__ or "").split())
+
+
+def paper_lengths(rng: np.random.Generator, n: int, seq_len: int) -> np.ndarray:
+    """n lengths drawn uniformly from T..T + T // 10 (Hochreiter & Schmidhuber 1997's "random
+    lengths between T and T + T/10", Sections 5.3, 5.4, 5.6)."""
+    return rng.integers(seq_len, seq_len + seq_len // 10 + 1, n)
+
+
+def pad_left(rows: list[np.ndarray], width: int) -> np.ndarray:
+    """Sequences of different lengths (each (L_i, D)) as one (N, width, D) array, each placed at
+    the end with zero steps before it: a model reads the zeros before the sequence begins, and
+    its last step (where a target "last" is read) is every sequence's own last step."""
+    out = np.zeros((len(rows), width, rows[0].shape[1]))
+    for i, row in enumerate(rows):
+        out[i, width - len(row) :] = row
+    return out
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Probabilities over the last axis, computed stably."""
+    z = np.asarray(logits, dtype=np.float64)
+    z = np.exp(z - z.max(axis=-1, keepdims=True))
+    return z / z.sum(axis=-1, keepdims=True)

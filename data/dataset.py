@@ -72,6 +72,13 @@ class Dataset:
     target_reason: str = ""  # what is predicted and why that column, in one sentence
     # task-specific metrics from validation outputs: metrics(y_hat_val) -> {name: value}
     metrics: Callable[[np.ndarray], dict[str, float]] | None = None
+    # fresh training sequences for online training: sampler(rng, n) -> (x, y, mask) shaped like
+    # (x_train, y_train, mask_train) with n sequences, every draw from `rng` alone (the trainer
+    # owns it, so both backends see the same batches); None: the task cannot draw new ones
+    sampler: Callable[[np.random.Generator, int], tuple] | None = None
+    # what "solved" means for this dataset with its options (data.presets.Threshold's, all of
+    # them over one epoch's val_loss, val_accuracy and metrics); filled in by load_dataset
+    thresholds: tuple = ()
     spec: dict = field(default_factory=dict)  # how to rebuild it: {"name": ..., "options": {...}}
 
     def __post_init__(self) -> None:

@@ -156,13 +156,175 @@ def _default_sample(name: str):
         return None
 
 
-def solved_thresholds(name: str) -> tuple[Threshold, ...]:
-    """The conditions that make `name` solved; () for datasets without one (samples, CSV)."""
+# The papers' own criteria, for a task posed in a paper's form (`paper_form`): each is the
+# share of validation sequences the paper would call right (the dataset's `pass_rate`), all of
+# them, as the papers train until every recent sequence is right.
+PAPER_THRESHOLDS: dict[str, tuple[Threshold, ...]] = {
+    # Hochreiter & Schmidhuber 1997, Section 5.4: every sequence within 0.04, average error
+    # below 0.01
+    "adding": (Threshold("pass_rate", ">=", 1.0), Threshold("val_loss", "<", 0.01)),
+    # Section 5.6: every output within 0.3 of its target, i.e. the right class above 0.7
+    "temporal_order": (Threshold("pass_rate", ">=", 1.0),),
+    # Section 5.1 / Gers et al. 2000: the legal next symbols on top at every step of every string
+    "reber": (Threshold("pass_rate", ">=", 1.0),),
+}
+
+
+def paper_form(name: str, options: dict | None) -> bool:
+    """Whether `options` pose `name` in a paper's form, judged by the paper's criterion."""
+    options = options or {}
+    if name == "adding":
+        return options.get("form") == "hochreiter"
+    if name == "temporal_order":
+        return bool(options.get("variable_length"))
+    if name == "reber":
+        return bool(options.get("disjoint") or options.get("continual"))
+    return False
+
+
+def solved_thresholds(name: str, options: dict | None = None) -> tuple[Threshold, ...]:
+    """The conditions that make `name` (with these dataset options) solved; () for datasets
+    without one (samples, CSV). A paper's form is judged by the paper's criterion."""
+    if paper_form(str(name), options):
+        return PAPER_THRESHOLDS[str(name)]
     return THRESHOLDS.get(str(name), ())
 
 
-def is_solved(name: str, values: dict) -> bool:
+def is_solved(name: str, values: dict, options: dict | None = None) -> bool:
     """True when every threshold of `name` holds for `values` (one epoch's val_loss,
     val_accuracy and metrics in one flat dict); False for a dataset without thresholds."""
-    checks = solved_thresholds(name)
+    checks = solved_thresholds(name, options)
     return bool(checks) and all(check.met(values) for check in checks)
+
+
+# ---------------------------------------------------------------------- the papers (issue 17)
+
+
+@dataclass(frozen=True)
+class PaperExperiment:
+    """One classic result posed as the paper did, and the settings we train it with.
+
+    dataset / options: the task in the paper's form (its criterion: `solved_thresholds(dataset,
+    options)`); model / train: ModelConfig and TrainConfig values (seed set per run); init:
+    changes to the initial parameters (`input_bias`: every input gate's bias, as the 1997
+    paper starts its input gates closed); source: the paper and where the number is; paper:
+    its number, in words."""
+
+    key: str
+    dataset: str
+    options: dict
+    model: dict
+    train: dict
+    init: dict
+    source: str
+    task: str
+    criterion: str
+    paper: str
+
+
+# Online training (fresh sequences every batch, as the papers train), stopped at the paper's
+# criterion or after 10 minutes. The 1997 paper fights "internal state drift" by starting its
+# input gates closed (biases -3 and -6, Section 5.4) so that the cells do not add up every
+# distractor; we do the same (`init: input_bias`), and start the forget gates open (bias b:
+# the gate is 1 - e^-b, a cell keeps its content over about e^b steps; Gers et al. 2000 had
+# no such gate to tune, Tallec & Ollivier 2018's chrono start scales it with the lag). Without
+# both, adding at T = 500 and 1000 stayed at the baseline for 10 minutes; with them every
+# 1997 task left it within a few epochs (trials in benchmarks/README.md).
+_ONLINE = {
+    "online": True,
+    "steps_per_epoch": 100,
+    "batch_size": 32,
+    "epochs": 10000,
+    "time_limit": 600.0,
+    "stop_when_solved": True,
+    "clip_norm": 1.0,
+    "lr": 0.01,
+}
+_HS_ADDING = "every sequence within 0.04 of 0.5 + (X1 + X2)/4, and MSE < 0.01"
+_HS_ORDER = "every sequence's right class above 0.7 (every output within 0.3)"
+_HS_SEQ = {"variable_length": True, "n_train": 32, "n_val": 2000}
+_COPY = {"form": "arjovsky", "n_symbols": 8, "length": 10, "n_train": 32, "n_val": 500}
+# the paper's optimizer (RMSprop, decay 0.9), at a larger step than its 1e-3 (1e-3 reached 30%
+# recall in 5 minutes, 5e-3 99%), and the chrono start (Tallec & Ollivier 2018, T_max 3T/2)
+_ARJOVSKY_TRAIN = {**_ONLINE, "optimizer": "rmsprop", "rmsprop_alpha": 0.9, "lr": 0.005}
+PAPERS: dict[str, PaperExperiment] = {
+    e.key: e
+    for e in (
+        PaperExperiment(
+            "reber", "reber",
+            {"embedded": True, "max_len": 100, "disjoint": True, "n_train": 256, "n_val": 256},
+            # 16 units overfit the 256 strings on seed 2 (pass rate 0.996, then falling)
+            {"hidden_size": 32},
+            {"epochs": 2000, "batch_size": 16, "lr": 0.01, "time_limit": 600.0,
+             "stop_when_solved": True},
+            {},
+            "Hochreiter & Schmidhuber 1997, Section 5.1, Table 1",
+            "embedded Reber grammar (256 training, 256 other test strings)",
+            "legal next symbols most active at every step of every test string",
+            "8,440 strings (100% of 30 trials; 3 blocks of 2 cells, lr 0.5)",
+        ),
+        PaperExperiment(
+            "reber-continual", "reber",
+            {"embedded": True, "max_len": 100, "continual": True, "stream_len": 500,
+             "n_train": 32, "n_val": 100},
+            {"hidden_size": 16},
+            {**_ONLINE, "steps_per_epoch": 50, "batch_size": 16}, {},
+            "Gers, Schmidhuber & Cummins 2000, Section 4, Table 2",
+            "continual embedded Reber: 500-symbol streams of strings, no reset",
+            "every symbol of 100 validation streams right (50,000 in a row per network: 500)",
+            "10^6 symbols without error: 18% of 100 networks (62% with lr decay); 0% "
+            "without forget gates",
+        ),
+        PaperExperiment(
+            "adding-100", "adding", {"form": "hochreiter", "seq_len": 100, **_HS_SEQ},
+            {"hidden_size": 32, "forget_bias": 5.0}, _ONLINE, {"input_bias": -3.0},
+            "Hochreiter & Schmidhuber 1997, Section 5.4, Table 7",
+            "adding, T = 100 (lengths 100-110)", _HS_ADDING,
+            "74,000 sequences (mean of 10 trials)",
+        ),
+        PaperExperiment(
+            "adding-500", "adding", {"form": "hochreiter", "seq_len": 500, **_HS_SEQ},
+            {"hidden_size": 32, "forget_bias": 8.0}, _ONLINE, {"input_bias": -5.0},
+            "Hochreiter & Schmidhuber 1997, Section 5.4, Table 7",
+            "adding, T = 500 (lengths 500-550)", _HS_ADDING,
+            "209,000 sequences (mean of 10 trials)",
+        ),
+        PaperExperiment(
+            "adding-1000", "adding", {"form": "hochreiter", "seq_len": 1000, **_HS_SEQ},
+            {"hidden_size": 32, "forget_bias": 9.0}, _ONLINE, {"input_bias": -5.0},
+            "Hochreiter & Schmidhuber 1997, Section 5.4, Table 7",
+            "adding, T = 1000 (lengths 1000-1100)", _HS_ADDING,
+            "853,000 sequences (mean of 10 trials; 370,000 to 2,020,000)",
+        ),
+        PaperExperiment(
+            "order-6a", "temporal_order", {"seq_len": 100, "relevant": 2, **_HS_SEQ},
+            {"hidden_size": 32, "forget_bias": 5.0}, _ONLINE, {"input_bias": -3.0},
+            "Hochreiter & Schmidhuber 1997, Section 5.6, Table 9",
+            "temporal order 6a: 2 relevant symbols, 4 classes, lengths 100-110", _HS_ORDER,
+            "31,390 sequences (mean of 20 trials)",
+        ),
+        PaperExperiment(
+            "order-6b", "temporal_order", {"seq_len": 100, "relevant": 3, **_HS_SEQ},
+            {"hidden_size": 32, "forget_bias": 5.0}, _ONLINE, {"input_bias": -3.0},
+            "Hochreiter & Schmidhuber 1997, Section 5.6, Table 9",
+            "temporal order 6b: 3 relevant symbols, 8 classes, lengths 100-110", _HS_ORDER,
+            "571,100 sequences (mean of 10 trials)",
+        ),
+        PaperExperiment(
+            "copy-100", "copy", {**_COPY, "delay": 100},
+            {"hidden_size": 128}, _ARJOVSKY_TRAIN, {"chrono": 150},
+            "Arjovsky, Shah & Bengio 2016, Section 4.1, Figure 1",
+            "copy memory, T = 100 (8 symbols, 10 to copy)",
+            "recall accuracy >= 0.99 (loss vs 10 ln 8 / (T + 20) = 0.173)",
+            "LSTM at the memoryless baseline for long, then slowly below it",
+        ),
+        PaperExperiment(
+            "copy-200", "copy", {**_COPY, "delay": 200},
+            {"hidden_size": 128}, _ARJOVSKY_TRAIN, {"chrono": 300},
+            "Arjovsky, Shah & Bengio 2016, Section 4.1, Figure 1",
+            "copy memory, T = 200 (8 symbols, 10 to copy)",
+            "recall accuracy >= 0.99 (loss vs 10 ln 8 / (T + 20) = 0.095)",
+            "LSTM stays at the memoryless baseline",
+        ),
+    )
+}  # fmt: skip

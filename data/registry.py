@@ -14,17 +14,18 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from data import memory, reber, tasks
+from data import adding, memory, reber, tasks, temporal_order
 from data.common import doc_paragraph
 from data.csv import CSV_OPTIONS, dataset_from_csv
 from data.dataset import DataError, Dataset
 from data.options import OptionSpec, resolve_options
+from data.presets import solved_thresholds
 
 GENERATORS: dict[str, tuple[Callable[..., Dataset], dict[str, OptionSpec]]] = {
     "sine": (tasks.sine, tasks.SINE_OPTIONS),
-    "adding": (tasks.adding, tasks.ADDING_OPTIONS),
+    "adding": (adding.adding, adding.ADDING_OPTIONS),
     "copy": (memory.copy, memory.COPY_OPTIONS),
-    "temporal_order": (memory.temporal_order, memory.TEMPORAL_ORDER_OPTIONS),
+    "temporal_order": (temporal_order.temporal_order, temporal_order.TEMPORAL_ORDER_OPTIONS),
     "reber": (reber.reber, reber.REBER_OPTIONS),
     "parity": (tasks.parity, tasks.PARITY_OPTIONS),
     "statquest": (tasks.statquest, tasks.STATQUEST_OPTIONS),
@@ -127,6 +128,7 @@ def load_dataset(name: str, **options) -> Dataset:
         dataset.description = describe_dataset(name) + " " + dataset.description
     dataset.name = name
     dataset.spec = {"name": name, "options": resolved}
+    dataset.thresholds = solved_thresholds(name, resolved)
     return dataset
 
 

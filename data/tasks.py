@@ -1,4 +1,5 @@
-"""Small generated tasks: sine forecasting, the adding problem, parity and the StatQuest example.
+"""Small generated tasks: sine forecasting, parity and the StatQuest example (the adding
+problem is in data/adding.py).
 
 Each generator takes its options as keywords (already checked against its OPTIONS by
 `data.load_dataset`) and returns a `Dataset`. Arrays are float64 inputs, float64 regression
@@ -47,16 +48,22 @@ def sine(*, seed, n_train, n_val, seq_len, n_waves, freq_low, freq_high, noise) 
     if freq_low > freq_high:
         raise DataError(f"freq_low={freq_low} is above freq_high={freq_high}: swap them")
     check_generated_size("sine", n_train + n_val, seq_len + 1, 1)
-    rng = rng_for(seed)
-    n = n_train + n_val
-    steps = np.arange(seq_len + 1)
-    amp = rng.uniform(0.5, 1.0, (n, n_waves, 1))
-    freq = rng.uniform(freq_low, freq_high, (n, n_waves, 1))
-    phase = rng.uniform(0.0, 2 * np.pi, (n, n_waves, 1))
-    signal = np.sum(amp * np.sin(2 * np.pi * freq * steps + phase), axis=1)
-    signal = signal + noise * rng.standard_normal(signal.shape)  # (N, seq_len + 1)
 
+    def draw(rng: np.random.Generator, n: int) -> np.ndarray:  # (n, seq_len + 1)
+        steps = np.arange(seq_len + 1)
+        amp = rng.uniform(0.5, 1.0, (n, n_waves, 1))
+        freq = rng.uniform(freq_low, freq_high, (n, n_waves, 1))
+        phase = rng.uniform(0.0, 2 * np.pi, (n, n_waves, 1))
+        signal = np.sum(amp * np.sin(2 * np.pi * freq * steps + phase), axis=1)
+        return signal + noise * rng.standard_normal(signal.shape)
+
+    signal = draw(rng_for(seed), n_train + n_val)
     mean, std = signal[:n_train].mean(), signal[:n_train].std()
+
+    def sample(rng: np.random.Generator, n: int):  # normalised with the training statistics
+        fresh = (draw(rng, n) - mean) / std
+        return fresh[:, :seq_len, None], fresh[:, seq_len:], None
+
     z = (signal - mean) / std
     x, y = z[:, :seq_len, None], z[:, seq_len:]
     y_val = y[n_train:]
@@ -94,63 +101,7 @@ def sine(*, seed, n_train, n_val, seq_len, n_waves, freq_low, freq_high, noise) 
         x_mean=np.array([mean]),
         x_std=np.array([std]),
         metrics=metrics,
-    )
-
-
-ADDING_OPTIONS = specs_of(
-    seed_option(),
-    size_options(2000, 500),
-    int_option("seq_len", 50, 4, 400, "sequence length T"),
-)
-
-ADDING_BASELINE = 1.0 / 6.0  # Var(u1 + u2) for two independent U(0, 1) values
-
-
-def adding(*, seed, n_train, n_val, seq_len) -> Dataset:
-    """The adding problem (Hochreiter & Schmidhuber 1997): tests holding two values over a gap.
-
-    Encoding: x (N, T, 2); channel 0 holds values U(0, 1), channel 1 is a marker that is 1 at
-    exactly two steps, one in the first half [0, T/2) and one in the second half [T/2, T).
-    The target y (N, 1) is the sum of the two marked values (regression, target "last"). Targets
-    are NOT normalised, so losses read in the task's own units.
-    Baseline: the sum of two independent U(0, 1) has mean 1 and variance 2 * 1/12 = 1/6, so
-    predicting the training mean scores a validation MSE of about 1/6 = 0.167.
-    Solved: validation MSE below 0.01 (a few percent of the baseline); the metric `within_0.04`
-    (Hochreiter & Schmidhuber's criterion: |error| < 0.04) approaches 1.
-    """
-    check_generated_size("adding", n_train + n_val, seq_len, 2)
-    rng = rng_for(seed)
-    n = n_train + n_val
-    half = seq_len // 2
-    values = rng.uniform(0.0, 1.0, (n, seq_len))
-    first = rng.integers(0, half, n)
-    second = rng.integers(half, seq_len, n)
-    marker = np.zeros((n, seq_len))
-    rows = np.arange(n)
-    marker[rows, first] = 1.0
-    marker[rows, second] = 1.0
-    x = np.stack([values, marker], axis=-1)
-    y = (values[rows, first] + values[rows, second])[:, None]
-    y_val = y[n_train:]
-
-    def metrics(y_hat: np.ndarray) -> dict[str, float]:
-        err = np.abs(check_outputs(y_hat, y_val.shape, "adding") - y_val)
-        return {"within_0.04": float(np.mean(err < 0.04)), "max_abs_error": float(err.max())}
-
-    return generated_dataset(
-        adding,
-        x,
-        y,
-        n_train,
-        task="regression",
-        target="last",
-        output_size=1,
-        feature_names=["value", "marker"],
-        target_names=["sum of marked values"],
-        baseline_name="predict the training mean (about 1.0); expected MSE 1/6",
-        solved="val MSE below 0.01 and within_0.04 near 1 (baseline about 0.167)",
-        notes=["targets are raw sums in [0, 2], not normalised"],
-        metrics=metrics,
+        sampler=sample,
     )
 
 
@@ -165,10 +116,14 @@ PARITY_OPTIONS = specs_of(
         choices=("each", "last"),
         help="each: the parity so far at every step; last: only the parity of the whole stream",
     ),
-)
+    OptionSpec(
+        "disjoint", "bool", False,
+        help="no validation string equals a training string (online: fresh ones never do)",
+    ),
+)  # fmt: skip
 
 
-def parity(*, seed, n_train, n_val, seq_len, target) -> Dataset:
+def parity(*, seed, n_train, n_val, seq_len, target, disjoint) -> Dataset:
     """Parity of a bit stream: tests keeping one bit of state exactly over the whole sequence.
 
     Encoding: x (N, T, 1) random bits 0/1 (fair coin); classification with 2 classes. With
@@ -177,13 +132,28 @@ def parity(*, seed, n_train, n_val, seq_len, target) -> Dataset:
     Baseline: predicting the training class frequencies (about 50/50) scores ln 2 = 0.693.
     Solved: loss near 0 and accuracy 1.0; `final_accuracy` (the whole stream's parity) is the
     number that shows whether the state survives to the end.
+    With `disjoint`, validation strings that equal a training string are drawn again, so
+    validation measures generalisation to unseen strings, never recall of a seen one (with
+    2^T strings in all, short streams have few to spare); in online training, fresh strings
+    that equal a validation string are drawn again too.
     """
     check_generated_size("parity", n_train + n_val, seq_len, 1)
     rng = rng_for(seed)
     n = n_train + n_val
     bits = rng.integers(0, 2, (n, seq_len))
-    running = np.cumsum(bits, axis=1) % 2
-    y = running if target == "each" else running[:, -1]
+    if disjoint:
+        bits[n_train:] = _redraw_seen(rng, bits[n_train:], _keys(bits[:n_train]), seq_len)
+    val_keys = _keys(bits[n_train:]) if disjoint else set()
+
+    def labels(b: np.ndarray) -> np.ndarray:
+        running = np.cumsum(b, axis=1) % 2
+        return (running if target == "each" else running[:, -1]).astype(np.int64)
+
+    def sample(rng: np.random.Generator, count: int):
+        fresh = _redraw_seen(rng, rng.integers(0, 2, (count, seq_len)), val_keys, seq_len)
+        return fresh[:, :, None].astype(np.float64), labels(fresh), None
+
+    y = labels(bits)
     y_val = y[n_train:]
 
     def metrics(y_hat: np.ndarray) -> dict[str, float]:
@@ -199,7 +169,7 @@ def parity(*, seed, n_train, n_val, seq_len, target) -> Dataset:
     return generated_dataset(
         parity,
         bits[:, :, None].astype(np.float64),
-        y.astype(np.int64),
+        y,
         n_train,
         task="classification",
         target=target,
@@ -208,8 +178,33 @@ def parity(*, seed, n_train, n_val, seq_len, target) -> Dataset:
         class_names=["even", "odd"],
         baseline_name="predict the training class frequencies (about 50/50)",
         solved="loss near 0 and final_accuracy 1.0 (baseline ln 2 = 0.693)",
+        notes=["no validation string is a training string"] if disjoint else [],
         metrics=metrics,
+        sampler=sample,
     )
+
+
+def _keys(bits: np.ndarray) -> set[bytes]:
+    return {row.tobytes() for row in np.packbits(bits.astype(np.uint8), axis=1)}
+
+
+def _redraw_seen(rng: np.random.Generator, bits: np.ndarray, seen: set[bytes],
+                 seq_len: int) -> np.ndarray:  # fmt: skip
+    """`bits` with every row found in `seen` drawn again (until none is)."""
+    if not seen:
+        return bits
+    if len(seen) >= 2**seq_len:
+        raise DataError(
+            f"parity: every one of the 2^{seq_len} strings is a training string, so none is "
+            "left for a disjoint validation set: raise seq_len or lower n_train"
+        )
+    bits = bits.copy()
+    while True:
+        packed = np.packbits(bits.astype(np.uint8), axis=1)
+        again = [i for i, row in enumerate(packed) if row.tobytes() in seen]
+        if not again:
+            return bits
+        bits[again] = rng.integers(0, 2, (len(again), seq_len))
 
 
 STATQUEST_OPTIONS = specs_of(

@@ -44,6 +44,25 @@ class Backend(ABC):
     def params(self) -> dict[str, np.ndarray]:
         """Copies of the current parameters, canonical keys, NumPy arrays."""
 
+    # The optimizer: each backend keeps one in `self._optimizer` (lstm.optim's on NumPy,
+    # lstm.torch_optim's on Torch); the trainer reaches it through these three.
+
+    def begin_epoch(self, epoch: int) -> float:
+        """Set the learning rate of epoch `epoch` (1-based) from the schedule; return it."""
+        return self._optimizer.begin_epoch(epoch)
+
+    def optimizer_state(self) -> dict[str, np.ndarray]:
+        """The optimizer's state as canonical arrays (lstm.optim.state_shapes' keys)."""
+        return self._optimizer.state_arrays(self._optimizer_params())
+
+    def load_optimizer_state(self, state: dict[str, np.ndarray]) -> None:
+        """Continue from `state` (as optimizer_state gives it, from either backend)."""
+        self._optimizer.load_state_arrays(state, self._optimizer_params())
+
+    def _optimizer_params(self):
+        """The live parameters the NumPy optimizer updates (the Torch one knows its own)."""
+        return getattr(self, "_params", None)
+
     def evaluate(self, x: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None) -> dict:
         """{"loss": ...} and, for classification, {"accuracy": ...} over the whole set."""
         y_hat = self.predict(x)

@@ -44,10 +44,11 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from lstm.config import ModelConfig, TrainConfig
+from lstm.optim import BUFFERS
 from lstm.snapshots import DEFAULT_PROBES, TRACE_PARTS, plan_snapshots
 
 # share of the usable memory one run may take by default: a run next to the dashboard, a browser
@@ -162,7 +163,7 @@ def estimate(data, model_cfg: ModelConfig, train_cfg: TrainConfig, backend: str 
              probes: int = DEFAULT_PROBES) -> Estimate:  # fmt: skip
     """Memory and time of training `model_cfg` with `train_cfg` on `data` (see the module
     docstring for what is counted)."""
-    shape = data_shape(data)
+    shape = online_shape(data_shape(data), train_cfg)
     s = 4 if train_cfg.dtype == "float32" else 8  # bytes per value in the arithmetic
     T, D, H, L = shape.seq_len, shape.input_size, model_cfg.hidden_size, model_cfg.num_layers
     O = model_cfg.output_size
@@ -172,10 +173,11 @@ def estimate(data, model_cfg: ModelConfig, train_cfg: TrainConfig, backend: str 
     widths = [D] + [H] * (L - 1)  # each layer's input size
 
     n_params = sum(d * 4 * H + H * 4 * H + 4 * H for d in widths) + H * O + O
-    optimizer_buffers = {"adam": 2, "momentum": 1, "sgd": 0}[train_cfg.optimizer]
+    optimizer_buffers = len(BUFFERS[train_cfg.optimizer])
     # backend + run.params + initial (x2: train's copy and init_params') + a params() copy in
-    # flight + gradients + optimizer state + its tmp and flat-gradient scratch
-    copies = 5 + 1 + optimizer_buffers + 2
+    # flight + gradients + optimizer state + its tmp and flat-gradient scratch + the checkpoint
+    # (the last finished epoch's params and optimizer state, lstm.checkpoint)
+    copies = 5 + 1 + optimizer_buffers + 2 + 1 + optimizer_buffers
 
     cache = 0
     for k, d in enumerate(widths):
@@ -219,6 +221,16 @@ def estimate(data, model_cfg: ModelConfig, train_cfg: TrainConfig, backend: str 
         parts=parts,
         backend=backend,
     )
+
+
+def online_shape(shape: DataShape, train_cfg: TrainConfig) -> DataShape:
+    """An online epoch trains steps_per_epoch fresh batches (0: the fixed set's count), each of
+    batch_size sequences: the shape of that epoch's training part."""
+    if not train_cfg.online:
+        return shape
+    B = train_cfg.batch_size
+    steps = train_cfg.steps_per_epoch or math.ceil(shape.train_sequences / B)
+    return replace(shape, train_sequences=steps * B)
 
 
 def work_per_epoch(shape: DataShape, model_cfg: ModelConfig, batch_size: int) -> tuple:

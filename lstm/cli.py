@@ -2,6 +2,9 @@
 
     python -m lstm train --dataset adding --opt seq_len=50 --epochs 20 --backend numpy
     python -m lstm train --csv data.csv --opt target_columns=y --hidden-size 16
+    python -m lstm train --dataset adding --opt form=hochreiter --opt seq_len=100 --online \
+        --time-limit 600 --stop-when-solved
+    python -m lstm train --resume RUN_ID --epochs 200 --time-limit 600
     python -m lstm runs list | show ID | delete ID | export ID --format npz|pt|csv [--out PATH]
     python -m lstm compare --dataset sine --epochs 5
     python -m lstm datasets [NAME]
@@ -75,6 +78,12 @@ def _add_config_flags(parser: argparse.ArgumentParser, cls: type):
         if name in FROM_DATASET:
             continue
         flags = ["--" + name.replace("_", "-")] + (["--" + name] if "_" in name else [])
+        if spec.kind == "bool":  # `--online` alone means True; `--online false` also reads
+            group.add_argument(
+                *flags, dest=name, default=None, nargs="?", const=True, type=_flag_type(spec),
+                metavar="BOOL", help=f"{spec.help} (default {spec.default!r})",
+            )  # fmt: skip
+            continue
         group.add_argument(
             *flags,
             dest=name,
@@ -88,11 +97,21 @@ def _add_config_flags(parser: argparse.ArgumentParser, cls: type):
     return group
 
 
-def _add_experiment_flags(parser: argparse.ArgumentParser, backend: bool = True) -> None:
-    source = parser.add_argument_group("data (one of --dataset, --csv)")
-    which = source.add_mutually_exclusive_group(required=True)
+def _add_experiment_flags(parser: argparse.ArgumentParser, backend: bool = True,
+                          resume: bool = False) -> None:  # fmt: skip
+    source = parser.add_argument_group(
+        "data (one of --dataset, --csv" + (", --resume)" if resume else ")")
+    )
+    which = source.add_mutually_exclusive_group(required=not resume)
     which.add_argument("--dataset", metavar="NAME", help="a dataset from `python -m lstm datasets`")
     which.add_argument("--csv", metavar="PATH", help="a CSV file of sequences or a time series")
+    if resume:
+        source.add_argument(
+            "--resume", metavar="RUN_ID",
+            help="continue a saved run from its last finished epoch (its dataset, model and "
+            "settings; only --epochs, --time-limit and --stop-when-solved may change; a run "
+            "on a CSV file needs --csv with that file)",
+        )  # fmt: skip
     source.add_argument(
         "--opt", action="append", default=[], metavar="KEY=VALUE",
         help="a dataset or CSV loader option (repeatable); see `python -m lstm datasets NAME`",
@@ -105,7 +124,8 @@ def _add_experiment_flags(parser: argparse.ArgumentParser, backend: bool = True)
     _add_config_flags(parser, TrainConfig)
     run = parser.add_argument_group("run")
     if backend:
-        run.add_argument("--backend", choices=BACKENDS, default=BACKENDS[0])
+        run.add_argument("--backend", choices=BACKENDS, default=None,
+                         help=f"default {BACKENDS[0]} (a resumed run: its own)")  # fmt: skip
     run.add_argument("--device", default="auto", help="cpu, cuda or auto (torch backend)")
     run.add_argument("--threads", type=int, default=DEFAULT_THREADS, metavar="N",
                      help=f"BLAS/OpenMP/torch threads, 1-{MAX_THREADS} (default {DEFAULT_THREADS}: "
@@ -172,8 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m lstm", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    train = commands.add_parser("train", help="train a model and save the run")
-    _add_experiment_flags(train)
+    train = commands.add_parser("train", help="train a model and save the run (or resume one)")
+    _add_experiment_flags(train, resume=True)
     train.set_defaults(func=cmd_train)
 
     compare = commands.add_parser("compare", help="the same experiment on both backends")

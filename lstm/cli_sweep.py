@@ -52,7 +52,7 @@ def _add_sweep_parser(commands) -> None:
     )
     for name, (_, spec) in sweepable_fields().items():
         flags = ["--" + name.replace("_", "-")] + (["--" + name] if "_" in name else [])
-        metavar = "A,B,.." if spec.kind == "choice" else "LOW:HIGH[:log]"
+        metavar = "A,B,.." if spec.kind in ("choice", "bool") else "LOW:HIGH[:log]"
         space.add_argument(
             *flags, dest=name, default=None, metavar=metavar, help=f"{spec.help}: {spec.describe()}"
         )

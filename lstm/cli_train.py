@@ -92,13 +92,14 @@ class _Stop:
 
 
 class _Progress:
-    """A tqdm bar over epochs."""
+    """A tqdm bar over epochs (a resumed run's bar starts at the epochs it had finished)."""
 
-    def __init__(self, epochs: int, quiet: bool, desc: str):
+    def __init__(self, epochs: int, quiet: bool, desc: str, done: int = 0):
         from tqdm import tqdm
 
-        self.bar = tqdm(total=epochs, unit="epoch", desc=desc, disable=True if quiet else None,
-                        dynamic_ncols=True, file=sys.stderr)  # fmt: skip
+        self.bar = tqdm(total=epochs, initial=done, unit="epoch", desc=desc,
+                        disable=True if quiet else None, dynamic_ncols=True,
+                        file=sys.stderr)  # fmt: skip
 
     def on_event(self, event: dict) -> None:
         if event["kind"] == "epoch":
@@ -130,14 +131,15 @@ def _estimate(args, dataset, model_cfg, train_cfg, backends: tuple) -> None:
 
 
 def _train_one(args, dataset, model_cfg, train_cfg, backend, store, stop, params=None,
-               label=None):  # fmt: skip
+               label=None, resume=None):  # fmt: skip
     from lstm.train import train
 
-    with _Progress(train_cfg.epochs, args.quiet, backend) as progress:
+    done = len(resume.history) if resume is not None else 0
+    with _Progress(train_cfg.epochs, args.quiet, backend, done) as progress:
         return train(dataset, model_cfg, train_cfg, backend=backend, on_event=progress.on_event,
                      should_stop=lambda: stop.requested, store=store, params=params,
                      label=args.label if label is None else label, device=args.device,
-                     memory_budget=args.memory_budget)  # fmt: skip
+                     memory_budget=args.memory_budget, resume=resume)  # fmt: skip
 
 
 def _store(args):
@@ -165,6 +167,13 @@ def _saved(store, run) -> bool:
 
 
 def cmd_train(args) -> int:
+    if getattr(args, "resume", None):
+        if args.dataset:
+            raise _UsageError("--resume rebuilds the run's own dataset: drop --dataset")
+        return _report(args, *_resume(args))
+    if not args.dataset and not args.csv:
+        raise _UsageError("one of the arguments --dataset --csv --resume is required")
+    args.backend = args.backend or BACKENDS[0]
     pin_threads(args.threads, [args.backend])
     store = _store(args)
     dataset, model_cfg, train_cfg = _experiment(args)
@@ -173,6 +182,47 @@ def cmd_train(args) -> int:
     _estimate(args, dataset, model_cfg, train_cfg, (args.backend,))
     with _Stop() as stop:
         run = _train_one(args, dataset, model_cfg, train_cfg, args.backend, store, stop)
+    return _report(args, store, run)
+
+
+def _resume(args) -> tuple:
+    """`train --resume ID`: the saved run continued from its checkpoint. (store, run)"""
+    from lstm.checkpoint import RESUMABLE_FIELDS
+
+    if args.no_save:
+        raise _UsageError("--resume continues a saved run in its store: drop --no-save")
+    given = [
+        name
+        for cls in (ModelConfig, TrainConfig)
+        for name in field_specs(cls)
+        if name not in FROM_DATASET and name not in RESUMABLE_FIELDS
+        and getattr(args, name) is not None
+    ]  # fmt: skip
+    if args.opt or args.target is not None or given:
+        what = ", ".join("--" + n.replace("_", "-") for n in given) or "--opt/--target"
+        raise _UsageError(
+            f"--resume continues the run with its own settings: {what} cannot be given (only "
+            "--epochs, --time-limit, --stop-when-solved)"
+        )
+    store = store_for(args)
+    run = store.load(args.resume, checkpoint=True)
+    if args.backend is not None and args.backend != run.backend:
+        raise _UsageError(f"run {args.resume} trained on {run.backend}: resume it there")
+    import data
+
+    dataset = data.dataset_from_spec(data.run_spec(run.dataset), source=args.csv)
+    changes = {n: getattr(args, n) for n in RESUMABLE_FIELDS if getattr(args, n) is not None}
+    train_cfg = TrainConfig(**{**run.train_cfg.to_dict(), **changes})
+    pin_threads(args.threads, [run.backend])
+    store.check_writable()
+    with _Stop() as stop:
+        resumed = _train_one(args, dataset, run.model_cfg, train_cfg, run.backend, store, stop,
+                             label=run.label, resume=run)  # fmt: skip
+    return store, resumed
+
+
+def _report(args, store, run) -> int:
+    """The run's end, its kept epoch against its yardsticks, and where it is saved."""
     last = run.final
     print(f"run {run.id or '(not saved)'}: {run.status}. {safe_text(run.message)}")
     line = f"after {len(run.history)} epochs: train loss {fmt_value(last.get('train_loss'))}, "
@@ -180,6 +230,9 @@ def cmd_train(args) -> int:
     if last.get("val_accuracy") is not None:
         line += f", val accuracy {last['val_accuracy']:.4f}"
     print(line + f"; {run.timings['total']:.2f} s on {run.backend} ({run.device}, {run.dtype})")
+    if run.solved:
+        print(f"solved at epoch {run.solved['epoch']} after {run.solved['sequences_seen']:,} "
+              f"training sequences ({run.solved['seconds']:.1f} s)")  # fmt: skip
     from data.yardsticks import summary_line, verdict  # the kept epoch against its yardsticks
 
     print(summary_line(run.result))

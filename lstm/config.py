@@ -17,7 +17,7 @@ from lstm.cells import CELLS
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """What a config field may hold: `kind` is "int", "float" or "choice"."""
+    """What a config field may hold: `kind` is "int", "float", "choice" or "bool"."""
 
     name: str
     kind: str
@@ -32,6 +32,8 @@ class FieldSpec:
     def describe(self) -> str:
         if self.kind == "choice":
             return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.kind == "bool":
+            return "True or False"
         left = "(" if self.low_open else "["
         rng = f"{left}{self.low:g}, {self.high:g}]"
         text = f"an integer in {rng}" if self.kind == "int" else f"a number in {rng}"
@@ -44,6 +46,12 @@ class FieldSpec:
         bad = f"{self.name}={value!r} is invalid: must be {self.describe()}"
         if self.kind == "choice":
             if not isinstance(value, str) or value not in self.choices:
+                raise ValueError(bad)
+            return value
+        if self.kind == "bool":  # text from a command line or a sweep, else a real bool
+            if isinstance(value, str) and value.strip().lower() in _BOOL_TEXT:
+                return _BOOL_TEXT[value.strip().lower()]
+            if not isinstance(value, bool):
                 raise ValueError(bad)
             return value
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -63,6 +71,10 @@ class FieldSpec:
         if too_low or value > self.high:
             raise ValueError(bad)
         return value
+
+
+_BOOL_TEXT = {"true": True, "on": True, "yes": True, "1": True,
+              "false": False, "off": False, "no": False, "0": False}  # fmt: skip
 
 
 def _spec(kind: str, default: Any, low=None, high=None, *, low_open=False, choices=(),
@@ -130,13 +142,18 @@ class ModelConfig(_Validated):
             )
 
 
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop")
+SCHEDULES = ("constant", "step", "cosine")
+
+
 @dataclass(frozen=True)
 class TrainConfig(_Validated):
     epochs: int = _spec("int", 30, 1, 10000, help="passes over the training set")
     batch_size: int = _spec("int", 32, 1, 65536, help="sequences per gradient step")
     # torch.optim accepts any lr > 0; above 10 every optimizer here diverges at once
     lr: float = _spec("float", 0.01, 0.0, 10.0, low_open=True, help="learning rate")
-    optimizer: str = _spec("choice", "adam", choices=("sgd", "momentum", "adam"), help="optimizer")
+    # rmsprop: the optimizer of the 2015-16 long-lag papers; adamw: Adam with decoupled decay
+    optimizer: str = _spec("choice", "adam", choices=OPTIMIZERS, help="optimizer")
     momentum: float = _spec("float", 0.9, 0.0, 0.999, help="momentum (optimizer='momentum')")
     # None or 0 turns clipping off; clip_grad_norm_'s max_norm otherwise
     clip_norm: float | None = _spec(
@@ -144,6 +161,47 @@ class TrainConfig(_Validated):
     )
     seed: int = _spec("int", 0, 0, 2**32 - 1, help="seeds the initial weights and the shuffles")
     dtype: str = _spec("choice", "float32", choices=("float32", "float64"), help="arithmetic")
+    # torch.optim's weight_decay: coupled L2 (grad + wd * param) for sgd, momentum, adam and
+    # rmsprop; decoupled (param * (1 - lr * wd) first) for adamw, as torch.optim.AdamW
+    weight_decay: float = _spec("float", 0.0, 0.0, 1.0, help="weight decay (L2; adamw: decoupled)")
+    # torch's alpha, the papers' "decay rate" (Arjovsky et al. 2016 used 0.9)
+    rmsprop_alpha: float = _spec(
+        "float", 0.99, 0.0, 0.9999, help="RMSprop's smoothing constant alpha (optimizer='rmsprop')"
+    )  # fmt: skip
+    # the learning rate per epoch, as torch.optim.lr_scheduler's StepLR / CosineAnnealingLR
+    # (T_max = epochs) stepped once after every epoch (lstm.schedules)
+    schedule: str = _spec(
+        "choice", "constant", choices=SCHEDULES,
+        help="lr schedule: constant, step (x lr_gamma every lr_step epochs), cosine (to lr_min)",
+    )  # fmt: skip
+    lr_step: int = _spec("int", 10, 1, 10000, help="step schedule: epochs between decays")
+    lr_gamma: float = _spec(
+        "float", 0.1, 0.0, 1.0, low_open=True, help="step schedule: factor at each decay"
+    )  # fmt: skip
+    lr_min: float = _spec("float", 0.0, 0.0, 10.0, help="cosine schedule: the lr it ends at")
+    # fresh sequences for every batch from the dataset's generator (Dataset.sampler), as the
+    # long-lag papers train: a model cannot memorise a fixed set; validation stays fixed
+    online: bool = _spec("bool", False, help="draw fresh training sequences for every batch")
+    # online mode's "epoch": this many fresh batches between evaluations (0: as many batches
+    # as the dataset's fixed training set has)
+    steps_per_epoch: int = _spec(
+        "int", 0, 0, 1_000_000, help="online mode: batches per epoch (0: the training set's)"
+    )  # fmt: skip
+    # wall seconds of training in one session (a resumed run counts afresh); the run ends
+    # "stopped" and keeps every finished epoch
+    time_limit: float = _spec(
+        "float", 0.0, 0.0, 1e7, help="end the run after this many seconds (0: no limit)"
+    )  # fmt: skip
+    stop_when_solved: bool = _spec(
+        "bool", False, help="end the run at the first epoch that meets the task's thresholds"
+    )  # fmt: skip
+
+    def _check_together(self) -> None:
+        if self.steps_per_epoch and not self.online:
+            raise ValueError(
+                f"steps_per_epoch={self.steps_per_epoch} is invalid without online=True: a "
+                "fixed training set's epoch is one pass over it"
+            )
 
     @property
     def clipping(self) -> float | None:

@@ -34,7 +34,7 @@ from lstm.config import ModelConfig, TrainConfig
 from lstm.fused_common import buffer
 from lstm.fused_lstm import FusedLSTM
 from lstm.losses import loss_fn
-from lstm.optim import clip_by_global_norm, make_optimizer
+from lstm.optim import clip_by_global_norm, optimizer_for
 from lstm.params import check_params, param_shapes
 
 # the fused kernels of each cell that has them: every LSTM-family cell whose flags the fused
@@ -189,7 +189,7 @@ class NumpyBackend(Backend):
             self._params[name] = flat[start : start + math.prod(shape)].reshape(shape)
             start += math.prod(shape)
         self._loss = loss_fn(model_cfg.task)
-        self._optimizer = make_optimizer(train_cfg.optimizer, train_cfg.lr, train_cfg.momentum)
+        self._optimizer = optimizer_for(train_cfg)
         self._workspace: dict = {}  # train_step's large buffers, reused from step to step
 
     def train_step(self, x, y, mask=None):

@@ -2,13 +2,24 @@
 
 State is a dict keyed like the params. Each `step` updates the params in place, in the same order
 of floating-point operations as torch's single-tensor implementations, so that a NumPy run and
-a Torch run stay together to rounding:
+a Torch run stay together to rounding (g is the clipped gradient, wd the weight decay):
 
+    decay     g = g + wd * p      (coupled L2, torch's weight_decay: SGD, Adam, RMSprop)
     SGD       p -= lr * g
     momentum  buf = g (first step), then buf = momentum * buf + g;   p -= lr * buf
     Adam      m = m + (1 - beta1) * (g - m)            (torch's lerp)
               v = beta2 * v + (1 - beta2) * g * g
               p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+    AdamW     p *= 1 - lr * wd  (decoupled, before Adam's update, which then has no decay)
+    RMSprop   s = alpha * s + (1 - alpha) * g * g;     p -= lr * g / (sqrt(s) + eps)
+              (torch.optim.RMSprop: no momentum, not centered)
+
+The learning rate is the optimizer's `lr`, set per epoch from the schedule (`begin_epoch`,
+lstm.schedules). `state_arrays()` / `load_state_arrays()` give the state as canonical NumPy
+arrays, keyed `"step"` (the steps taken) and `"{param}.{buffer}"` with torch's buffer names
+(`momentum_buffer`, `exp_avg`, `exp_avg_sq`, `square_avg`), so a run's optimizer is saved with
+its weights and resumed exactly, on either backend (lstm.torch_optim maps torch's state dict to
+the same keys).
 
 These are elementwise, so they run on one flat vector holding every tensor: the state lives in
 one buffer (the per-name entries of `state` are views of it), and params and grads that are
@@ -19,6 +30,9 @@ step is then a dozen NumPy calls whatever the number of tensors, and allocates n
 from __future__ import annotations
 
 import numpy as np
+
+from lstm.config import TrainConfig
+from lstm.schedules import lr_at
 
 
 def flat_view(arrays: list[np.ndarray]) -> np.ndarray | None:
@@ -91,6 +105,19 @@ class _FlatState:
         np.concatenate([g.ravel() for g in arrays], out=self.grad)
         return self.grad
 
+    def flat_params(self, params: dict[str, np.ndarray]) -> np.ndarray:
+        """The params as one vector: a view when they tile one buffer, else a copy."""
+        flat = flat_view([params[name] for name in self.names])
+        if flat is not None and flat.dtype == self.dtype:
+            return flat
+        return np.concatenate([params[name].ravel() for name in self.names])
+
+    def scale(self, params: dict[str, np.ndarray], factor) -> None:
+        """params *= factor, in place."""
+        flat = flat_view(list(params.values()))
+        for p in [flat] if flat is not None else params.values():
+            p *= factor
+
     def subtract_from(self, params: dict[str, np.ndarray], update: np.ndarray) -> None:
         """params -= update (flat), in place."""
         flat = flat_view(list(params.values()))
@@ -101,60 +128,149 @@ class _FlatState:
             p -= u
 
 
-class SGD:
-    """Plain SGD, or heavy-ball momentum as torch.optim.SGD (dampening 0, no Nesterov)."""
+# the buffers each optimizer keeps per parameter, by torch's names
+BUFFERS = {
+    "sgd": (),
+    "momentum": ("momentum_buffer",),
+    "adam": ("exp_avg", "exp_avg_sq"),
+    "adamw": ("exp_avg", "exp_avg_sq"),
+    "rmsprop": ("square_avg",),
+}
 
-    def __init__(self, lr: float, momentum: float = 0.0):
-        self.lr, self.momentum = lr, momentum
+
+def state_shapes(optimizer: str, shapes: dict[str, tuple]) -> dict[str, tuple]:
+    """The keys and shapes of `state_arrays()` for `optimizer` over params of `shapes`."""
+    out: dict[str, tuple] = {"step": ()}
+    for buffer in BUFFERS[optimizer]:
+        out.update({f"{name}.{buffer}": tuple(shape) for name, shape in shapes.items()})
+    return out
+
+
+class _Optimizer:
+    """What every optimizer shares: the lr, the weight decay, the step count, the schedule and
+    the state as canonical arrays. Subclasses set `kind` and implement `_update`."""
+
+    kind = ""
+
+    def __init__(self, lr: float, weight_decay: float = 0.0):
+        self.lr, self.weight_decay = lr, weight_decay
+        self.steps = 0  # optimizer steps taken (torch's "step"; momentum starts at the first)
+        self.schedule: TrainConfig | None = None  # set by optimizer_for: lr per epoch
         self.state: dict[str, np.ndarray] = {}
         self._flat: _FlatState | None = None
-        self._started = False
+
+    @property
+    def buffers(self) -> tuple[str, ...]:
+        return BUFFERS[self.kind]
+
+    def _setup(self, params: dict[str, np.ndarray]) -> None:
+        if self._flat is None:
+            self._flat = _FlatState(params, len(self.buffers))
+            for buffer, flat in zip(self.buffers, self._flat.buffers, strict=True):
+                for name, view in self._flat.views(flat).items():
+                    self.state[f"{name}.{buffer}"] = view
+
+    def begin_epoch(self, epoch: int) -> float:
+        """Set the learning rate of epoch `epoch` (1-based) from the schedule; return it."""
+        if self.schedule is not None:
+            self.lr = lr_at(self.schedule, epoch)
+        return self.lr
 
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
-        if self._flat is None:
-            self._flat = _FlatState(params, 1 if self.momentum else 0)
-            if self.momentum:
-                self.state = self._flat.views(self._flat.buffers[0])
-        one = self._flat.dtype.type
+        self._setup(params)
+        self.steps += 1
         g = self._flat.flat_grads(grads)
+        if self.weight_decay and self.kind != "adamw":  # coupled: g + wd * p, a new vector
+            decayed = np.multiply(self._flat.flat_params(params), self._one(self.weight_decay))
+            decayed += g
+            g = decayed
+        self._update(params, g)
+
+    def _one(self, value):
+        return self._flat.dtype.type(value)
+
+    def _update(self, params: dict[str, np.ndarray], g: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def state_arrays(self, params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Copies of the state: "step" and "{param}.{buffer}" (zeros before the first step)."""
+        self._setup(params)
+        out = {"step": np.array(self.steps, dtype=np.int64)}
+        out.update({key: value.copy() for key, value in self.state.items()})
+        return out
+
+    def load_state_arrays(self, state: dict[str, np.ndarray], params: dict) -> None:
+        """Take over `state` (as `state_arrays` gives it; ValueError naming a key that is
+        missing or has the wrong shape)."""
+        self._setup(params)
+        expected = state_shapes(self.kind, {k: v.shape for k, v in params.items()})
+        check_state(state, expected)
+        self.steps = int(state["step"])
+        for key, view in self.state.items():
+            view[...] = state[key]
+
+
+def check_state(state: dict, expected: dict[str, tuple]) -> None:
+    """ValueError unless `state` holds exactly the keys of `expected` with those shapes."""
+    missing = sorted(set(expected) - set(state))
+    extra = sorted(set(state) - set(expected))
+    if missing or extra:
+        raise ValueError(f"optimizer state does not fit: missing {missing[:5]}, extra {extra[:5]}")
+    for key, shape in expected.items():
+        if tuple(np.shape(state[key])) != tuple(shape):
+            raise ValueError(
+                f"optimizer state {key} has shape {np.shape(state[key])}, expected {tuple(shape)}"
+            )
+
+
+class SGD(_Optimizer):
+    """Plain SGD, or heavy-ball momentum as torch.optim.SGD (dampening 0, no Nesterov)."""
+
+    def __init__(self, lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
+        super().__init__(lr, weight_decay)
+        self.momentum = momentum
+        self.kind = "momentum" if momentum else "sgd"
+
+    def _update(self, params, g):
         if self.momentum:
             buf = self._flat.buffers[0]
-            if self._started:
-                buf *= one(self.momentum)
+            if self.steps > 1:
+                buf *= self._one(self.momentum)
                 buf += g
             else:
                 buf[...] = g
-                self._started = True
             g = buf
-        update = np.multiply(g, one(self.lr), out=self._flat.tmp)
+        update = np.multiply(g, self._one(self.lr), out=self._flat.tmp)
         self._flat.subtract_from(params, update)
 
 
-class Adam:
-    """torch.optim.Adam with its defaults: betas (0.9, 0.999), eps 1e-8, no weight decay."""
+class Adam(_Optimizer):
+    """torch.optim.Adam (betas (0.9, 0.999), eps 1e-8), coupled weight decay; `decoupled`:
+    torch.optim.AdamW's decay instead."""
 
-    def __init__(self, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
-        self.lr, self.betas, self.eps = lr, betas, eps
-        self.t = 0
-        self.state: dict[str, np.ndarray] = {}
-        self._flat: _FlatState | None = None
+    kind = "adam"
 
-    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
-        if self._flat is None:
-            self._flat = _FlatState(params, 2)
-            m_views, v_views = (self._flat.views(b) for b in self._flat.buffers)
-            for name in params:
-                self.state[f"{name}.m"], self.state[f"{name}.v"] = m_views[name], v_views[name]
-        self.t += 1
+    def __init__(self, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, decoupled: bool = False):  # fmt: skip
+        super().__init__(lr, weight_decay)
+        self.betas, self.eps = betas, eps
+        self.kind = "adamw" if decoupled else "adam"
+
+    @property
+    def t(self) -> int:
+        return self.steps
+
+    def _update(self, params, g):
+        if self.kind == "adamw" and self.weight_decay:
+            self._flat.scale(params, self._one(1 - self.lr * self.weight_decay))
         beta1, beta2 = self.betas
-        bias_correction1 = 1 - beta1**self.t
-        bias_correction2 = 1 - beta2**self.t
+        bias_correction1 = 1 - beta1**self.steps
+        bias_correction2 = 1 - beta2**self.steps
         step_size = self.lr / bias_correction1
         bias_correction2_sqrt = bias_correction2**0.5
-        one = self._flat.dtype.type
+        one = self._one
         m, v = self._flat.buffers
         tmp = self._flat.tmp
-        g = self._flat.flat_grads(grads)
         np.subtract(g, m, out=tmp)
         tmp *= one(1 - beta1)
         m += tmp
@@ -170,12 +286,46 @@ class Adam:
         self._flat.subtract_from(params, tmp)
 
 
-def make_optimizer(name: str, lr: float, momentum: float = 0.9):
-    """The optimizer a TrainConfig names: "sgd", "momentum" or "adam"."""
+class RMSprop(_Optimizer):
+    """torch.optim.RMSprop with eps 1e-8, no momentum, not centered."""
+
+    kind = "rmsprop"
+
+    def __init__(self, lr: float, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0.0):  # fmt: skip
+        super().__init__(lr, weight_decay)
+        self.alpha, self.eps = alpha, eps
+
+    def _update(self, params, g):
+        one, tmp = self._one, self._flat.tmp
+        (square_avg,) = self._flat.buffers
+        square_avg *= one(self.alpha)
+        np.multiply(g, one(1 - self.alpha), out=tmp)  # addcmul's (value * g) * g
+        tmp *= g
+        square_avg += tmp
+        np.sqrt(square_avg, out=tmp)
+        tmp += one(self.eps)  # avg
+        np.divide(g, tmp, out=tmp)  # addcdiv's value * (g / avg)
+        tmp *= one(self.lr)
+        self._flat.subtract_from(params, tmp)
+
+
+def make_optimizer(name: str, lr: float, momentum: float = 0.9, weight_decay: float = 0.0,
+                   rmsprop_alpha: float = 0.99):  # fmt: skip
+    """The optimizer called `name`: "sgd", "momentum", "adam", "adamw" or "rmsprop"."""
     if name == "sgd":
-        return SGD(lr)
+        return SGD(lr, weight_decay=weight_decay)
     if name == "momentum":
-        return SGD(lr, momentum)
-    if name == "adam":
-        return Adam(lr)
-    raise ValueError(f"optimizer={name!r} is invalid: must be one of 'sgd', 'momentum', 'adam'")
+        return SGD(lr, momentum, weight_decay=weight_decay)
+    if name in ("adam", "adamw"):
+        return Adam(lr, weight_decay=weight_decay, decoupled=name == "adamw")
+    if name == "rmsprop":
+        return RMSprop(lr, rmsprop_alpha, weight_decay=weight_decay)
+    raise ValueError(f"optimizer={name!r} is invalid: must be one of {', '.join(BUFFERS)}")
+
+
+def optimizer_for(cfg: TrainConfig) -> _Optimizer:
+    """The optimizer a TrainConfig asks for, with its weight decay and lr schedule."""
+    opt = make_optimizer(cfg.optimizer, cfg.lr, cfg.momentum, cfg.weight_decay, cfg.rmsprop_alpha)
+    opt.schedule = cfg
+    return opt

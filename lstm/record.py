@@ -62,6 +62,14 @@ class Run:
     # rmse, rmse_persistence, skill_vs_persistence for a time series. {} for older runs.
     result: dict = field(default_factory=dict)
     sweep: dict = field(default_factory=dict)  # {"name", "trial"} for a sweep's trial (lstm.sweep)
+    # the first finished epoch that met the dataset's thresholds: {"epoch", "sequences_seen",
+    # "seconds"} (training seconds from the start of the run), {} if none did (or none exist)
+    solved: dict = field(default_factory=dict)
+    # what a resumed run continues from, the last finished epoch's: {"epoch", "sequences_seen",
+    # "params" (canonical, that epoch's, not the kept ones), "optimizer" (lstm.optim's
+    # canonical state), "rng" (the trainer's generator, uint64 words)}; checkpoint.npz, not
+    # run.json; {} when not loaded (RunStore.load_checkpoint reads it)
+    checkpoint: dict = field(default_factory=dict)
     # why the last save to the store failed ("" when it succeeded or there is no store); not
     # stored: a run that reads it back was saved
     save_error: str = ""

@@ -1,4 +1,5 @@
-"""How a run folder is written and read: run.json, weights.npz, initial.npz, gates.npz.
+"""How a run folder is written and read: run.json, weights.npz, initial.npz, gates.npz and
+checkpoint.npz.
 
 The store's layout and guarantees are described in `lstm.runs`; this module holds the file
 format: atomic writes, JSON and npz serialisation, and the checks that turn any damaged file
@@ -9,6 +10,9 @@ never an allocation a file's header merely claims). run.json's fields are checke
   size equal to what its header's shape needs; on load, finite values.
 - gates.npz: at most MAX_GATES_BYTES declared in all (the snapshot budget and the probe
   sequences), every member's declared size equal to its header's, then the shapes.
+- checkpoint.npz (lstm.checkpoint: what a resumed run continues from): exactly the arrays
+  `lstm.checkpoint.file_shapes` names for the run's model and optimizer, params and optimizer
+  buffers float32/64 and finite, the counters integers; read only to resume a run.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from lstm.cells import trace_parts
+from lstm.checkpoint import file_shapes, from_arrays
 from lstm.config import ModelConfig, TrainConfig
 from lstm.json_checks import json_ready
 from lstm.params import param_shapes
@@ -179,6 +184,7 @@ def run_doc(run: Run) -> dict:
         "saturation": run.saturation,
         "snapshot_epochs": list(run.snapshots["epochs"]) if run.snapshots else [],
         "sweep": run.sweep,
+        "solved": run.solved,
         **process_identity(),
         "saved": datetime.now(UTC).isoformat(timespec="microseconds"),
     }
@@ -378,6 +384,27 @@ def read_snapshots(path: Path, model_cfg: ModelConfig) -> dict | None:
         raise RunStoreError(f"gates.npz is malformed: {_one_line(exc)}", "gates.npz") from None
     return {"epochs": epochs, "x": x, "y": y, "mask": arrays.get("mask"), "units": units,
             "traces": traces}  # fmt: skip
+
+
+def read_checkpoint(path: Path, model_cfg: ModelConfig, train_cfg: TrainConfig) -> dict | None:
+    """checkpoint.npz as Run.checkpoint, None when there is none; RunStoreError (naming the
+    file) when it is not exactly the run's checkpoint arrays with finite values."""
+    if not path.exists():
+        return None
+    expected = file_shapes(model_cfg, train_cfg)
+    budget = sum(math.prod(s) * 8 + _NPY_HEADER_LIMIT for s in expected.values())
+    headers = npz_headers(path, len(expected) + 1, budget)
+    _compare_shapes(path.name, {k: shape for k, (shape, _) in headers.items()}, expected)
+    for key, (_, dtype) in headers.items():
+        floats = key.startswith(("params/", "optimizer/")) and key != "optimizer/step"
+        allowed = (np.float32, np.float64) if floats else (np.int64, np.uint64)
+        if dtype not in allowed:
+            raise RunStoreError(f"{path.name}: {key} has dtype {dtype}", path.name)
+    arrays = _load_npz(path)
+    for key, value in arrays.items():
+        if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+            raise RunStoreError(f"{path.name}: {key} holds NaN or infinite values", path.name)
+    return from_arrays(arrays)
 
 
 def saturation_arrays(table: dict) -> dict:

@@ -81,6 +81,7 @@ class RunDoc:
     sweep: dict = field(default_factory=dict)  # {"name", "trial"} of a sweep's trial, else {}
     result: dict = field(default_factory=dict)  # the kept epoch's numbers, {} for older runs
     threads: dict = field(default_factory=dict)  # lstm.threads.threads_in_force() of the run
+    solved: dict = field(default_factory=dict)  # {"epoch", "sequences_seen", "seconds"} or {}
 
 
 # ---------------------------------------------------------------------- reading the bytes
@@ -142,6 +143,8 @@ _HISTORY_NUMBERS = {  # key: (low, high, required)
     "grad_norm": (0.0, None, False),
     "seconds": (0.0, None, False),
     "samples_per_sec": (0.0, None, False),
+    "sequences_seen": (0.0, None, False),  # training sequences presented so far
+    "lr": (0.0, None, False),  # the epoch's learning rate (the schedule's)
 }
 
 _SUMMARY_INTS = ("output_size", "train_sequences", "val_sequences", "seq_len", "input_size")
@@ -276,6 +279,20 @@ def _result(value) -> dict:
     }
 
 
+def _solved(value, epochs: int) -> dict:
+    """The first epoch that met the dataset's thresholds (Run.solved), or {}."""
+    found = check_object(value, "solved", limit=8)
+    if not found:
+        return {}
+    return {
+        "epoch": check_number(found.get("epoch"), "solved.epoch", 1, epochs, nullable=False,
+                              integer=True),
+        "sequences_seen": check_number(found.get("sequences_seen"), "solved.sequences_seen", 0,
+                                       2**62, nullable=False, integer=True),
+        "seconds": check_number(found.get("seconds"), "solved.seconds", 0.0, nullable=False),
+    }  # fmt: skip
+
+
 def _threads(value) -> dict:
     """lstm.threads.threads_in_force(): {"blas": {library: n}, "openmp", "torch", "cpus"}."""
     found = check_object(value, "threads", limit=8)
@@ -368,6 +385,7 @@ def _check_doc(doc: dict) -> RunDoc:
         sweep=_sweep(_optional(doc, "sweep")),
         result=_result(_optional(doc, "result")),
         threads=_threads(_optional(doc, "threads")),
+        solved=_solved(_optional(doc, "solved"), train_cfg.epochs),
     )
 
 

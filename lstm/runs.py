@@ -6,6 +6,8 @@
                     gates.npz     snapshots: `epochs`, `x`, `y`, (`mask`), `units`, and
                                   `e{epoch}/l{k}.{part}` arrays (P, T, units), float32, for
                                   the cell's trace parts (i, f, g, o, c, h for the LSTM)
+                    checkpoint.npz the last finished epoch's parameters, optimizer state and
+                                  random generator (lstm.checkpoint): what --resume continues
 
 Run ids look like `20261123-184512-123456-a1b2c3`: UTC time to the microsecond and 24 random
 bits, so they sort by time and two processes saving at once never pick the same one. User text
@@ -20,7 +22,8 @@ range or size, see `lstm.run_schema`; weights.npz or initial.npz missing or not 
 arrays; a foreign file or folder) is listed with status "broken", the reason and the damaged
 field; `load` (and so `export_bytes`) raises `RunStoreError` with the same reason. Listing reads
 run.json and the .npz headers; opening a run also reads the weights' values (NaN is damage).
-A damaged gates.npz does not break a run: it opens without its snapshots and says why.
+A damaged gates.npz does not break a run: it opens without its snapshots and says why; nor
+does a damaged checkpoint.npz, which is read only to resume the run (`load_checkpoint`).
 A "running" run whose process has gone (its pid is free or reused, or the machine rebooted) is
 reported as "interrupted".
 
@@ -39,6 +42,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from lstm.checkpoint import to_arrays
 from lstm.export import export_bytes
 from lstm.params import param_shapes
 from lstm.record import INTERRUPTED, Run
@@ -53,6 +57,7 @@ from lstm.run_files import (  # noqa: F401  (RunStoreError: this module's API)
     make_dir,
     npz_bytes,
     read_capped,
+    read_checkpoint,
     read_doc,
     read_params,
     read_snapshots,
@@ -171,6 +176,8 @@ class RunStore:
         if not (folder / "initial.npz").exists() and run.initial_params:
             atomic_write(folder / "initial.npz", npz_bytes(run.initial_params))
         atomic_write(folder / "weights.npz", npz_bytes(run.params))
+        if run.checkpoint:
+            atomic_write(folder / "checkpoint.npz", npz_bytes(to_arrays(run.checkpoint)))
         count = len(run.snapshots["epochs"]) if run.snapshots else -1
         if run.snapshots and (
             self._gates_written.get(run.id) != count or not (folder / "gates.npz").exists()
@@ -217,8 +224,10 @@ class RunStore:
         others = sorted((p for p in entries if not RUN_ID.fullmatch(p.name)), key=lambda p: p.name)
         return [self._info(p) for p in reversed(runs)] + [self._info(p) for p in others]
 
-    def load(self, run_id: str, snapshots: bool = True) -> Run:
-        """The whole run. Raises RunStoreError (a ValueError) if it is missing or damaged."""
+    def load(self, run_id: str, snapshots: bool = True, checkpoint: bool = False) -> Run:
+        """The whole run. Raises RunStoreError (a ValueError) if it is missing or damaged.
+        `checkpoint`: also read checkpoint.npz into Run.checkpoint (to resume the run; a
+        damaged one is a RunStoreError naming it)."""
         folder = self._folder(run_id)
         if not folder.is_dir():
             if folder.exists() or folder.is_symlink():
@@ -226,6 +235,10 @@ class RunStore:
             raise RunStoreError(f"no run {run_id} in {self.root}")
         doc = read_doc(folder)[0]
         params = read_params(folder / "weights.npz", doc.model_cfg, required=True)
+        saved_checkpoint = None
+        if checkpoint:
+            path = folder / "checkpoint.npz"
+            saved_checkpoint = read_checkpoint(path, doc.model_cfg, doc.train_cfg)
         initial = read_params(folder / "initial.npz", doc.model_cfg, required=False)
         gates = None
         status, message = effective_status(doc)
@@ -259,6 +272,8 @@ class RunStore:
             created=doc.created,
             error=doc.error,
             sweep=doc.sweep,
+            solved=doc.solved,
+            checkpoint=saved_checkpoint or {},
         )
 
     def export_bytes(self, run_id: str, fmt: str) -> bytes:

@@ -25,6 +25,7 @@ from lstm.config import ModelConfig, TrainConfig
 from lstm.losses import _check_mask
 from lstm.params import check_params
 from lstm.torch_cells import build_twin
+from lstm.torch_optim import make_torch_optimizer
 
 DEVICES = ("cpu", "cuda", "auto")
 
@@ -47,16 +48,6 @@ def resolve_device(device: str) -> str:
     raise ValueError(f"device={device!r} is invalid: must be one of {choices}")
 
 
-def _make_optimizer(train_cfg: TrainConfig, parameters: list):
-    if train_cfg.optimizer == "sgd":
-        return torch.optim.SGD(parameters, lr=train_cfg.lr)
-    if train_cfg.optimizer == "momentum":
-        return torch.optim.SGD(parameters, lr=train_cfg.lr, momentum=train_cfg.momentum)
-    if train_cfg.optimizer == "adam":
-        return torch.optim.Adam(parameters, lr=train_cfg.lr)
-    raise ValueError(f"optimizer={train_cfg.optimizer!r} is invalid: must be sgd, momentum, adam")
-
-
 class TorchBackend(Backend):
     """`TorchBackend(model_cfg, train_cfg, params, device="auto")`: params are canonical NumPy
     arrays (copied, cast to `train_cfg.dtype`)."""
@@ -74,7 +65,7 @@ class TorchBackend(Backend):
         params = {k: np.asarray(v, dtype=self._np_dtype) for k, v in params.items()}
         self._twin = build_twin(model_cfg, params, self.device, self._dtype)
         self._trainable = self._twin.trainable()
-        self._optimizer = _make_optimizer(train_cfg, self._trainable)
+        self._optimizer = make_torch_optimizer(train_cfg, model_cfg, self._twin)
 
     # ------------------------------------------------------------------------- arrays in
 

@@ -127,6 +127,26 @@ class Twin(torch.nn.Module):
     def trainable(self) -> list[torch.nn.Parameter]:
         return [p for p in self.parameters() if p.requires_grad]
 
+    # The canonical layout: `named()` lists the twin's tensors under the keys `to_canonical` /
+    # `from_canonical` map to and from canonical params. The parameters themselves, their
+    # gradients and the optimizer's per-parameter buffers all go through the same mapping.
+
+    def named(self) -> list[tuple[str, torch.nn.Parameter]]:
+        raise NotImplementedError
+
+    def to_canonical(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Arrays keyed as `named()` -> canonical params."""
+        raise NotImplementedError
+
+    def from_canonical(self, canonical: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Canonical params -> arrays keyed and laid out as `named()`."""
+        raise NotImplementedError
+
+    def canonical(self, grad: bool = False) -> dict[str, np.ndarray]:
+        """The parameters (or, with grad=True, their .grad; zeros where there is none, as for
+        a frozen bias_hh) in the canonical layout."""
+        return self.to_canonical({name: _value(p, grad) for name, p in self.named()})
+
 
 def _tensor(a: np.ndarray, device: str) -> torch.Tensor:
     """A copy (the twin must never share memory with the caller's arrays)."""
@@ -168,13 +188,16 @@ class StockTwin(Twin):
             for k in range(self.cfg.num_layers)
         ]
 
-    def canonical(self, grad: bool = False) -> dict[str, np.ndarray]:
-        """The parameters (or, with grad=True, their .grad; a frozen bias_hh's as zeros) in the
-        canonical layout."""
-        named = [*self.rnn.named_parameters(), *(("head." + n, p) for n, p in
-                                                 self.head.named_parameters())]  # fmt: skip
-        sd = {name: _value(p, grad) for name, p in named}
-        return from_torch_state_dict(sd)
+    def named(self) -> list[tuple[str, torch.nn.Parameter]]:
+        return [*self.rnn.named_parameters(), *(("head." + n, p) for n, p in
+                                                self.head.named_parameters())]  # fmt: skip
+
+    def to_canonical(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return from_torch_state_dict(arrays)  # a frozen bias_hh's zeros fold in as nothing
+
+    def from_canonical(self, canonical: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        sd = to_torch_state_dict(canonical, self.cfg)
+        return {k: v.numpy() for k, v in sd.items()}
 
 
 _STOCK_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
@@ -209,17 +232,24 @@ class LoopTwin(Twin):
             layers.append(layer)
         return layers
 
-    def canonical(self, grad: bool = False) -> dict[str, np.ndarray]:
-        """The parameters (or, with grad=True, their .grad) in the canonical layout."""
-        params = {}
-        for name in param_shapes(self.cfg):
-            if name.startswith("head."):
-                value = _value(self.head.weight if name == "head.W" else self.head.bias, grad)
-            else:
-                value = _value(getattr(self, name.replace(".", "_")), grad)
-            transposed = name.endswith(("W_x", "W_h", "head.W"))  # stored as torch stores them
-            params[name] = np.ascontiguousarray(value.T if transposed else value)
-        return params
+    def named(self) -> list[tuple[str, torch.nn.Parameter]]:
+        """Under canonical names, each tensor as stored (W_x, W_h, head.W transposed)."""
+        head = {"head.W": self.head.weight, "head.b": self.head.bias}
+        return [
+            (name, head[name] if name in head else getattr(self, name.replace(".", "_")))
+            for name in param_shapes(self.cfg)
+        ]
+
+    def to_canonical(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {name: _stored(name, a) for name, a in arrays.items()}
+
+    def from_canonical(self, canonical: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {name: _stored(name, canonical[name]) for name, _ in self.named()}
+
+
+def _stored(name: str, a: np.ndarray) -> np.ndarray:
+    """A canonical array as the loop twin stores it, and back (a transpose is its own inverse)."""
+    return np.ascontiguousarray(a.T if name.endswith(("W_x", "W_h", "head.W")) else a)
 
 
 def build_twin(cfg: ModelConfig, params: dict, device: str, dtype: torch.dtype,

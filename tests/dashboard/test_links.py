@@ -65,7 +65,7 @@ def test_every_kind_of_bad_url_value_is_named_in_a_notice():
         {
             "lr": "1e999",  # beyond float: replaced by the preset's
             "hidden_size": "-3",  # clamped to 1
-            "optimizer": "rmsprop",  # not a choice
+            "optimizer": "adagrad",  # not a choice
             "backend": "jax",
             "dtype": "float16",
             "threads": "64",  # more than this machine's cores
@@ -79,8 +79,8 @@ def test_every_kind_of_bad_url_value_is_named_in_a_notice():
     )
     text = "\n".join(cleaned.notices)
     assert cleaned.values == {"hidden_size": "1", "threads": str(sidebar.max_threads()),
-                              "adding.seq_len": "400"}  # fmt: skip
-    for name in ("lr=1e999", "hidden_size=-3", "optimizer=rmsprop", "backend=jax",
+                              "adding.seq_len": "1000"}  # fmt: skip
+    for name in ("lr=1e999", "hidden_size=-3", "optimizer=adagrad", "backend=jax",
                  "dtype=float16", "threads=64", "adding.seq_len=100000", "sine.noise",
                  "colour", "tab=Nope", "run=20261123-191520-123456-a1b2c3"):  # fmt: skip
         assert name in text, name

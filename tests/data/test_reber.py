@@ -40,6 +40,19 @@ def is_embedded_reber(text: str) -> bool:
     )  # fmt: skip
 
 
+def legal_next(text: str) -> list[set[str]]:
+    """For each symbol of an embedded string but the last, the symbols that may follow it,
+    from EDGES alone."""
+    out = [{"T", "P"}, {"B"}, {"T", "P"}]  # after B, after the outer symbol, after the inner B
+    node = 1
+    for symbol in text[3:-3]:
+        node = EDGES[(node, symbol)]
+        out.append({s for (n, s) in EDGES if n == node} if node != 6 else {"E"})
+    out.append({text[1]})  # after the inner E: the outer symbol seen at the start
+    out.append({"E"})
+    return out
+
+
 def strings_of(x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> list[str]:
     out = []
     for xs, ys, ms in zip(x, y, mask, strict=True):
@@ -80,7 +93,14 @@ def test_legal_rate_and_outer_accuracy_of_a_predictor_that_knows_the_grammar():
     ds = data.load_dataset("reber", seed=3)
     # predicting the observed next symbol is always legal and always gets the outer symbol
     exact = np.where(np.arange(7) == ds.y_val[..., None], 4.0, 0.0)
-    assert ds.metrics(exact) == {"legal_rate": 1.0, "outer_accuracy": 1.0}
+    result = ds.metrics(exact)
+    assert result["legal_rate"] == 1.0 and result["outer_accuracy"] == 1.0
+    # but at each branch only one of the two legal symbols is on top: no string passes the
+    # papers' criterion, and only the steps with one legal next symbol do
+    texts = strings_of(ds.x_val, ds.y_val, ds.mask_val)
+    single = sum(len(legal_next(t)[i]) == 1 for t in texts for i in range(len(t) - 1))
+    assert result["pass_rate"] == 0.0
+    assert result["step_pass_rate"] == pytest.approx(single / ds.mask_val.sum())
     # the same but with T and P swapped only at the outer step: legal_rate drops by one
     # step per string, outer_accuracy to 0
     texts = strings_of(ds.x_val, ds.y_val, ds.mask_val)

@@ -205,7 +205,7 @@ def test_sine_is_normalised_with_training_statistics_and_baseline_near_one():
 
 
 def test_generator_options_are_checked_with_their_range_in_the_message():
-    with pytest.raises(DataError, match=r"seq_len=3 .*\[4, 400\]"):
+    with pytest.raises(DataError, match=r"seq_len=3 .*\[4, 1000\]"):
         data.load_dataset("adding", seq_len=3)
     with pytest.raises(DataError, match="no option 'lenght'"):
         data.load_dataset("copy", lenght=5)

@@ -29,11 +29,21 @@ TRAIN_BAD = {
     "epochs": [0, 10001, "30", True, 2.5, NAN, None],
     "batch_size": [0, 65537, "32", True, 3.5, NAN, None],
     "lr": [0, 0.0, -0.01, 10.001, NAN, INF, "0.01", True, None],
-    "optimizer": ["rmsprop", "Adam", "", None, 1],
+    "optimizer": ["adagrad", "Adam", "RMSprop", "", None, 1],
     "momentum": [-0.01, 1.0, NAN, "0.9", True, None],
     "clip_norm": [-1.0, -1e-9, 1e6 + 1, NAN, INF, "1", True],
     "seed": [-1, 2**32, 1.5, "0", True, NAN, None],
     "dtype": ["float16", "float", "", None, np.float32, 32],
+    "weight_decay": [-0.01, 1.01, NAN, INF, "0.1", True, None],
+    "rmsprop_alpha": [-0.1, 1.0, NAN, "0.9", True, None],
+    "schedule": ["linear", "Cosine", "", None, 0],
+    "lr_step": [0, 10001, 1.5, "10", True, None],
+    "lr_gamma": [0, 0.0, -0.5, 1.01, NAN, "0.1", True, None],
+    "lr_min": [-1e-9, 10.01, NAN, INF, "0", True, None],
+    "online": ["maybe", "", 1, 0, 1.0, None, [True]],
+    "steps_per_epoch": [-1, 1_000_001, 1.5, "100", True, None],
+    "time_limit": [-1.0, 1e7 + 1, NAN, INF, "60", True, None],
+    "stop_when_solved": ["solved", 1, None, 0.0],
 }
 MODEL_OK = {
     "input_size": [1, 1024, np.int64(7)],
@@ -49,12 +59,23 @@ TRAIN_OK = {
     "epochs": [1, 10000],
     "batch_size": [1, 65536],
     "lr": [1e-12, 10.0, 10],
-    "optimizer": ["sgd", "momentum", "adam"],
+    "optimizer": ["sgd", "momentum", "adam", "adamw", "rmsprop"],
     "momentum": [0.0, 0.999, 0],
     "clip_norm": [None, 0, 0.0, 1e6],
     "seed": [0, 2**32 - 1, np.uint32(5)],
     "dtype": ["float32", "float64"],
+    "weight_decay": [0.0, 1.0, 0],
+    "rmsprop_alpha": [0.0, 0.9999, 0.9],
+    "schedule": ["constant", "step", "cosine"],
+    "lr_step": [1, 10000],
+    "lr_gamma": [1e-9, 1.0],
+    "lr_min": [0.0, 10.0],
+    "online": [True, False],
+    "steps_per_epoch": [0],  # above 0 only with online (test_steps_per_epoch_needs_online)
+    "time_limit": [0.0, 1e7, 60],
+    "stop_when_solved": [True, False],
 }
+KIND_TYPES = {"int": int, "float": float, "choice": str, "bool": bool}
 # output_size 3 so that task="classification" alone is valid
 MODEL_BASE = {"input_size": 3, "output_size": 3}
 
@@ -76,6 +97,8 @@ def _assert_names_field_and_range(err: ValueError, cls, name: str):
     spec = field_spec(cls, name)
     if spec.kind == "choice":
         assert all(repr(c) in message for c in spec.choices), message
+    elif spec.kind == "bool":
+        assert "True or False" in message, message
     else:
         assert f"{spec.low:g}" in message and f"{spec.high:g}" in message, message
 
@@ -99,7 +122,7 @@ def test_model_config_accepts_boundary_values(name, value):
     cfg = ModelConfig(**{**MODEL_BASE, name: value})
     assert getattr(cfg, name) == value
     kind = field_spec(ModelConfig, name).kind
-    assert type(getattr(cfg, name)) is {"int": int, "float": float, "choice": str}[kind]
+    assert type(getattr(cfg, name)) is KIND_TYPES[kind]
 
 
 @pytest.mark.parametrize(("name", "value"), _cases(TRAIN_OK))
@@ -108,7 +131,7 @@ def test_train_config_accepts_boundary_values(name, value):
     assert getattr(cfg, name) == value
     kind = field_spec(TrainConfig, name).kind
     if value is not None:
-        assert type(getattr(cfg, name)) is {"int": int, "float": float, "choice": str}[kind]
+        assert type(getattr(cfg, name)) is KIND_TYPES[kind]
 
 
 def test_integral_floats_are_normalised_to_int():
@@ -138,6 +161,10 @@ def test_defaults_are_designs():
     assert TrainConfig().to_dict() == {
         "epochs": 30, "batch_size": 32, "lr": 0.01, "optimizer": "adam", "momentum": 0.9,
         "clip_norm": 1.0, "seed": 0, "dtype": "float32",
+        # issue 17: off by default, so a run without them is the run it always was
+        "weight_decay": 0.0, "rmsprop_alpha": 0.99, "schedule": "constant", "lr_step": 10,
+        "lr_gamma": 0.1, "lr_min": 0.0, "online": False, "steps_per_epoch": 0,
+        "time_limit": 0.0, "stop_when_solved": False,
     }  # fmt: skip
 
 
@@ -176,3 +203,11 @@ def test_an_unknown_cell_names_the_field_and_every_cell():
     message = str(info.value)
     assert message.startswith("cell='lstn' is invalid: must be one of 'lstm', 'peephole'")
     assert message.endswith("'gru', 'rnn'")
+
+
+def test_steps_per_epoch_needs_online_and_bools_read_command_line_words():
+    with pytest.raises(ValueError, match="steps_per_epoch=5 is invalid without online=True"):
+        TrainConfig(steps_per_epoch=5)
+    assert TrainConfig(online=True, steps_per_epoch=5).steps_per_epoch == 5
+    for text, value in (("true", True), ("off", False), ("Yes", True), ("0", False)):
+        assert TrainConfig(stop_when_solved=text).stop_when_solved is value

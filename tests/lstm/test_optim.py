@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from lstm.config import ModelConfig
-from lstm.optim import SGD, Adam, clip_by_global_norm, global_norm, make_optimizer
+from lstm.optim import SGD, Adam, RMSprop, clip_by_global_norm, global_norm, make_optimizer
 from lstm.params import init_params
 
 STEPS = 20
@@ -136,5 +136,7 @@ def test_make_optimizer_names():
     assert isinstance(make_optimizer("sgd", 0.1), SGD) and make_optimizer("sgd", 0.1).momentum == 0
     assert make_optimizer("momentum", 0.1, 0.8).momentum == 0.8
     assert isinstance(make_optimizer("adam", 0.1), Adam)
+    assert make_optimizer("adamw", 0.1).kind == "adamw"
+    assert isinstance(make_optimizer("rmsprop", 0.1), RMSprop)
     with pytest.raises(ValueError, match="optimizer"):
-        make_optimizer("rmsprop", 0.1)
+        make_optimizer("adagrad", 0.1)

@@ -64,7 +64,7 @@ def test_every_choice_field_becomes_a_choice_axis_over_its_choices():
         ("forget_bias", "-1:3:log", "a log range needs LOW > 0"),
         ("hidden_size", "0.5:8", "hidden_size=0.5 is invalid: must be an integer in [1, 1024]"),
         ("hidden_size", "4:2000", "hidden_size=2000 is invalid"),
-        ("optimizer", "sgd,rmsprop", "optimizer='rmsprop' is invalid: must be one of"),
+        ("optimizer", "sgd,adagrad", "optimizer='adagrad' is invalid: must be one of"),
         ("optimizer", "a:b", "optimizer is a choice"),
         ("lr", "0.1,0.1", "each value once"),
         ("lr", "fast", "lr='fast' is invalid"),

@@ -52,6 +52,7 @@ RULES: list[tuple[str, set[str]]] = [
     (r"model_config\..+", set()),
     (r"train_config", {"object"}),  # {"a": 1}: every field at its default, which fits this run
     (r"train_config\.clip_norm", {"missing", "null", "nan"}),
+    (r"train_config\.(online|stop_when_solved)", {"missing", "bool"}),  # True is a setting too
     (r"train_config\..+", {"missing"}),
     (r"dataset", {"missing", "null", "object"}),
     (r"dataset\.name", {"missing", "string"}),
@@ -87,6 +88,9 @@ RULES: list[tuple[str, set[str]]] = [
     (r"pid|pid_started", {"missing", "null", "nan"}),
     (r"sweep", {"missing", "null"}),
     (r"sweep\..+", set()),
+    (r"solved", {"missing", "null"}),  # {} when never solved; {"a": 1} lacks the epoch
+    (r"solved\.seconds", {"huge"}),  # a long run's training time, as any duration
+    (r"solved\..+", set()),
     (r"threads|threads\.blas", {"missing", "null", "object"}),  # {"a": 1}: no library named
     (r"threads\.blas\..+", {"missing"}),
     (r"threads\..+", {"missing", "null", "nan", "number"}),
@@ -127,8 +131,11 @@ def write_reference_run(root: Path) -> Path:
             run.sweep = {"name": "reference", "trial": 0}
             return super().save(run)
 
+    from data.presets import Threshold
+
     ds = class_dataset(n_train=16, n_val=6, seq_len=4)
     ds.spec = {"name": "argmax", "options": {"n_train": 16, "columns": ["a", "b"], "note": "x"}}
+    ds.thresholds = (Threshold("val_loss", "<", 1e9),)  # solved at epoch 1: run.json's "solved"
     model_cfg, train_cfg = tiny_configs(ds, hidden_size=3, epochs=2, batch_size=8)
     run = train(ds, model_cfg, train_cfg, store=SweepTrialStore(root), label="reference")
     assert run.status == "completed", run.message
@@ -394,6 +401,9 @@ def file_cases(reference: Path) -> list[Case]:
         Case("gates.npz: wrong trace shape",
              _arrays("gates.npz", lambda a: a.update({"e1/l0.i": np.zeros((1, 1, 1))}))),
         Case("gates.npz: missing", lambda f: (f / "gates.npz").unlink()),
+        # the checkpoint is read only to resume: a damaged one leaves the run readable
+        Case("checkpoint.npz: not a zip", _write("checkpoint.npz", b"junk")),
+        Case("checkpoint.npz: missing", lambda f: (f / "checkpoint.npz").unlink()),
         # older layouts, still read
         Case("older: summary inside dataset", _edit_doc(_older_summary)),
         Case("older: no format, boot or start time", _edit_doc(_older_process)),
