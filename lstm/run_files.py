@@ -9,6 +9,8 @@ never an allocation a file's header merely claims). run.json's fields are checke
   size equal to what its header's shape needs; on load, finite values.
 - gates.npz: at most MAX_GATES_BYTES declared in all (the snapshot budget and the probe
   sequences), every member's declared size equal to its header's, then the shapes.
+- snapshot_weights.npz: at most MAX_SNAPSHOT_WEIGHTS_BYTES declared, members `e{epoch}/{name}`
+  each epoch holding exactly the model's arrays, float32/64; on load, finite values.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import io
 import json
 import math
 import os
+import re
 import socket
 import zipfile
 from datetime import UTC, datetime
@@ -39,13 +42,18 @@ from lstm.run_schema import (  # noqa: F401  (FORMAT, RunStoreError: this module
     check_doc,
     parse_run_json,
 )
-from lstm.snapshots import SNAPSHOT_BUDGET_BYTES
+from lstm.snapshots import SNAPSHOT_BUDGET_BYTES, WEIGHTS_BUDGET_BYTES
 
 # gates.npz, declared uncompressed size: the snapshot traces' budget (16 MiB) plus the probe
 # sequences (4 x 2,000 steps x 256 features in float64 is another 16 MiB), with room to spare.
 # A larger declaration is a damaged or hostile file: it is refused before anything is inflated.
 MAX_GATES_BYTES = 4 * SNAPSHOT_BUDGET_BYTES
 MAX_GATES_MEMBERS = 5_000
+# snapshot_weights.npz: the parameters at snapshot epochs (lstm.snapshots keeps them within 16
+# MiB), with room for the npy headers
+SNAPSHOT_WEIGHTS = "snapshot_weights.npz"
+MAX_SNAPSHOT_WEIGHTS_BYTES = 2 * WEIGHTS_BUDGET_BYTES
+_WEIGHT_KEY = re.compile(r"e(\d{1,9})/(.+)")
 _NPY_HEADER_LIMIT = 10_000  # numpy's own default for a header's size
 
 
@@ -378,6 +386,40 @@ def read_snapshots(path: Path, model_cfg: ModelConfig) -> dict | None:
         raise RunStoreError(f"gates.npz is malformed: {_one_line(exc)}", "gates.npz") from None
     return {"epochs": epochs, "x": x, "y": y, "mask": arrays.get("mask"), "units": units,
             "traces": traces}  # fmt: skip
+
+
+def snapshot_weight_arrays(weights: dict) -> dict[str, np.ndarray]:
+    """Run.snapshots["weights"] (epoch -> params) as snapshot_weights.npz's members."""
+    return {f"e{epoch}/{name}": np.asarray(value) for epoch, params in sorted(weights.items())
+            for name, value in params.items()}  # fmt: skip
+
+
+def read_snapshot_weights(path: Path, model_cfg: ModelConfig) -> dict[int, dict] | None:
+    """snapshot_weights.npz as {epoch: params}, or None when there is none; RunStoreError if
+    damaged (checked from the headers first, like weights.npz, then finite values)."""
+    if not path.exists():
+        return None
+    name = path.name
+    expected = param_shapes(model_cfg)
+    headers = npz_headers(path, MAX_GATES_MEMBERS, MAX_SNAPSHOT_WEIGHTS_BYTES)
+    by_epoch: dict[int, dict[str, tuple]] = {}
+    for key, (shape, dtype) in headers.items():
+        match = _WEIGHT_KEY.fullmatch(key)
+        if match is None:
+            raise RunStoreError(f"{name}: {key[:80]!r} is not e<epoch>/<parameter>", name)
+        if dtype not in (np.float32, np.float64):
+            raise RunStoreError(f"{name}: {key} has dtype {dtype}, not float32/64", name)
+        by_epoch.setdefault(int(match[1]), {})[match[2]] = shape
+    for shapes in by_epoch.values():
+        _compare_shapes(name, shapes, expected)
+    arrays = _load_npz(path)
+    weights: dict[int, dict] = {}
+    for key, value in arrays.items():
+        if not np.all(np.isfinite(value)):
+            raise RunStoreError(f"{name}: {key} holds NaN or infinite values", name)
+        match = _WEIGHT_KEY.fullmatch(key)
+        weights.setdefault(int(match[1]), {})[match[2]] = value
+    return dict(sorted(weights.items()))
 
 
 def saturation_arrays(table: dict) -> dict:
