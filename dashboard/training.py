@@ -163,6 +163,9 @@ def stop() -> None:
 def collect_finished_job() -> None:
     """Put a finished job's run ids where the tabs look (once). Every script run comes here
     first: the session's job is marked seen (its page is open)."""
+    from dashboard import cells_training
+
+    cells_training.keep_seen()  # a Compare cells comparison's jobs (issue 16)
     job: jobs.TrainingJob | None = st.session_state.get(keys.JOB)
     if job is not None and not job.done:
         job.seen()
@@ -302,6 +305,9 @@ def controls(ctx: state.Context) -> None:
         _sidebar_progress()
     elif job is not None and job.done:
         ended(job)
+    from dashboard import cells_training
+
+    cells_training.sidebar_progress()  # a Compare cells comparison (issue 16)
 
 
 def ended(job: jobs.TrainingJob) -> None:

@@ -30,6 +30,8 @@ CELL_LINES = {
 # the LSTM's variants that Greff et al. ("LSTM: A Search Space Odyssey", 2017) compared
 GREFF_VARIANTS = ("peephole", "cifg", "nfg", "nig", "nog", "niaf", "noaf")
 COMPARE_DEFAULT = ("rnn", "gru", "lstm")
+# the order cells are told in: no gates, fewer gates, the LSTM, then its variants
+STORY_ORDER = (*COMPARE_DEFAULT, *GREFF_VARIANTS)
 
 # what each map of the Gates tab shows, in one line
 MEANINGS = {
@@ -196,4 +198,5 @@ def milestone_of(cell: str) -> Milestone | None:
 
 
 def all_cells() -> list[str]:
-    return list(CELLS)
+    """Every cell, in the order they are told in (`STORY_ORDER`, then any other)."""
+    return sorted(CELLS, key=lambda c: STORY_ORDER.index(c) if c in STORY_ORDER else 99)
