@@ -34,7 +34,8 @@ def test_the_scalar_unit_is_the_batched_cell_with_one_unit_to_1e_12(cell):
     step, example, to_params, _ = CASES[cell]
     rng = np.random.default_rng(3)
     cfg = ModelConfig(input_size=1, hidden_size=1, cell=cell)
-    for weights in (example, {k: float(v) for k, v in zip(example, rng.normal(0, 1.5, 10))}):
+    drawn = rng.normal(0, 1.5, len(example))
+    for weights in (example, {k: float(v) for k, v in zip(example, drawn, strict=True)}):
         params = to_params(weights, head_W=0.7, head_b=-0.2)
         xs = rng.normal(size=(3, 6, 1))
         traced = trace(params, xs, cfg)
