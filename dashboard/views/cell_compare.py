@@ -94,7 +94,11 @@ def cells_table(runs: list) -> pd.DataFrame:
             "run": run.id,
         })  # fmt: skip
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    for column in ("best at epoch", "solved at epoch"):  # whole numbers, or blank
+        if column in table:
+            table[column] = table[column].astype("Int64")
+    return table
 
 
 def validation_curves(runs: list) -> dict[str, list[dict]]:
