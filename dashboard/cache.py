@@ -11,7 +11,7 @@ The one unhashed argument, `_dataset`, is the Dataset the DataKey names (from
 `state.dataset`): a Dataset holds functions, so it can be neither pickled into this cache nor
 hashed cheaply, and the key already says which one it is. The caches are global (a run is the
 same run for every session) and bounded by `max_entries` and `max_size` (the pickled bytes:
-together at most 801 MiB); datasets are kept by `DATASETS` within `DATASET_CACHE_BYTES`. So
+together at most 865 MiB); datasets are kept by `DATASETS` within `DATASET_CACHE_BYTES`. So
 what the server keeps between script runs is bounded by bytes, not by a count of things of any
 size. Cached values are copies: a caller may change them.
 """
