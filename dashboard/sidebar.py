@@ -287,6 +287,8 @@ def render(controls) -> Experiment:
 
     sb.markdown("#### Model")
     cell = _cell_picker(sb)
+    if cell_words.preset_line(dataset, cell):  # what the benchmark says of this preset and cell
+        sb.caption(cell_words.preset_line(dataset, cell))
     backend = sb.selectbox(
         "backend", list(BACKENDS), key=keys.BACKEND, help=BACKEND_HELP, bind="query-params"
     )
