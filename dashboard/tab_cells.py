@@ -84,7 +84,8 @@ def _groups(ctx: state.Context) -> dict[str, list]:
 
 def _group_label(infos: list) -> str:
     first = infos[-1]
-    cells = ", ".join(dict.fromkeys(i.cell for i in reversed(infos)))
+    order = cell_words.all_cells()
+    cells = ", ".join(sorted(dict.fromkeys(i.cell for i in infos), key=order.index))
     return f"{first.dataset} · {first.created[:19].replace('T', ' ')} UTC · {cells}"
 
 

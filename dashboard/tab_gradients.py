@@ -96,9 +96,10 @@ def _curves(shown: state.Shown, others: list, epoch: int) -> tuple[list, list]:
 
 
 def _table(now: list, start: list) -> pd.DataFrame:
-    rows = grad.reach_table(start) + grad.reach_table(now)
-    table = pd.DataFrame(rows)
-    return table.sort_values(["cell", "epoch"], kind="stable").reset_index(drop=True)
+    """Each run's rows together (this run first), initialisation before the chosen epoch."""
+    first = {one.run_id: one for one in start}
+    pairs = [[first[one.run_id], one] if one.run_id in first else [one] for one in now]
+    return pd.DataFrame(grad.reach_table([c for pair in pairs for c in pair]))
 
 
 def render(ctx: state.Context) -> None:
@@ -114,7 +115,7 @@ def render(ctx: state.Context) -> None:
     with left:
         epoch = _epoch_ui(run)
     with right:
-        overlay = st.toggle("other cells on this experiment", value=True, key=keys.GRAD_OTHERS,
+        overlay = st.toggle("other cells too", value=True, key=keys.GRAD_OTHERS,
                             help="The newest run of each other cell with the same data and "
                             "settings (Compare cells trains them)")  # fmt: skip
     others = _other_cells(ctx, run) if overlay and ctx.store is not None else []

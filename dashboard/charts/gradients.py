@@ -9,7 +9,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from dashboard.charts.palette import CELL_COLORS
+from dashboard.charts.palette import CELL_COLORS, DASH_LEGEND
 
 FLOOR = 1e-300  # a size of 0 (underflow even in float64) is left out of a log scale
 
@@ -57,7 +57,7 @@ def gradient_chart(
             strokeDash=alt.StrokeDash(
                 "when:N", scale=alt.Scale(domain=["trained", "initialisation"],
                                           range=[[1, 0], [5, 4]]),
-                legend=alt.Legend(orient="bottom", title=None)),
+                legend=alt.Legend(orient="bottom", title=None, **DASH_LEGEND)),
             detail="when:N",
             tooltip=["curve:N", "when:N", "epoch:Q", "step:Q",
                      alt.Tooltip("size:Q", format=".3e")],

@@ -10,7 +10,14 @@ import re
 import pytest
 
 from tests.e2e.conftest import ARTIFACTS
-from tests.e2e.test_browser import LONG, _no_exception, _open_tab, _pick, _wait_idle
+from tests.e2e.test_browser import (
+    LONG,
+    _no_exception,
+    _open_tab,
+    _pick,
+    _scrolled_shot,
+    _wait_idle,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -40,6 +47,7 @@ def test_pick_gru_train_then_gates_gradients_and_the_cells_compared(app_url, pag
     page.get_by_text("A GRU has no separate cell state", exact=False).first.wait_for(timeout=LONG)
     page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=LONG)
     _shot(page, "why_gru_gates.png")
+    _scrolled_shot(page, "why_gru_gates_z_n_h.png", down=900)  # the update gate z, n and h
 
     _open_tab(page, "Gradients")
     page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=LONG)
@@ -59,7 +67,9 @@ def test_pick_gru_train_then_gates_gradients_and_the_cells_compared(app_url, pag
     table = page.locator('[data-testid="stDataFrame"]').first
     table.wait_for(timeout=LONG)
     _shot(page, "why_gradients_overlaid.png")
+    _scrolled_shot(page, "why_gradients_slopes.png", down=700)  # the slopes per cell
 
     _open_tab(page, "Cell walkthrough")
     page.get_by_text("4 · new hidden state", exact=False).first.wait_for(timeout=LONG)
     _shot(page, "why_gru_walkthrough.png")
+    _scrolled_shot(page, "why_gru_walkthrough_stages.png", down=900)
