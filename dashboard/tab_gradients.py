@@ -121,10 +121,12 @@ def render(ctx: state.Context) -> None:
     others = _other_cells(ctx, run) if overlay and ctx.store is not None else []
     now, start = _curves(current, others, epoch)
     first, last = now[0].fitted
-    st.altair_chart(
-        charts.gradient_chart(now, start, steps=len(now[0].sizes), fitted=now[0].fitted),
-        width="stretch",
-    )
+    each = run.model_cfg.target == "each"
+    x_title = ("time step t (a loss at every step: later steps have more losses after them)"
+               if each else "time step t (the loss is taken after the last step)")  # fmt: skip
+    chart = charts.gradient_chart(now, start, steps=len(now[0].sizes), fitted=now[0].fitted,
+                                  x_title=x_title)  # fmt: skip
+    st.altair_chart(chart, width="stretch")
     used = sorted({c.epoch for c in now})
     said = f"epoch {used[0]}" if len(used) == 1 else "epochs " + ", ".join(map(str, used))
     st.caption(
@@ -144,6 +146,13 @@ def render(ctx: state.Context) -> None:
             "reads as": st.column_config.TextColumn(width="large"),
         },
     )
+    if each:
+        st.caption(
+            "This task has a target at every step, so the error of step t's input comes from "
+            "every later step's loss: a curve that stays up says the cell carries it, but the "
+            "clean picture of one distant loss is the default task's (adding, one target at "
+            "the end)."
+        )
     if not others:
         st.info(
             "No other cell has been trained on this experiment yet: **Compare cells** trains "

@@ -34,6 +34,7 @@ def gradient_chart(
     steps: int | None = None,
     fitted: tuple[int, int] | None = None,
     height: int = 380,
+    x_title: str = "time step t (the loss is taken after the last step)",
 ) -> alt.LayerChart:
     """|dL/dx_t| against the time step t on a log scale: `curves` solid, `initial` (the same
     runs at initialisation) dashed, each cell in its colour; the steps the slopes are fitted
@@ -48,7 +49,7 @@ def gradient_chart(
         alt.Chart(frame)
         .mark_line(point=alt.OverlayMarkDef(size=14))
         .encode(
-            x=alt.X("step:Q", title="time step t (the loss is taken after the last step)",
+            x=alt.X("step:Q", title=x_title,
                     scale=alt.Scale(domain=[0, max(last, 1)], nice=False)),
             y=alt.Y("size:Q", title="|dL/dx_t|, mean over sequences (log scale)",
                     scale=alt.Scale(type="log"), axis=alt.Axis(format=".0e")),
