@@ -30,7 +30,7 @@ def _shot(page, name: str) -> None:
 
 
 def test_pick_gru_train_then_gates_gradients_and_the_cells_compared(app_url, page):
-    page.goto(app_url)
+    page.goto(app_url + "/?epochs=8")  # the default task, 8 of its preset's 20 epochs
     page.get_by_role("tab", name="Data", exact=True).wait_for(timeout=LONG)
     _wait_idle(page)
     _pick(page, "cell", "gru")
@@ -58,6 +58,8 @@ def test_pick_gru_train_then_gates_gradients_and_the_cells_compared(app_url, pag
     _wait_idle(page)
     page.locator(".st-key-cells_train button").first.click()
     page.get_by_text("Solved means val_loss < 0.01", exact=False).first.wait_for(timeout=LONG)
+    shown = page.locator(".st-key-cells_pick input").first.input_value()
+    assert shown.endswith("rnn, gru, lstm"), shown  # the cells in the order they are told in
     page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=LONG)
     _shot(page, "why_compare_cells.png")
 
