@@ -11,7 +11,7 @@ The one unhashed argument, `_dataset`, is the Dataset the DataKey names (from
 `state.dataset`): a Dataset holds functions, so it can be neither pickled into this cache nor
 hashed cheaply, and the key already says which one it is. The caches are global (a run is the
 same run for every session) and bounded by `max_entries` and `max_size` (the pickled bytes:
-together at most 801 MiB); datasets are kept by `DATASETS` within `DATASET_CACHE_BYTES`. So
+together at most 865 MiB); datasets are kept by `DATASETS` within `DATASET_CACHE_BYTES`. So
 what the server keeps between script runs is bounded by bytes, not by a count of things of any
 size. Cached values are copies: a caller may change them.
 """
@@ -233,3 +233,23 @@ def comparison(runs: tuple[RunKey, ...]) -> views.Comparison:
 @st.cache_data(max_entries=8, max_size="1MiB", show_spinner=False)
 def learned_cell(run: RunKey) -> dict:
     return views.learned_cell(load_run(run, snapshots=False))
+
+
+# ----------------------------------------------------------------------------- cells (issue 16)
+
+
+@st.cache_data(max_entries=512, max_size="32MiB", show_spinner=False)
+def run_doc(key: RunKey):
+    """A run's checked run.json (`lstm.run_schema.RunDoc`: settings, label, history), what the
+    Gradients and Compare cells tabs match runs by without loading their weights."""
+    from lstm.run_files import read_doc
+
+    root, run_id, _ = key
+    return read_doc(Path(root) / run_id)[0]
+
+
+@st.cache_data(max_entries=128, max_size="32MiB", show_spinner=False)
+def gradient_curve(
+    run: RunKey, dataset_key: DataKey | None, _dataset, epoch: int, label: str
+) -> views.GradientCurve:
+    return views.gradient_curve(load_run(run), _dataset, epoch, label)

@@ -95,7 +95,9 @@ class TrainingJob:
     backends: list[str]  # e.g. ["numpy", "torch"] to compare
     epochs: int  # per backend
     label: str = ""
-    kind: str = "train"  # "train" (Train), "compare" (Compare backends), "cell" (walkthrough)
+    # "train" (Train), "compare" (Compare backends), "cell" (walkthrough), "cells" (one cell of
+    # a Compare cells comparison)
+    kind: str = "train"
     threads: int = DEFAULT_THREADS  # BLAS/OpenMP/torch threads of the training process
     memory_budget: float | None = None  # bytes one run may need (lstm.budget); None: its default
     stop_event: Any = field(default_factory=MP.Event)

@@ -83,3 +83,20 @@ def dataset_option(dataset: str, option: str) -> str:
     """Sidebar widget (and URL parameter) of a dataset option, scoped to the dataset so that two
     datasets' options with one name but different ranges never share a value."""
     return f"{re.sub(r'[^a-z0-9]+', '_', dataset.lower()).strip('_')}.{option}"
+
+
+# ----------------------------------------------------------------------------- why LSTM
+# (issue 16: the cell picker, the Gradients tab, Compare cells, the walkthrough per cell)
+
+CELL = "cell"  # sidebar: the recurrent cell, ModelConfig.cell (also ?cell=)
+GRAD_EPOCH = "grad_epoch"  # Gradients: the snapshot epoch whose weights are used
+GRAD_OTHERS = "grad_others"  # Gradients: overlay the other cells trained on the experiment
+CELLS_JOBS = "cells_jobs"  # the Compare cells jobs of this session: {"group", "jobs"}
+CELLS_GROUP = "cells_group"  # Compare cells: the comparison shown (its tag in run labels)
+CELLS_CHOSEN = "cells_chosen"  # Compare cells: the cells to train
+CELLS_GREFF = "cells_greff"  # Compare cells: add the LSTM variants of Greff et al.
+CELLS_TRAIN = "cells_train"  # Compare cells: train the chosen cells
+CELLS_STOP = "cells_stop"  # Compare cells: stop the comparison's jobs
+CELLS_PICK = "cells_pick"  # Compare cells: the comparison to show, among those in the store
+CELLS_OPEN_RUN = "cells_open_run"  # Compare cells: which of its runs to open
+CELLS_OPEN = "cells_open"  # Compare cells: open that run in the other tabs

@@ -21,6 +21,7 @@ import streamlit as st
 import data
 from dashboard import keys, upload, urlparams
 from dashboard.keys import MODEL_FIELDS, TRAIN_FIELDS
+from dashboard.views import cells as cell_words
 from dashboard.widgets import spec_widget
 from lstm.backends import BACKENDS
 from lstm.config import ModelConfig, TrainConfig, field_spec
@@ -167,6 +168,8 @@ def bound_params(dataset: str) -> dict[str, urlparams.Param]:
         for name in names:
             params[name] = urlparams.param_for(field_spec(cls, name), defaults[name])
     params[keys.THREADS] = urlparams.Param("int", 1, max_threads(), default=DEFAULT_THREADS)
+    params[keys.CELL] = urlparams.param_for(field_spec(ModelConfig, "cell"),
+                                            cell_words.DEFAULT_CELL)  # fmt: skip
     if dataset != upload.UPLOAD:
         try:
             specs = data.dataset_options(dataset)
@@ -219,6 +222,25 @@ def _field(cls, name: str, default, container, **kwargs):
     )
 
 
+def _cell_picker(sb) -> str:
+    """The recurrent cell, with what it is and where it comes from under it (and every cell's
+    line in its help). Kept when the dataset changes: a preset never sets the cell. The options
+    are the bare names: a bound selectbox writes its option's label into the URL."""
+    spec = field_spec(ModelConfig, "cell")
+    lines = "\n".join(f"- **{name}**: {cell_words.CELL_LINES[name]}" for name in spec.choices)
+    cell = sb.selectbox(
+        "cell",
+        list(spec.choices),
+        index=list(spec.choices).index(cell_words.DEFAULT_CELL),
+        key=keys.CELL,
+        bind="query-params",
+        help="The recurrent cell. Compare cells trains several on this experiment; Gradients "
+        "shows how far back each one's error reaches.\n\n" + lines,
+    )
+    sb.caption(cell_words.CELL_LINES[cell])
+    return cell
+
+
 def render(controls) -> Experiment:
     """Draw the settings in the sidebar; `controls` is a sidebar container drawn above them,
     where the app puts Train, Stop and the progress (they need the experiment first)."""
@@ -264,10 +286,18 @@ def render(controls) -> Experiment:
     defaults = preset_defaults(dataset)
 
     sb.markdown("#### Model")
+    cell = _cell_picker(sb)
+    if cell_words.preset_line(dataset, cell):  # what the benchmark says of this preset and cell
+        sb.caption(cell_words.preset_line(dataset, cell))
     backend = sb.selectbox(
         "backend", list(BACKENDS), key=keys.BACKEND, help=BACKEND_HELP, bind="query-params"
     )
-    model = {name: _field(ModelConfig, name, defaults[name], sb) for name in MODEL_FIELDS}
+    model = {"cell": cell}
+    for name in MODEL_FIELDS:  # a setting the cell does not use is hidden, and said so
+        shown = cell_words.applies(name, cell)
+        model[name] = _field(ModelConfig, name, defaults[name], sb) if shown else defaults[name]
+    if cell_words.not_used_line(cell):
+        sb.caption(cell_words.not_used_line(cell))
 
     sb.markdown("#### Training")
     train = {}

@@ -1,10 +1,13 @@
-"""Cell walkthrough: one LSTM unit with twelve scalar weights, stage by stage.
+"""Cell walkthrough: one unit of the sidebar's cell, stage by stage, after a history strip
+(1997, 2000, 2002, 2014: what each change was for) and the cell's equations.
 
 Teaches from `lstm.cell`: the inputs and weights are controls (defaulting to the worked example),
-every stage is said in plain words with its value, and the same numbers are drawn as a flow. A
-sequence mode runs the unit over the two four-day company sequences, and a button trains a real
-one-unit LSTM on the `statquest` dataset to show the twelve numbers it learns: a background job
-like every other training (`dashboard.training`), its run read back from the store.
+every stage is said in plain words with its value, and for the LSTM the same numbers are drawn
+as a flow. A GRU and a plain RNN have their own one-unit walkthrough (`dashboard.cell_units`);
+the LSTM's variants are walked through as the LSTM, with what they change said. A sequence mode
+runs the unit over the two four-day company sequences, and a button trains a real one-unit cell
+on the `statquest` dataset to show the numbers it learns: a background job like every other
+training (`dashboard.training`), its run read back from the store.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import cache, charts, keys, state, training
+from dashboard import cache, cell_units, charts, keys, state, training
+from dashboard.views import cells as cell_words
 from dashboard.views.text import plain
 from lstm.cell import EXAMPLE_INPUTS, EXAMPLE_WEIGHTS, GATE_NAMES, cell_sequence, cell_step
 
@@ -225,23 +229,27 @@ def _live() -> None:
     training.follow()
 
 
-def _learned_section(ctx: state.Context) -> None:
+WEIGHT_COUNT = {"lstm": "twelve", "gru": "ten", "rnn": "three"}
+NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
+
+
+def _learned_section(ctx: state.Context, walk: str = "lstm") -> None:
     st.subheader("What a trained unit learns")
     st.markdown(
-        "Train a real one-unit LSTM (same equations, one input, one hidden unit and a linear "
-        "head) on the `statquest` dataset, the two company sequences. Its twelve "
-        "numbers will not be the example's (many weight settings solve this task), but they "
-        "do the same job: remember whether day 1 was 0 or 1."
+        f"Train a real one-unit {NAMES[walk]} (same equations, one input, one hidden unit and "
+        f"a linear head) on the `statquest` dataset, the two company sequences. Its "
+        f"{WEIGHT_COUNT[walk]} numbers will not be the example's (many weight settings solve "
+        "this task), but they do the same job: remember whether day 1 was 0 or 1."
     )
     job = ctx.job
     running = job is not None and job.running
     if st.button(
-        "Train a one-unit LSTM on statquest",
+        f"Train a one-unit {NAMES[walk]} on statquest",
         key=keys.CELL_TRAIN,
         icon=":material/school:",
         disabled=running,
         help=None if not running else "A training job is running; this waits until it ends",
-    ) and state.guard(training.start_cell_training, ctx):
+    ) and state.guard(training.start_cell_training, ctx, walk):
         st.rerun()  # the sidebar, drawn before this click was seen, shows Stop and progress
     if running and job.kind == "cell":
         _live()
@@ -249,7 +257,7 @@ def _learned_section(ctx: state.Context) -> None:
     if job is not None and job.kind == "cell" and job.done and job.error:
         st.error(plain(job.error), icon=":material/error:")
     learned = _learned(ctx)
-    if not learned:
+    if not learned or learned.get("cell", "lstm") != walk:
         return
     if learned["status"] == "failed":
         st.error(plain(learned["message"]), icon=":material/error:")
@@ -259,6 +267,9 @@ def _learned_section(ctx: state.Context) -> None:
         note += f", validation MSE {learned['val_loss']:.4g} (baseline {learned['baseline']:.3g})"
     note += f"; saved as run `{learned['run_id']}`"
     st.caption(note)
+    if walk != "lstm":
+        cell_units.learned_unit(walk, learned)
+        return
     left, right = st.columns([1, 1.6], gap="large")
     with left:
         st.table(_weights_table(learned["weights"]).style.format(precision=3))
@@ -272,11 +283,30 @@ def _learned_section(ctx: state.Context) -> None:
         _sequence_mode(learned["weights"], head=learned["head"])
 
 
+INTROS = {
+    "lstm": "One LSTM unit with one input: four gates, each a weighted sum of the input x and "
+    "the previous short-term memory h, plus a bias. Change any number and watch it flow through.",
+    "gru": "One GRU unit with one input: a reset gate, an update gate and a candidate, each a "
+    "weighted sum of the input x and the previous h, plus a bias. No separate cell state: h is "
+    "the memory. Change any number and watch it flow through.",
+    "rnn": "One plain RNN unit with one input: a weighted sum of the input x and the previous h, "
+    "squashed by tanh. No gates, no cell state. Change any number and watch it flow through.",
+}
+
+
 def render(ctx: state.Context) -> None:
-    st.markdown(
-        "One LSTM unit with one input: four gates, each a weighted sum of the input x and the "
-        "previous short-term memory h, plus a bias. Change any number and watch it flow through."
-    )
+    cell = (ctx.experiment.model or {}).get("cell", cell_words.DEFAULT_CELL)
+    walk = cell if cell in ("gru", "rnn") else "lstm"  # the LSTM's variants walk as the LSTM
+    cell_units.history_strip(cell)
+    st.markdown(f"**The equations of {cell}** (σ the logistic function; ⊙ element by element)")
+    cell_units.equations(cell)
+    if walk != cell:
+        st.info(
+            f"Below, one unit of the full LSTM. **{cell}** is {cell_words.CELL_LINES[cell]}: "
+            "compare its equations above with the LSTM's stages.",
+            icon=":material/info:",
+        )
+    st.markdown(INTROS[walk])
     mode = st.segmented_control(
         "mode",
         ["One step", "Sequence"],
@@ -285,6 +315,11 @@ def render(ctx: state.Context) -> None:
         label_visibility="collapsed",
         persist_state="session",
     )
+    if walk != "lstm":
+        cell_units.walkthrough(walk, mode)
+        st.divider()
+        _learned_section(ctx, walk)
+        return
     with st.expander("Inputs, weights and biases", expanded=True):
         inputs = _inputs_controls() if mode != "Sequence" else None
         weights = _weights_controls()

@@ -11,14 +11,46 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import cache, charts, keys, state, training, views
+from dashboard.views import cells as cell_words
 
+ROWS = "Rows are units, columns are time steps. "
 EXPLAIN = (
-    "Rows are units, columns are time steps. The gates i, f, o are in [0, 1]: white is closed, "
+    ROWS + "The gates i, f, o are in [0, 1]: white is closed, "
     "full colour is open. The candidate g and the hidden state h are in [-1, 1] and the cell "
     "state c is unbounded: grey is negative, colour positive, on one scale for the whole run. "
     "A forget gate that stays open keeps a memory across many steps; an input gate that opens "
     "at one step writes to it. Dashed lines mark the steps the task is about."
 )
+EXPLAIN_CELL = {
+    "gru": ROWS + "The reset gate r and the update gate z are in [0, 1]: white is closed, full "
+    "colour open. The candidate n and the hidden state h are in [-1, 1]: grey is negative, "
+    "colour positive. A GRU has no separate cell state: h is its memory, kept where z stays near "
+    "1 and replaced by n where z drops. Dashed lines mark the steps the task is about.",
+    "rnn": ROWS + "A plain RNN has no gates: its hidden state h, in [-1, 1] (grey negative, "
+    "colour positive), is its only memory and is rewritten at every step from the input and "
+    "the h before. Dashed lines mark the steps the task is about.",
+}
+
+
+VARIANT_NOTES = {  # what a variant of the LSTM changes in these maps
+    "peephole": "its gates also read the cell state c (peepholes)",
+    "cifg": "its forget gate is f = 1 − i, coupled to the input gate",
+    "nfg": "it has no forget gate: f is fixed at 1 and said so, not drawn",
+    "nig": "it has no input gate: i is fixed at 1 and said so, not drawn",
+    "nog": "it has no output gate: o is fixed at 1 and said so, not drawn",
+    "niaf": "its candidate g is not squashed, so g has the run's own colour scale",
+    "noaf": "its h = o·c is not squashed, so h has the run's own colour scale",
+}
+
+
+def explain(cell: str) -> str:
+    """The Gates tab's first words for `cell`: how to read its maps."""
+    if cell in EXPLAIN_CELL:
+        return EXPLAIN_CELL[cell]
+    note = VARIANT_NOTES.get(cell)
+    return EXPLAIN + (f" This is {cell}: {note}." if note else "")
+
+
 ORDERS = {"model": "as in the model", "activity": "most active first"}
 LIVE_SECONDS = 2.0  # how often the gates of a run in training are redrawn
 
@@ -62,7 +94,7 @@ def _panel(shown: state.Shown, live_epoch: bool = False) -> None:
     if not choices:
         st.info("This run has no gate snapshots and its dataset is not available.")
         return
-    st.caption(EXPLAIN + " " + _snapshots_said(run, probes))
+    st.caption(explain(cfg.cell) + " " + _snapshots_said(run, probes))
     cols = st.columns([1.3, 0.8, 1, 2])
     sample = cols[0].selectbox(
         "validation sequence",
@@ -96,8 +128,9 @@ def _panel(shown: state.Shown, live_epoch: bool = False) -> None:
     names = list(dataset.feature_names) if dataset is not None else None
     marks = views.key_steps((run.dataset or {}).get("name", ""), shown_trace.x, names)
     order = views.unit_order(shown_trace.trace, layer) if order_by == "activity" else None
-    T, H = shown_trace.trace[f"l{layer}.i"].shape
-    cells = max(1, charts.MAX_CELLS // 6)
+    T, H = shown_trace.trace[f"l{layer}.h"].shape
+    maps = cell_words.gate_maps(cfg.cell)
+    cells = max(1, charts.MAX_CELLS // max(1, sum(not m.fixed for m in maps)))
     caption = f"Layer {layer + 1} of {cfg.num_layers}, {shown_trace.note}. {T} steps × {H} units"
     if live_epoch:
         caption += " (the latest snapshot saved; training goes on)"
@@ -107,12 +140,15 @@ def _panel(shown: state.Shown, live_epoch: bool = False) -> None:
         )
     st.caption(caption + ".")
     panel = charts.gates_panel(shown_trace.trace, layer, shown_trace.x, names, width=760,
-                               scales=shown_trace.scales, order=order, marks=marks)  # fmt: skip
+                               scales=shown_trace.scales, order=order, marks=marks, maps=maps,
+                               unbounded=cell_words.unbounded_parts(cfg.cell))  # fmt: skip
     st.altair_chart(panel, width="content")
     if live_epoch:
         return
     st.subheader("Saturation")
-    if run.saturation:
+    if cfg.cell == "rnn":
+        st.caption("A plain RNN has no gates, so nothing to saturate: its h is drawn above.")
+    elif run.saturation:
         st.caption(
             "One point per unit and gate: how often (over the probe sequences' steps, at the end "
             "of training) the gate is nearly closed (x) or nearly open (y). Points near the "

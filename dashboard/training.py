@@ -36,7 +36,7 @@ BOXES = {"success": st.success, "info": st.info, "warning": st.warning, "error":
 CELL_DATASET = "statquest"  # the walkthrough's two company sequences
 CELL_MODEL = {"hidden_size": 1, "num_layers": 1}  # one unit: its twelve weights are the example's
 CELL_TRAIN = {"dtype": "float64"}
-CELL_LABEL = "cell walkthrough: 1 unit"
+CELL_LABEL = "cell walkthrough: 1 {cell} unit"
 
 
 # ----------------------------------------------------------------------------- starting
@@ -143,14 +143,16 @@ def start_training(ctx: state.Context, kind: str = "train") -> jobs.TrainingJob:
     return _start(ctx, job, ctx.dataset, model_cfg, train_cfg, params)
 
 
-def start_cell_training(ctx: state.Context) -> jobs.TrainingJob:
-    """Train a one-unit LSTM on `statquest` with its preset (the walkthrough's button)."""
+def start_cell_training(ctx: state.Context, cell: str = "lstm") -> jobs.TrainingJob:
+    """Train a one-unit `cell` (lstm, gru or rnn) on `statquest` with its preset (the
+    walkthrough's button)."""
     from lstm.experiment import configs_for, preset_options
 
     dataset = state.dataset({"name": CELL_DATASET, "options": preset_options(CELL_DATASET)})
-    model_cfg, train_cfg = configs_for(dataset, model=CELL_MODEL, train=CELL_TRAIN)
-    job = jobs.TrainingJob(backends=["numpy"], epochs=train_cfg.epochs, label=CELL_LABEL,
-                           kind="cell")  # fmt: skip
+    model = {**CELL_MODEL, "cell": cell}
+    model_cfg, train_cfg = configs_for(dataset, model=model, train=CELL_TRAIN)
+    job = jobs.TrainingJob(backends=["numpy"], epochs=train_cfg.epochs,
+                           label=CELL_LABEL.format(cell=cell), kind="cell")  # fmt: skip
     return _start(ctx, job, dataset, model_cfg, train_cfg)
 
 
@@ -163,6 +165,9 @@ def stop() -> None:
 def collect_finished_job() -> None:
     """Put a finished job's run ids where the tabs look (once). Every script run comes here
     first: the session's job is marked seen (its page is open)."""
+    from dashboard import cells_training
+
+    cells_training.keep_seen()  # a Compare cells comparison's jobs (issue 16)
     job: jobs.TrainingJob | None = st.session_state.get(keys.JOB)
     if job is not None and not job.done:
         job.seen()
@@ -302,6 +307,9 @@ def controls(ctx: state.Context) -> None:
         _sidebar_progress()
     elif job is not None and job.done:
         ended(job)
+    from dashboard import cells_training
+
+    cells_training.sidebar_progress()  # a Compare cells comparison (issue 16)
 
 
 def ended(job: jobs.TrainingJob) -> None:

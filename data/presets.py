@@ -328,3 +328,34 @@ PAPERS: dict[str, PaperExperiment] = {
         ),
     )
 }  # fmt: skip
+
+
+# Which cells solve each task with its preset (issue 16): (seeds solved, seeds tried), measured
+# with `python -m benchmarks.cells` (3 seeds, NumPy, 1 BLAS thread, the preset's full schedule
+# judged at its last epoch; load average 3-8 on the 2-core machine, no run reached its time
+# limit); README "Which cells solve which task with the preset". The presets were tuned for the
+# LSTM and are the same for every cell, so that the cells are compared on one experiment. A
+# (task, cell) not listed is untested.
+PRESET_CELLS: dict[str, dict[str, tuple[int, int]]] = {
+    "sine": {"rnn": (0, 3), "gru": (3, 3), "lstm": (3, 3), "peephole": (3, 3), "cifg": (3, 3),
+             "nfg": (2, 3), "nig": (3, 3), "nog": (3, 3), "niaf": (3, 3), "noaf": (3, 3)},
+    "adding": {"rnn": (0, 3), "gru": (3, 3), "lstm": (3, 3), "peephole": (3, 3), "cifg": (3, 3),
+               "nfg": (0, 3), "nig": (0, 3), "nog": (3, 3), "niaf": (3, 3), "noaf": (3, 3)},
+    "copy": {"rnn": (0, 3), "gru": (3, 3), "lstm": (3, 3), "peephole": (3, 3), "cifg": (3, 3),
+             "nfg": (3, 3), "nig": (0, 3), "nog": (2, 3), "niaf": (3, 3), "noaf": (3, 3)},
+    "temporal_order": {"rnn": (0, 3), "gru": (3, 3), "lstm": (3, 3), "peephole": (3, 3),
+                       "cifg": (3, 3), "nfg": (3, 3), "nig": (2, 3), "nog": (1, 3),
+                       "niaf": (3, 3), "noaf": (3, 3)},
+    "reber": {cell: (3, 3) for cell in ("rnn", "gru", "lstm", "peephole", "cifg", "nfg", "nig",
+                                        "nog", "niaf", "noaf")},
+    "parity": {cell: (3, 3) for cell in ("rnn", "gru", "lstm", "peephole", "cifg", "nfg", "nig",
+                                         "nog", "niaf", "noaf")},
+    "statquest": {cell: (3, 3) for cell in ("rnn", "gru", "lstm", "peephole", "cifg", "nfg",
+                                            "nig", "nog", "niaf", "noaf")},
+}  # fmt: skip
+
+
+def preset_record(name: str, cell: str) -> tuple[int, int] | None:
+    """(seeds solved, seeds tried) of `name`'s preset trained with `cell`, as measured
+    (`PRESET_CELLS`); None when that pair is untested (or `name` has no thresholds)."""
+    return PRESET_CELLS.get(str(name), {}).get(str(cell))

@@ -1,8 +1,8 @@
 """Regenerate the README's screenshots: `python docs/make_screenshots.py` from the repo root.
 
 Starts the dashboard on a free port with a temporary run store, trains the default task (the
-adding problem, its preset), and saves one PNG per main tab into docs/ (Debian's
-/usr/bin/chromium via Playwright).
+adding problem, its preset), compares the backends and the cells rnn, gru and lstm on it, and
+saves one PNG per main tab into docs/ (Debian's /usr/bin/chromium via Playwright).
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs"
 PORT = 8731
-TABS = ["Data", "Training", "Gates", "Predictions", "Compare backends", "Cell walkthrough", "Runs"]
+# Gradients after Compare cells, so that the other cells' curves are there to overlay
+TABS = ["Data", "Training", "Gates", "Predictions", "Compare backends", "Compare cells",
+        "Gradients", "Cell walkthrough", "Runs"]  # fmt: skip
 
 
 def main() -> None:
@@ -56,6 +58,10 @@ def main() -> None:
                 if label == "Compare backends":
                     page.locator(".st-key-compare button").first.click()
                     page.get_by_text("speed ratio", exact=False).first.wait_for(timeout=300_000)
+                    time.sleep(3)
+                if label == "Compare cells":  # rnn, gru and lstm on the default experiment
+                    page.locator(".st-key-cells_train button").first.click()
+                    page.get_by_text("Solved means", exact=False).first.wait_for(timeout=300_000)
                     time.sleep(3)
                 name = label.lower().replace(" ", "_")
                 page.screenshot(path=str(OUT / f"{name}.png"))

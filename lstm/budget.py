@@ -25,8 +25,9 @@ workspace and the optimizer stay allocated while the validation set is predicted
 - evaluation: predicting the whole validation set at once (one pass, no cache): each layer's
   inputs (T+1, K, N_val) with the layer below still alive (torch: every step's input
   projection and outputs), and the outputs.
-- snapshots: the gate snapshots' bound (lstm.snapshots, at most 16 MiB), and one trace of the
-  probe sequences (six (P, T, H) arrays a layer) while it is taken.
+- snapshots: the gate snapshots' bound (lstm.snapshots, at most 16 MiB), one trace of the
+  probe sequences (six (P, T, H) arrays a layer) while it is taken, and the parameters kept at
+  the snapshot epochs (at most 16 MiB).
 
 Time per epoch is a count of floating-point operations divided by measured rates, plus
 per-step and per-batch overheads, with constants measured on the reference machine (see
@@ -49,7 +50,7 @@ from pathlib import Path
 
 from lstm.config import ModelConfig, TrainConfig
 from lstm.optim import BUFFERS
-from lstm.snapshots import DEFAULT_PROBES, TRACE_PARTS, plan_snapshots
+from lstm.snapshots import DEFAULT_PROBES, TRACE_PARTS, WEIGHTS_BUDGET_BYTES, plan_snapshots
 
 # share of the usable memory one run may take by default: a run next to the dashboard, a browser
 # and another run must not push the machine into swap or the OOM killer
@@ -204,6 +205,9 @@ def estimate(data, model_cfg: ModelConfig, train_cfg: TrainConfig, backend: str 
     plan = plan_snapshots(train_cfg.epochs, N_val, T, H, L, probes)
     p = max(plan.probes, 1)
     trace = p * T * H * len(TRACE_PARTS) * L * 8 * 2  # trace arrays and the forward inside it
+    # the parameters kept at snapshot epochs (for the input gradient), within their own budget
+    kept = n_params * s * (len(plan.epochs) + 1) if plan.probes else 0
+    trace += min(WEIGHTS_BUDGET_BYTES, kept)
 
     factor = 1.0 if backend == "numpy" else 2.0  # autograd keeps more than this BPTT (measured)
     parts = {

@@ -1,5 +1,5 @@
-"""How a run folder is written and read: run.json, weights.npz, initial.npz, gates.npz and
-checkpoint.npz.
+"""How a run folder is written and read: run.json, weights.npz, initial.npz, gates.npz,
+snapshot_weights.npz and checkpoint.npz.
 
 The store's layout and guarantees are described in `lstm.runs`; this module holds the file
 format: atomic writes, JSON and npz serialisation, and the checks that turn any damaged file
@@ -13,6 +13,8 @@ never an allocation a file's header merely claims). run.json's fields are checke
 - checkpoint.npz (lstm.checkpoint: what a resumed run continues from): exactly the arrays
   `lstm.checkpoint.file_shapes` names for the run's model and optimizer, params and optimizer
   buffers float32/64 and finite, the counters integers; read only to resume a run.
+- snapshot_weights.npz: at most MAX_SNAPSHOT_WEIGHTS_BYTES declared, members `e{epoch}/{name}`
+  each epoch holding exactly the model's arrays, float32/64; on load, finite values.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import io
 import json
 import math
 import os
+import re
 import socket
 import zipfile
 from datetime import UTC, datetime
@@ -44,13 +47,18 @@ from lstm.run_schema import (  # noqa: F401  (FORMAT, RunStoreError: this module
     check_doc,
     parse_run_json,
 )
-from lstm.snapshots import SNAPSHOT_BUDGET_BYTES
+from lstm.snapshots import SNAPSHOT_BUDGET_BYTES, WEIGHTS_BUDGET_BYTES
 
 # gates.npz, declared uncompressed size: the snapshot traces' budget (16 MiB) plus the probe
 # sequences (4 x 2,000 steps x 256 features in float64 is another 16 MiB), with room to spare.
 # A larger declaration is a damaged or hostile file: it is refused before anything is inflated.
 MAX_GATES_BYTES = 4 * SNAPSHOT_BUDGET_BYTES
 MAX_GATES_MEMBERS = 5_000
+# snapshot_weights.npz: the parameters at snapshot epochs (lstm.snapshots keeps them within 16
+# MiB), with room for the npy headers
+SNAPSHOT_WEIGHTS = "snapshot_weights.npz"
+MAX_SNAPSHOT_WEIGHTS_BYTES = 2 * WEIGHTS_BUDGET_BYTES
+_WEIGHT_KEY = re.compile(r"e(\d{1,9})/(.+)")
 _NPY_HEADER_LIMIT = 10_000  # numpy's own default for a header's size
 
 
@@ -405,6 +413,40 @@ def read_checkpoint(path: Path, model_cfg: ModelConfig, train_cfg: TrainConfig) 
         if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
             raise RunStoreError(f"{path.name}: {key} holds NaN or infinite values", path.name)
     return from_arrays(arrays)
+
+
+def snapshot_weight_arrays(weights: dict) -> dict[str, np.ndarray]:
+    """Run.snapshots["weights"] (epoch -> params) as snapshot_weights.npz's members."""
+    return {f"e{epoch}/{name}": np.asarray(value) for epoch, params in sorted(weights.items())
+            for name, value in params.items()}  # fmt: skip
+
+
+def read_snapshot_weights(path: Path, model_cfg: ModelConfig) -> dict[int, dict] | None:
+    """snapshot_weights.npz as {epoch: params}, or None when there is none; RunStoreError if
+    damaged (checked from the headers first, like weights.npz, then finite values)."""
+    if not path.exists():
+        return None
+    name = path.name
+    expected = param_shapes(model_cfg)
+    headers = npz_headers(path, MAX_GATES_MEMBERS, MAX_SNAPSHOT_WEIGHTS_BYTES)
+    by_epoch: dict[int, dict[str, tuple]] = {}
+    for key, (shape, dtype) in headers.items():
+        match = _WEIGHT_KEY.fullmatch(key)
+        if match is None:
+            raise RunStoreError(f"{name}: {key[:80]!r} is not e<epoch>/<parameter>", name)
+        if dtype not in (np.float32, np.float64):
+            raise RunStoreError(f"{name}: {key} has dtype {dtype}, not float32/64", name)
+        by_epoch.setdefault(int(match[1]), {})[match[2]] = shape
+    for shapes in by_epoch.values():
+        _compare_shapes(name, shapes, expected)
+    arrays = _load_npz(path)
+    weights: dict[int, dict] = {}
+    for key, value in arrays.items():
+        if not np.all(np.isfinite(value)):
+            raise RunStoreError(f"{name}: {key} holds NaN or infinite values", name)
+        match = _WEIGHT_KEY.fullmatch(key)
+        weights.setdefault(int(match[1]), {})[match[2]] = value
+    return dict(sorted(weights.items()))
 
 
 def saturation_arrays(table: dict) -> dict:

@@ -8,6 +8,7 @@
                                   the cell's trace parts (i, f, g, o, c, h for the LSTM)
                     checkpoint.npz the last finished epoch's parameters, optimizer state and
                                   random generator (lstm.checkpoint): what --resume continues
+                    snapshot_weights.npz  the parameters at snapshot epochs, `e{epoch}/{name}`
 
 Run ids look like `20261123-184512-123456-a1b2c3`: UTC time to the microsecond and 24 random
 bits, so they sort by time and two processes saving at once never pick the same one. User text
@@ -22,8 +23,9 @@ range or size, see `lstm.run_schema`; weights.npz or initial.npz missing or not 
 arrays; a foreign file or folder) is listed with status "broken", the reason and the damaged
 field; `load` (and so `export_bytes`) raises `RunStoreError` with the same reason. Listing reads
 run.json and the .npz headers; opening a run also reads the weights' values (NaN is damage).
-A damaged gates.npz does not break a run: it opens without its snapshots and says why; nor
-does a damaged checkpoint.npz, which is read only to resume the run (`load_checkpoint`).
+A damaged gates.npz (or snapshot_weights.npz) does not break a run: it opens without its
+snapshots (or their weights) and says why; nor does a damaged checkpoint.npz, which is read
+only to resume the run (`load_checkpoint`).
 A "running" run whose process has gone (its pid is free or reused, or the machine rebooted) is
 reported as "interrupted".
 
@@ -49,6 +51,7 @@ from lstm.record import INTERRUPTED, Run
 from lstm.run_files import (  # noqa: F401  (RunStoreError: this module's API)
     MAX_GATES_BYTES,
     MAX_RUN_JSON_BYTES,
+    SNAPSHOT_WEIGHTS,
     RunStoreError,
     atomic_write,
     check_npz_shapes,
@@ -60,9 +63,11 @@ from lstm.run_files import (  # noqa: F401  (RunStoreError: this module's API)
     read_checkpoint,
     read_doc,
     read_params,
+    read_snapshot_weights,
     read_snapshots,
     saturation_arrays,
     snapshot_arrays,
+    snapshot_weight_arrays,
 )
 from lstm.run_schema import RunDoc, check_doc, parse_run_json, salvage
 
@@ -187,6 +192,9 @@ class RunStore:
             if sum(a.nbytes for a in arrays.values()) <= MAX_GATES_BYTES:
                 atomic_write(folder / "gates.npz", npz_bytes(arrays))
                 self._gates_written[run.id] = count
+            if run.snapshots.get("weights"):
+                weights = snapshot_weight_arrays(run.snapshots["weights"])
+                atomic_write(folder / SNAPSHOT_WEIGHTS, npz_bytes(weights))
         atomic_write(folder / "run.json", doc)
 
     def delete(self, run_id: str) -> None:
@@ -248,6 +256,13 @@ class RunStore:
             except RunStoreError as exc:
                 # the weights and history are intact: open the run without its gate snapshots
                 message = f"{message} Gate snapshots unavailable: {exc}".strip()
+            if gates is not None:
+                try:
+                    found = read_snapshot_weights(folder / SNAPSHOT_WEIGHTS, doc.model_cfg)
+                    gates["weights"] = found or {}
+                except RunStoreError as exc:
+                    gates["weights"] = {}
+                    message = f"{message} Snapshot weights unavailable: {exc}".strip()
         return Run(
             model_cfg=doc.model_cfg,
             train_cfg=doc.train_cfg,

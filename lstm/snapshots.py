@@ -13,6 +13,12 @@ the plan would exceed the budget, it gives up, in this order: probe sequences (d
 snapshot epochs (down to 0 and the last), hidden units (only the first U units are kept), and
 finally snapshots altogether. One slot is reserved for the epoch at which a run stops early.
 
+Weights: the parameters at each snapshot epoch are kept too (`Run.snapshots["weights"]`, epoch ->
+canonical params), so the dashboard can compute what the traces cannot hold, such as the input
+gradient at that epoch (`lstm.input_gradient`). They stay within `WEIGHTS_BUDGET_BYTES` (16 MiB):
+when every snapshot epoch's parameters would not fit, evenly spaced ones are kept (0 and the last
+among them, one slot reserved for an early stop), or none when not even two fit.
+
 Saturation (Karpathy, Johnson and Fei-Fei 2015, "Visualizing and understanding recurrent
 networks"): per layer, gate and unit, the fraction of the probe's (unmasked) steps at which the
 gate is nearly closed or nearly open: sigmoid gates (i, f, o; r, z) below 0.1 / above 0.9, tanh
@@ -29,6 +35,7 @@ import numpy as np
 from lstm.cells import get_cell
 
 SNAPSHOT_BUDGET_BYTES = 16 * 2**20
+WEIGHTS_BUDGET_BYTES = 16 * 2**20  # the parameters kept at snapshot epochs, all together
 MAX_SNAPSHOT_EPOCHS = 30  # besides epoch 0: enough frames for a slider, few enough to keep
 DEFAULT_PROBES = 4
 TRACE_PARTS = ("i", "f", "g", "o", "c", "h")  # the LSTM's; lstm.cells.trace_parts(cell) for any
@@ -83,12 +90,31 @@ def plan_snapshots(epochs: int, num_val: int, seq_len: int, hidden_size: int, nu
     return SnapshotPlan(p, tuple(chosen), u, seq_len, num_layers, parts)
 
 
+def weight_epochs(planned: tuple[int, ...], param_bytes: int,
+                  budget: int = WEIGHTS_BUDGET_BYTES) -> tuple[int, ...]:  # fmt: skip
+    """The planned snapshot epochs whose parameters are kept: all of them when they fit within
+    `budget` with one slot to spare (an early stop), else evenly spaced ones with the first and
+    the last, else none (not even two fit)."""
+    room = budget // max(1, param_bytes) - 1
+    if room >= len(planned):
+        return tuple(planned)
+    if room < 2:
+        return ()
+    picks = np.unique(np.round(np.linspace(0, len(planned) - 1, room)).astype(int))
+    return tuple(planned[k] for k in picks)
+
+
 class SnapshotRecorder:
-    """Collects float32 traces of the probe sequences at chosen epochs."""
+    """Collects float32 traces of the probe sequences at chosen epochs, and the parameters at
+    those epochs within `weights_budget` bytes."""
 
     def __init__(self, plan: SnapshotPlan, x_val: np.ndarray, y_val: np.ndarray,
-                 mask_val: np.ndarray | None):  # fmt: skip
+                 mask_val: np.ndarray | None,
+                 weights_budget: int = WEIGHTS_BUDGET_BYTES):  # fmt: skip
         self.plan = plan
+        self.weights_budget = weights_budget
+        self.weights: dict[int, dict[str, np.ndarray]] = {}  # epoch -> canonical params
+        self._weight_epochs: tuple[int, ...] | None = None  # decided at the first parameters
         p = max(plan.probes, 1)  # saturation needs a probe even when snapshots are off
         self.x = np.array(x_val[:p])
         self.y = np.array(y_val[:p])
@@ -102,17 +128,30 @@ class SnapshotRecorder:
         planned = final or epoch in self.plan.epochs
         return self.plan.probes > 0 and planned and epoch not in self.epochs
 
-    def add(self, epoch: int, trace: dict[str, np.ndarray]) -> None:
-        """Keep `trace` (keys l{k}.{part}, each (P, T, H)) as float32, first units only."""
+    def add(self, epoch: int, trace: dict[str, np.ndarray], params: dict | None = None) -> None:
+        """Keep `trace` (keys l{k}.{part}, each (P, T, H)) as float32, first units only, and
+        `params` (the canonical parameters it was traced with) if the weights budget allows."""
         if self.plan.probes == 0 or epoch in self.epochs:
             return
         u = self.plan.units
         kept = {k: np.ascontiguousarray(v[..., :u], dtype=np.float32) for k, v in trace.items()}
         self.epochs.append(int(epoch))
         self.traces.append(kept)
+        if params is not None:
+            self._keep_weights(int(epoch), params)
+
+    def _keep_weights(self, epoch: int, params: dict) -> None:
+        size = sum(np.asarray(p).nbytes for p in params.values())
+        if self._weight_epochs is None:
+            self._weight_epochs = weight_epochs(self.plan.epochs, size, self.weights_budget)
+        early_stop = epoch not in self.plan.epochs  # the reserved slot
+        fits = (len(self.weights) + 1) * size <= self.weights_budget
+        if (epoch in self._weight_epochs or early_stop) and fits:
+            self.weights[epoch] = {k: np.array(v) for k, v in params.items()}
 
     def as_dict(self) -> dict:
-        """Run.snapshots: epochs, probe x and y (and mask), units kept, one trace per epoch."""
+        """Run.snapshots: epochs, probe x and y (and mask), units kept, one trace per epoch,
+        and the parameters kept at some of those epochs (`weights`: epoch -> params)."""
         return {
             "epochs": list(self.epochs),
             "x": self.x if self.plan.probes else self.x[:0],
@@ -120,6 +159,7 @@ class SnapshotRecorder:
             "mask": self.mask,
             "units": self.plan.units,
             "traces": list(self.traces),
+            "weights": dict(self.weights),
         }
 
 

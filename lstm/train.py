@@ -495,7 +495,7 @@ class _Trainer:
     def snapshot(self, epoch: int) -> None:
         if self.recorder.wants(epoch):
             t = time.perf_counter()
-            self.recorder.add(epoch, self.engine.trace(self.recorder.x))
+            self.recorder.add(epoch, self.engine.trace(self.recorder.x), self.engine.params())
             self.run.snapshots = self.recorder.as_dict()
             self.run.timings["snapshots"] += time.perf_counter() - t
 
@@ -599,7 +599,7 @@ class _Trainer:
             return
         # a run that ends badly still ends; it only lacks this picture
         with contextlib.suppress(*TRAINING_ERRORS):
-            self.recorder.add(epoch, self._trace(params))
+            self.recorder.add(epoch, self._trace(params), params)
         self.run.snapshots = self.recorder.as_dict()
 
     def final_saturation(self, params: dict) -> None:

@@ -5,16 +5,20 @@ One colour per gate and state (`GATE_COLORS`), per split and per backend, in eve
 """
 
 from dashboard.charts.cell import cell_flow_dot, cell_sequence_chart
+from dashboard.charts.cells import cells_loss_chart
 from dashboard.charts.dated import dated_series_chart
 from dashboard.charts.gates import (
     downsample_grid,
+    fixed_gate_strip,
     gate_heatmap,
     gates_panel,
     input_sequence_chart,
     saturation_chart,
 )
+from dashboard.charts.gradients import gradient_chart
 from dashboard.charts.palette import (
     BACKEND_COLORS,
+    CELL_COLORS,
     GATE_COLORS,
     GATE_TITLES,
     MAX_CELLS,
@@ -48,6 +52,7 @@ from dashboard.charts.training import (
 
 __all__ = [
     "BACKEND_COLORS",
+    "CELL_COLORS",
     "GATE_COLORS",
     "GATE_TITLES",
     "LOG_SPAN",
@@ -58,6 +63,7 @@ __all__ = [
     "SPLIT_COLORS",
     "cell_flow_dot",
     "cell_sequence_chart",
+    "cells_loss_chart",
     "compare_loss_chart",
     "confusion_chart",
     "continuation_chart",
@@ -66,9 +72,11 @@ __all__ = [
     "default_log_scale",
     "default_smoothing",
     "downsample_grid",
+    "fixed_gate_strip",
     "ema_smooth",
     "gate_heatmap",
     "gates_panel",
+    "gradient_chart",
     "history_frame",
     "history_table",
     "input_sequence_chart",

@@ -9,15 +9,19 @@ import pandas as pd
 
 from dashboard.charts.palette import DASH_LEGEND, GATE_COLORS
 
+STATES = {"c (long-term)": GATE_COLORS["c"], "h (short-term)": GATE_COLORS["h"]}
+
 
 def cell_sequence_chart(sequences: Mapping[str, Sequence[Mapping]]) -> alt.Chart:
-    """Cell state c and hidden state h after each step, one line style per sequence."""
+    """Cell state c (when the cell has one: not a GRU's or an RNN's) and hidden state h after
+    each step, one line style per sequence."""
     rows = []
     for label, steps in sequences.items():
         for day, step in enumerate(steps, start=1):
-            rows.append(
-                {"sequence": label, "day": day, "state": "c (long-term)", "value": step["c"]}
-            )
+            if "c" in step:
+                rows.append(
+                    {"sequence": label, "day": day, "state": "c (long-term)", "value": step["c"]}
+                )
             rows.append(
                 {"sequence": label, "day": day, "state": "h (short-term)", "value": step["h"]}
             )
@@ -31,8 +35,8 @@ def cell_sequence_chart(sequences: Mapping[str, Sequence[Mapping]]) -> alt.Chart
             color=alt.Color(
                 "state:N",
                 scale=alt.Scale(
-                    domain=["c (long-term)", "h (short-term)"],
-                    range=[GATE_COLORS["c"], GATE_COLORS["h"]],
+                    domain=[s for s in STATES if s in set(df["state"])],
+                    range=[STATES[s] for s in STATES if s in set(df["state"])],
                 ),
                 legend=alt.Legend(
                     orient="top",

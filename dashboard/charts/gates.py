@@ -36,13 +36,19 @@ def downsample_grid(values: np.ndarray, max_cells: int = MAX_CELLS):
     return grid, starts, units
 
 
-def _heat_scale(gate: str, values: np.ndarray, scale_max: float | None = None) -> alt.Scale:
-    """Gates i, f, o on [0, 1]; g and h on [-1, 1]; c on [-m, m] with m `scale_max` (the whole
-    run's largest |c|, so that snapshots compare honestly) or this grid's own."""
+SIGMOID_PARTS = ("i", "f", "o", "r", "z")  # in [0, 1]
+TANH_PARTS = ("g", "h", "n")  # in [-1, 1], unless the cell leaves them unsquashed (niaf, noaf)
+
+
+def _heat_scale(gate: str, values: np.ndarray, scale_max: float | None = None,
+                bounded: bool = True) -> alt.Scale:  # fmt: skip
+    """Gates i, f, o (r, z) on [0, 1]; g, h (n) on [-1, 1]; c, and a part the cell does not
+    squash (`bounded` False), on [-m, m] with m `scale_max` (the whole run's largest value, so
+    that snapshots compare honestly) or this grid's own."""
     color = GATE_COLORS[gate]
-    if gate in ("i", "f", "o"):
+    if gate in SIGMOID_PARTS:
         return alt.Scale(domain=[0, 1], range=["#ffffff", color])
-    if gate in ("g", "h"):
+    if gate in TANH_PARTS and bounded:
         m = 1.0
     elif scale_max is not None and np.isfinite(scale_max) and scale_max > 0:
         m = float(scale_max)
@@ -67,10 +73,13 @@ def gate_heatmap(
     scale_max: float | None = None,
     order: Sequence[int] | None = None,
     marks: Sequence[tuple[int, str]] | None = None,
+    subtitle: str | None = None,
+    bounded: bool = True,
 ) -> alt.Chart | alt.LayerChart:
     """One (T, H) gate or state grid as a heatmap: time across, units down (in `order`, e.g.
-    most active first), the colour range fixed per quantity (`scale_max` for c), the task's
-    important steps (`marks`: (step, what)) as dashed lines."""
+    most active first), the colour range fixed per quantity (`scale_max` for c and for a part
+    that is not `bounded`), the task's important steps (`marks`: (step, what)) as dashed lines,
+    what the map means under its title (`subtitle`)."""
     values = np.asarray(values, dtype=float)
     order = np.arange(values.shape[1]) if order is None else np.asarray(order)
     grid, steps, picked = downsample_grid(values[:, order], max_cells)
@@ -85,7 +94,7 @@ def gate_heatmap(
     df["step_end"] = df["step"] + bin_width
     height = height or int(min(220, max(60, 6 * H)))
     heat = (
-        alt.Chart(df, title=alt.Title(GATE_TITLES[gate], color=GATE_COLORS[gate], fontSize=13))
+        alt.Chart(df, title=_title(gate, subtitle))
         .mark_rect()
         .encode(
             x=alt.X("step:Q", title="time step", scale=alt.Scale(nice=False)),
@@ -98,7 +107,7 @@ def gate_heatmap(
             ),
             color=alt.Color(
                 "value:Q",
-                scale=_heat_scale(gate, grid, scale_max),
+                scale=_heat_scale(gate, grid, scale_max, bounded),
                 legend=alt.Legend(title=None, gradientLength=max(40, height - 20)),
             ),
             tooltip=[
@@ -118,6 +127,23 @@ def gate_heatmap(
         .encode(x="at:Q", tooltip=[alt.Tooltip("what:N", title="key step"), "step:Q"])
     )
     return alt.layer(heat, rules)
+
+
+def _title(gate: str, subtitle: str | None, suffix: str = "") -> alt.Title:
+    return alt.Title(GATE_TITLES[gate] + suffix, color=GATE_COLORS[gate], fontSize=13,
+                     subtitle=subtitle or "", subtitleColor="#555", anchor="start")  # fmt: skip
+
+
+def fixed_gate_strip(gate: str, words: str, *, width=600) -> alt.Chart:
+    """A gate the cell holds at 1 (nfg's f, nig's i, nog's o), said in words: a heatmap of ones
+    would look like a gate wide open by learning."""
+    frame = pd.DataFrame({"text": [f"= 1 at every step and unit: {words}"]})
+    return (
+        alt.Chart(frame, title=_title(gate, None, " (fixed)"))
+        .mark_text(align="left", baseline="middle", fontSize=12, color="#333")
+        .encode(x=alt.value(4), y=alt.value(10), text="text:N")
+        .properties(width=width, height=20)
+    )
 
 
 def input_sequence_chart(
@@ -195,21 +221,32 @@ def gates_panel(
     scales: Mapping[str, float] | None = None,
     order: Sequence[int] | None = None,
     marks: Sequence[tuple[int, str]] | None = None,
+    maps: Sequence | None = None,
+    unbounded: Sequence[str] = ("c",),
 ) -> alt.VConcatChart:
     """The input sequence on top, then one heatmap per gate/state, all on one time axis.
 
     `trace[f"l{layer}.{gate}"]` is (T, H) for one sample. The whole panel stays under
     `max_cells` rects: each heatmap gets an equal share. `scales` fixes the colour range of
-    c (`dashboard.views.run_scales`), `order` the units' order, `marks` the key steps.
+    c and the other `unbounded` parts (`dashboard.views.run_scales`), `order` the units' order,
+    `marks` the key steps. `maps` (`dashboard.views.cells.gate_maps`: part, fixed, words), when
+    given, replaces `gates`: each map with its meaning, a fixed gate as words, not a heatmap.
     """
-    per_chart = max(1, max_cells // len(gates))
+    if maps is None:
+        maps = [(gate, False, None) for gate in gates]
+    maps = [(m.part, m.fixed, m.words) if hasattr(m, "part") else tuple(m) for m in maps]
+    per_chart = max(1, max_cells // max(1, sum(not fixed for _, fixed, _ in maps)))
     scales = scales or {}
     charts = [input_sequence_chart(x, feature_names, width=width, centered=True, marks=marks)]
-    charts += [
-        gate_heatmap(trace[f"l{layer}.{gate}"], gate, max_cells=per_chart, width=width,
-                     scale_max=scales.get(f"l{layer}.{gate}"), order=order, marks=marks)
-        for gate in gates
-    ]  # fmt: skip
+    for gate, fixed, words in maps:
+        if fixed:
+            charts.append(fixed_gate_strip(gate, words or "", width=width))
+            continue
+        charts.append(gate_heatmap(
+            trace[f"l{layer}.{gate}"], gate, max_cells=per_chart, width=width,
+            scale_max=scales.get(f"l{layer}.{gate}"), order=order, marks=marks, subtitle=words,
+            bounded=gate not in unbounded,
+        ))  # fmt: skip
     # step t of the input sits in the middle of heatmap column [t, t + 1)
     # fixed widths: Vega's "fit" autosize (Streamlit's default here) works only on single views
     return (

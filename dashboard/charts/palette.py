@@ -10,6 +10,9 @@ GATE_COLORS = {
     "o": "#F58518",  # output gate: orange
     "c": "#E45756",  # cell state: red
     "h": "#2E9E9A",  # hidden state: teal
+    "r": "#9D755D",  # GRU reset gate: brown
+    "z": "#54A24B",  # GRU update gate: green, the forget gate's (z keeps the old state)
+    "n": "#B279A2",  # GRU candidate: purple, the LSTM candidate's
 }
 GATE_TITLES = {
     "i": "input gate i",
@@ -18,6 +21,22 @@ GATE_TITLES = {
     "o": "output gate o",
     "c": "cell state c",
     "h": "hidden state h",
+    "r": "reset gate r",
+    "z": "update gate z",
+    "n": "candidate n",
+}
+# one colour per cell, wherever cells are overlaid (Gradients, Compare cells)
+CELL_COLORS = {
+    "rnn": "#E45756",
+    "gru": "#54A24B",
+    "lstm": "#4C78A8",
+    "peephole": "#72B7B2",
+    "cifg": "#F58518",
+    "nfg": "#B279A2",
+    "nig": "#EECA3B",
+    "nog": "#9D755D",
+    "niaf": "#FF9DA6",
+    "noaf": "#79706E",
 }
 SPLIT_COLORS = {"train": "#4C78A8", "validation": "#F58518"}
 BACKEND_COLORS = {"numpy": "#4C78A8", "torch": "#E45756"}

@@ -25,6 +25,8 @@ from dashboard.views.gates import (
     sample_choices,
     unit_order,
 )
+from dashboard.views.gradients import GradientCurve, same_experiment, snapshot_weights
+from dashboard.views.gradients import curve as gradient_curve
 from dashboard.views.predictions import (
     MAX_FORECAST,
     Classification,
@@ -58,6 +60,7 @@ __all__ = [
     "Classification",
     "Comparison",
     "GateTrace",
+    "GradientCurve",
     "Headline",
     "Judgement",
     "Regression",
@@ -71,6 +74,7 @@ __all__ = [
     "forecast_skill",
     "free_run",
     "gate_trace",
+    "gradient_curve",
     "headline",
     "judge",
     "key_steps",
@@ -83,8 +87,10 @@ __all__ = [
     "run_label",
     "run_scales",
     "run_title",
+    "same_experiment",
     "sample_choices",
     "series_frame",
+    "snapshot_weights",
     "spread",
     "step_frame",
     "summary",

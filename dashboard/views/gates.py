@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dashboard.views.cells import unbounded_parts
+
 MAX_SAMPLES = 100  # validation sequences offered beyond the snapshot probes
 # the input features that mark a task's important steps: the two numbers to add, the two
 # symbols whose order is asked, the symbols to copy and the cue to replay them
@@ -36,13 +38,15 @@ class GateTrace:
 def run_scales(run, trace: dict | None = None) -> dict:
     """{"l{k}.c": m}: the largest |cell state| over every snapshot of the run (every epoch and
     probe sequence), and over `trace` too when given, so that epoch 0 and the last epoch are
-    drawn on one colour scale. Gates (i, f, o in [0, 1]) and tanh values (g, h in [-1, 1])
-    have fixed ranges already."""
+    drawn on one colour scale; the same for the parts the cell leaves unsquashed (niaf's g,
+    noaf's h). Gates (i, f, o, r, z in [0, 1]) and tanh values (g, h, n in [-1, 1]) have fixed
+    ranges already."""
     snaps = run.snapshots or {}
     scales: dict[str, float] = {}
+    wide = tuple(f".{part}" for part in unbounded_parts(getattr(run.model_cfg, "cell", "lstm")))
     for one in [*(snaps.get("traces") or []), *([trace] if trace else [])]:
         for key, values in one.items():
-            if key.endswith(".c") and np.size(values):
+            if key.endswith(wide) and np.size(values):
                 m = float(np.nanmax(np.abs(values)))
                 if np.isfinite(m):
                     scales[key] = max(scales.get(key, 0.0), m)

@@ -30,11 +30,17 @@ def dataset_mismatch(run, dataset) -> str | None:
 
 
 def learned_cell(run) -> dict:
-    """The twelve weights and the head of a one-unit, one-input run, with how it went."""
-    from lstm.cell import weights_from_params
+    """The scalar weights (twelve for an LSTM, ten for a GRU, three for an RNN) and the head of a
+    one-unit, one-input run, with its cell and how it went."""
+    from lstm import cell as unit
 
+    cell = run.model_cfg.cell
+    read = {"gru": unit.gru_weights_from_params, "rnn": unit.rnn_weights_from_params}.get(
+        cell, unit.weights_from_params
+    )
     return {
-        "weights": weights_from_params(run.params),
+        "cell": cell,
+        "weights": read(run.params),
         "head": (float(run.params["head.W"][0, 0]), float(run.params["head.b"][0])),
         "status": run.status,
         "message": run.message,

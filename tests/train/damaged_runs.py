@@ -404,6 +404,17 @@ def file_cases(reference: Path) -> list[Case]:
         # the checkpoint is read only to resume: a damaged one leaves the run readable
         Case("checkpoint.npz: not a zip", _write("checkpoint.npz", b"junk")),
         Case("checkpoint.npz: missing", lambda f: (f / "checkpoint.npz").unlink()),
+        # so are the parameters at snapshot epochs: the run opens without them and says why
+        Case("snapshot_weights.npz: inflates to 128 MiB",
+             _bomb("snapshot_weights.npz", f"e0/{first}", (4096, 4096))),
+        Case("snapshot_weights.npz: not a zip", _write("snapshot_weights.npz", b"junk")),
+        Case("snapshot_weights.npz: wrong shape", _arrays("snapshot_weights.npz",
+             lambda a: a.update({f"e0/{first}": np.zeros(1)}))),
+        Case("snapshot_weights.npz: a stranger's array",
+             _arrays("snapshot_weights.npz", lambda a: a.update(extra=np.zeros(2)))),
+        Case("snapshot_weights.npz: NaN values",
+             _arrays("snapshot_weights.npz", lambda a: a[f"e0/{first}"].fill(np.nan))),
+        Case("snapshot_weights.npz: missing", lambda f: (f / "snapshot_weights.npz").unlink()),
         # older layouts, still read
         Case("older: summary inside dataset", _edit_doc(_older_summary)),
         Case("older: no format, boot or start time", _edit_doc(_older_process)),

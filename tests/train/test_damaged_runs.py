@@ -108,6 +108,19 @@ def test_a_damaged_gates_file_opens_the_run_without_snapshots_and_says_why(corpu
     assert "gate snapshots at epochs" not in out
 
 
+def test_damaged_snapshot_weights_open_the_run_with_its_gates_but_without_them(corpus):
+    root, cases = corpus
+    found = {c.name: i for i, c in cases.items() if c.name.startswith("snapshot_weights.npz")}
+    assert len(found) == 6
+    for name, run_id in found.items():
+        run = RunStore(root).load(run_id)
+        assert run.snapshots["traces"] and run.snapshots["weights"] == {}, name
+        if name.endswith("missing"):
+            assert "Snapshot weights unavailable" not in run.message
+        else:
+            assert "Snapshot weights unavailable: snapshot_weights.npz" in run.message, name
+
+
 def test_older_runs_open_with_their_summary_and_nan_read_as_null(corpus, capsys):
     root, cases = corpus
     by_name = {c.name: i for i, c in cases.items()}
