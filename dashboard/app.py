@@ -30,6 +30,7 @@ from dashboard import (  # noqa: E402
     tab_gates,
     tab_predictions,
     tab_runs,
+    tab_sweeps,
     tab_training,
     training,
     upload,
@@ -50,6 +51,7 @@ TABS = {
     "Compare backends": tab_compare.render,
     "Cell walkthrough": tab_cell.render,
     "Runs": tab_runs.render,
+    "Sweeps": tab_sweeps.render,
 }
 
 

@@ -233,3 +233,59 @@ def comparison(runs: tuple[RunKey, ...]) -> views.Comparison:
 @st.cache_data(max_entries=8, max_size="1MiB", show_spinner=False)
 def learned_cell(run: RunKey) -> dict:
     return views.learned_cell(load_run(run, snapshots=False))
+
+
+# ----------------------------------------------------------------------------- sweeps
+# (issue 18: the Sweeps tab; these add at most 34 MiB to the 801 above.) A sweep is read from its Optuna storage, here the run store's
+# journal file, under a `SweepKey`: (sweep name, the journal's path, the run store's root, the
+# journal's (size, mtime_ns)). Every trial's start, report and end appends to the journal, so
+# a running sweep is read again after each change and a finished one never; the importances
+# (a random forest, about a second) only when another trial has completed.
+
+SweepKey = tuple[str, str, str, tuple[int, int]]
+
+
+def journal_stamp(storage: str) -> tuple[int, int]:
+    """(size, mtime_ns) of a journal file; (0, 0) when there is none yet."""
+    try:
+        stat = os.stat(storage)
+    except OSError:
+        return 0, 0
+    return stat.st_size, stat.st_mtime_ns
+
+
+def sweep_key(name: str, storage: str, root) -> SweepKey:
+    return name, str(storage), str(root), journal_stamp(storage)
+
+
+@st.cache_data(max_entries=4, max_size="1MiB", show_spinner=False)
+def sweep_list(storage: str, root: str, stamp: tuple[int, int]) -> list[dict]:
+    """`lstm.sweep.list_sweeps` of the storage as it is at `stamp`."""
+    from lstm.sweep import list_sweeps
+
+    return list_sweeps(storage, root)
+
+
+@st.cache_data(max_entries=16, max_size="32MiB", show_spinner=False)
+def sweep_table(key: SweepKey):
+    """(`lstm.sweep.sweep_table`, the definition as a dict) of the sweep `key` names;
+    SweepError (a ValueError) when there is no such sweep."""
+    from lstm.sweep import load_sweep, sweep_table as table_of
+
+    name, storage, root, _ = key
+    _, definition = load_sweep(name, storage, root)
+    return table_of(name, storage, root), definition.to_dict()
+
+
+@st.cache_data(max_entries=16, max_size="1MiB", show_spinner=False)
+def sweep_importances(name: str, storage: str, root: str, completed: int) -> dict:
+    """`lstm.sweep.importances` (fANOVA) when the sweep has `completed` completed trials, or
+    {"error": why not} (fewer than 2 trials, every loss the same)."""
+    from lstm.sweep import SweepError, importances
+
+    try:
+        found = importances(name, storage, root)
+    except SweepError as exc:
+        return {"error": str(exc)}
+    found["importances"] = {k: float(v) for k, v in found["importances"].items()}
+    return found

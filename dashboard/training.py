@@ -302,6 +302,9 @@ def controls(ctx: state.Context) -> None:
         _sidebar_progress()
     elif job is not None and job.done:
         ended(job)
+    from dashboard import sweeping  # (it imports this module)
+
+    sweeping.sidebar(ctx)  # a sweep's workers: their progress, from every tab
 
 
 def ended(job: jobs.TrainingJob) -> None:
@@ -339,6 +342,8 @@ def server_jobs() -> None:
     for job in running + waiting:
         if job.queued:
             state_now = f"waiting, number {QUEUE.position(job)} in the queue"
+        elif job.kind == "sweep":  # its trials are counted in the Sweeps tab
+            state_now = job.status()
         else:
             state_now = job.status() + f", epoch {job.epoch}/{job.epochs}"
         seen = now - job.last_seen
