@@ -236,11 +236,12 @@ def learned_cell(run: RunKey) -> dict:
 
 
 # ----------------------------------------------------------------------------- sweeps
-# (issue 18: the Sweeps tab; these add at most 34 MiB to the 801 above.) A sweep is read from its Optuna storage, here the run store's
-# journal file, under a `SweepKey`: (sweep name, the journal's path, the run store's root, the
-# journal's (size, mtime_ns)). Every trial's start, report and end appends to the journal, so
-# a running sweep is read again after each change and a finished one never; the importances
-# (a random forest, about a second) only when another trial has completed.
+# (issue 18: the Sweeps tab; these add at most 34 MiB to the 801 above.) A sweep is read from
+# its Optuna storage, here the run store's journal file, under a `SweepKey`: (sweep name, the
+# journal's path, the run store's root, the journal's (size, mtime_ns)). Every trial's start,
+# report and end appends to the journal, so a running sweep is read again after each change
+# and a finished one never; the importances (a random forest, about a second) only when
+# another trial has completed.
 
 SweepKey = tuple[str, str, str, tuple[int, int]]
 
@@ -270,7 +271,8 @@ def sweep_list(storage: str, root: str, stamp: tuple[int, int]) -> list[dict]:
 def sweep_table(key: SweepKey):
     """(`lstm.sweep.sweep_table`, the definition as a dict) of the sweep `key` names;
     SweepError (a ValueError) when there is no such sweep."""
-    from lstm.sweep import load_sweep, sweep_table as table_of
+    from lstm.sweep import load_sweep
+    from lstm.sweep import sweep_table as table_of
 
     name, storage, root, _ = key
     _, definition = load_sweep(name, storage, root)

@@ -47,8 +47,13 @@ def _range(name: str, spec, current) -> str:
         low, high = float(low), float(high)
     chosen_low = left.number_input(f"{name} from", value=low, key=_key(name, "low"), **number)
     chosen_high = middle.number_input(f"{name} to", value=high, key=_key(name, "high"), **number)
-    chosen_log = right.toggle("log", value=log, key=_key(name, "log"), persist_state="session",
-                              help="Draw the values evenly on a log scale (for lr, sizes)")
+    chosen_log = right.toggle(
+        "log",
+        value=log,
+        key=_key(name, "log"),
+        persist_state="session",
+        help="Draw the values evenly on a log scale (for lr, sizes)",
+    )
     return sweep_views.setting_text(chosen_low, chosen_high, chosen_log)
 
 
@@ -82,8 +87,10 @@ def _ranges(exp) -> dict:
     for name in chosen:
         part, spec = fields[name]
         current = (exp.model if part == "model" else exp.train).get(name, spec.default)
-        ranges[name] = _choices(name, spec) if spec.kind == "choice" else _range(name, spec,
-                                                                                 current)  # fmt: skip
+        if spec.kind == "choice":
+            ranges[name] = _choices(name, spec)
+        else:
+            ranges[name] = _range(name, spec, current)
     return ranges
 
 

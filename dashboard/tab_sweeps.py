@@ -101,8 +101,11 @@ def _view(ctx, storage: str, root: str, name: str) -> bool:
         "swept setting over its range (log-spaced where it was swept on a log scale), the last "
         f"the validation loss{' (log scale)' if log else ''}. Colour is the loss (dark: low); "
         f"the {min(sweep_views.BEST, found.completed)} best are thick."
-        + (f" {left_out} trials without a final loss (pruned, diverged, failed) are not drawn."
-           if left_out else "")  # fmt: skip
+        + (
+            f" {left_out} trials without a final loss (pruned, diverged, failed) are not drawn."
+            if left_out
+            else ""
+        )  # fmt: skip
     )
     frame = sweep_views.points_frame(table, definition)
     left, right = st.columns(2)
@@ -146,11 +149,14 @@ def _progress(ctx, name: str, found, live: bool, ours: bool) -> None:
                   "queued again, the finished ones are kept")  # fmt: skip
     elif not live and not found.done:
         workers = int(st.session_state.get(keys.SWEEP_WORKERS) or 1)
-        if st.button(f"Resume with {workers} worker(s)", key=keys.SWEEP_RESUME,
-                     icon=":material/play_arrow:",
-                     help="Run the rest of its budget (workers: in the start panel)"):  # fmt: skip
-            if state.guard(sweeping.resume, ctx, name, workers) is not None:
-                st.rerun()
+        clicked = st.button(
+            f"Resume with {workers} worker(s)",
+            key=keys.SWEEP_RESUME,
+            icon=":material/play_arrow:",
+            help="Run the rest of its budget (workers: see the start panel)",
+        )
+        if clicked and state.guard(sweeping.resume, ctx, name, workers) is not None:
+            st.rerun()
 
 
 def _marginals(table, definition) -> None:
@@ -178,17 +184,22 @@ def _trials_table(table, definition):
 def _best(ctx, table, definition) -> None:
     st.markdown("**The best trials**")
     top = sweep_views.best(table, 10)
+    formats = {"val loss": st.column_config.NumberColumn(format="%.4g"),
+               "seconds": st.column_config.NumberColumn(format="%.1f")}  # fmt: skip
     st.dataframe(_trials_table(top, definition), hide_index=True, width="stretch",
-                 column_config={"val loss": st.column_config.NumberColumn(format="%.4g"),
-                                "seconds": st.column_config.NumberColumn(format="%.1f")})  # fmt: skip
+                 column_config=formats)  # fmt: skip
     rows = {int(row["trial"]): row for _, row in top.iterrows() if row["run_id"]}
     if not rows:
         return
     if st.session_state.get(keys.SWEEP_OPEN_TRIAL) not in rows:
         st.session_state[keys.SWEEP_OPEN_TRIAL] = next(iter(rows))
     left, right = st.columns([3, 1], vertical_alignment="bottom")
-    trial = left.selectbox("trial to open", list(rows), key=keys.SWEEP_OPEN_TRIAL,
-                           format_func=lambda t: sweep_views.trial_label(rows[t], definition))
+    trial = left.selectbox(
+        "trial to open",
+        list(rows),
+        key=keys.SWEEP_OPEN_TRIAL,
+        format_func=lambda t: sweep_views.trial_label(rows[t], definition),
+    )
     if right.button("Open in the other tabs", key=keys.SWEEP_OPEN, type="primary",
                     icon=":material/open_in_new:"):  # fmt: skip
         run_id = rows[trial]["run_id"]

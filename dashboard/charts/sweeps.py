@@ -12,7 +12,6 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-
 # plasma without its palest yellow, which vanishes on white
 SCHEME = alt.SchemeParams(name="plasma", extent=[0.0, 0.88])
 BEST_COLOR = "#E45756"
@@ -147,11 +146,15 @@ def importance_chart(found: dict) -> alt.LayerChart:
     y = alt.Y("setting:N", sort=list(shares), title=None, axis=alt.Axis(labelFontSize=12))
     x = alt.X("share:Q", title="share of the validation loss's variance",
               scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"))  # fmt: skip
-    bars = alt.Chart(frame).mark_bar(color=POINT_COLOR).encode(
-        x=x, y=y, tooltip=["setting:N", alt.Tooltip("share:Q", format=".1%")]
+    bars = (
+        alt.Chart(frame)
+        .mark_bar(color=POINT_COLOR)
+        .encode(x=x, y=y, tooltip=["setting:N", alt.Tooltip("share:Q", format=".1%")])
     )
-    text = alt.Chart(frame).mark_text(align="left", dx=4, fontSize=12).encode(
-        x=x, y=y, text=alt.Text("share:Q", format=".0%")
+    text = (
+        alt.Chart(frame)
+        .mark_text(align="left", dx=4, fontSize=12)
+        .encode(x=x, y=y, text=alt.Text("share:Q", format=".0%"))
     )
     chart_title = alt.TitleParams(f"Importance: {title}", subtitle=[subtitle, detail],
                                   anchor="start")  # fmt: skip

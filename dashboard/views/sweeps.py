@@ -181,7 +181,8 @@ def settings_text(row, definition) -> str:
 
 def trial_label(row, definition) -> str:
     """A trial in a picker: its number, loss and settings (plain text)."""
-    return f"#{int(row['trial'])} · val loss {row['val_loss']:.4g} · {settings_text(row, definition)}"
+    settings = settings_text(row, definition)
+    return f"#{int(row['trial'])} · val loss {row['val_loss']:.4g} · {settings}"
 
 
 def log_loss(losses) -> bool:
@@ -233,7 +234,8 @@ def parallel_frames(table: pd.DataFrame, definition, n_best: int = BEST):
             rows.append((axis.name, float(position), value_text(row[axis.name]), row))
         marks = list(axis.choices) if axis.kind == "choice" else _ticks_numeric(axis)
         for mark, position in zip(marks, _position(axis, marks), strict=True):
-            ticks.append({"axis": axis.name, "position": float(position), "label": value_text(mark)})
+            label = value_text(mark)
+            ticks.append({"axis": axis.name, "position": float(position), "label": label})
     losses = done["val_loss"].astype(float).to_numpy() if len(done) else np.array([])
     if len(losses):
         log = log_loss(losses)
