@@ -76,7 +76,7 @@ def setting_effects(frame: pd.DataFrame, definition, *, log_loss: bool,
     tooltip = ["trial:Q", alt.Tooltip("val_loss:Q", format=".4g"), "settings:N"]
     charts = []
     for axis in definition.axes:
-        base = alt.Chart(frame, title=axis.name)
+        base = alt.Chart(frame)
         color = alt.condition("datum.best", alt.value(BEST_COLOR), alt.value(POINT_COLOR))
         if axis.kind == "choice":
             x = alt.X(f"{axis.name}:N", sort=[str(c) for c in axis.choices], title=None,
@@ -96,7 +96,7 @@ def setting_effects(frame: pd.DataFrame, definition, *, log_loss: bool,
             chart = base.mark_circle(size=50, opacity=0.8).encode(
                 x=x, y=_loss_y(log_loss), color=color, tooltip=tooltip
             )
-        charts.append(chart.properties(width=240, height=200))
+        charts.append(chart.properties(title=axis.name, width=240, height=200))
     return alt.concat(*charts, columns=columns).resolve_scale(y="shared")
 
 

@@ -12,7 +12,8 @@ from streamlit.testing.v1 import AppTest
 from dashboard import keys
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
-TABS = ["Data", "Training", "Gates", "Predictions", "Compare backends", "Cell walkthrough", "Runs"]
+TABS = ["Data", "Training", "Gates", "Predictions", "Compare backends", "Cell walkthrough", "Runs",
+        "Sweeps"]  # fmt: skip
 # a sine task small enough to train two epochs in well under a second on a busy machine;
 # set through the URL, as a shared link would
 TINY = {
