@@ -143,7 +143,7 @@ def render(ctx: state.Context) -> None:
     if problem:
         st.error(plain(problem), icon=":material/error:")
     else:
-        st.code(definition.describe(), language=None)
+        st.code(definition.describe(), language=None, wrap_lines=True)
     clicked = st.button("Start the sweep", key=keys.SWEEP_START, type="primary",
                         icon=":material/play_arrow:", disabled=bool(problem),
                         help="Its workers go through the server's training queue")  # fmt: skip

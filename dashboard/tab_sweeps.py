@@ -29,9 +29,9 @@ CURVES = 3  # trials whose loss curves are overlaid at first
 
 
 def _sweep_label(found: dict) -> str:
-    running = f" · {found['running']} running" if found["running"] else ""
-    return (f"{found['name']} · {found['dataset']} · {found['counted']} of {found['budget']} "
-            f"trials{running}")  # fmt: skip
+    # what does not change while it runs: the picker's shown label is not redrawn when it does
+    when = str(found["created"])[:16].replace("T", " ")
+    return f"{found['name']} · {found['dataset']} · {found['sampler']} · started {when}"
 
 
 def render(ctx: state.Context) -> None:
@@ -41,7 +41,7 @@ def render(ctx: state.Context) -> None:
         return
     storage = sweeping.storage_for(store)
     listed = cache.sweep_list(storage, str(store.root), cache.journal_stamp(storage))
-    st.caption(f"{INTRO} Sweeps are kept in `{plain(storage)}`; a sweep started with "
+    st.caption(f"{INTRO} Sweeps are kept in {plain(storage)}; a sweep started with "
                "`python -m lstm sweep` against this run store shows up here too.")  # fmt: skip
     with st.expander("Start a sweep from this experiment", expanded=not listed,
                      icon=":material/tune:"):  # fmt: skip
@@ -83,7 +83,7 @@ def _view(ctx, storage: str, root: str, name: str) -> bool:
     live = bool(workers) or found.running > 0
     _progress(ctx, name, found, live, bool(workers))
     with st.expander("definition"):
-        st.code(definition.describe(), language=None)
+        st.code(definition.describe(), language=None, wrap_lines=True)
     if found.completed == 0:
         st.info("The charts appear when the first trial has completed.", icon=":material/info:")
         return live
@@ -112,7 +112,11 @@ def _view(ctx, storage: str, root: str, name: str) -> bool:
     with left:
         if has_shares:
             st.altair_chart(sweep_charts.importance_chart(importances), width="stretch")
-            st.caption(plain(importances["evaluator"]))
+            st.caption(
+                "fANOVA fits a random forest to the completed trials (settings -> validation "
+                "loss) and splits its variance into each setting's share: how much a setting "
+                "matters, not which way (the result per setting, below, says that)."
+            )
         else:
             st.info(plain(importances["error"]), icon=":material/info:")
     with right:

@@ -91,7 +91,7 @@ def setting_effects(frame: pd.DataFrame, definition, *, log_loss: bool,
             chart = alt.layer(points, median)
         else:
             scale = alt.Scale(type="log" if axis.log else "linear", domain=[axis.low, axis.high],
-                              nice=False)  # fmt: skip
+                              nice=False, padding=8)  # fmt: skip
             x = alt.X(f"{axis.name}:Q", scale=scale, title=None)
             chart = base.mark_circle(size=50, opacity=0.8).encode(
                 x=x, y=_loss_y(log_loss), color=color, tooltip=tooltip
@@ -110,7 +110,7 @@ def pair_scatter(frame: pd.DataFrame, definition, x: str, y: str, *,
     def channel(name: str, cls):
         axis = axes[name]
         scale = alt.Scale(type="log" if axis.log else "linear", domain=[axis.low, axis.high],
-                          nice=False)  # fmt: skip
+                          nice=False, padding=12)  # fmt: skip
         return cls(f"{name}:Q", scale=scale, title=name + (" (log)" if axis.log else ""))
 
     encoding = dict(x=channel(x, alt.X), y=channel(y, alt.Y), color=_loss_color(log_loss),

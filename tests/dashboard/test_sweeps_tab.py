@@ -83,7 +83,7 @@ def test_the_tab_draws_a_finished_sweep_every_chart_the_importance_and_the_best_
     importance = specs[1]
     assert importance["title"]["text"].startswith("Importance: fANOVA")
     assert "Optuna's FanovaImportanceEvaluator" in importance["title"]["subtitle"][0]
-    assert "FanovaImportanceEvaluator" in said  # and named under the chart
+    assert "splits its variance into each setting's share" in said
     assert specs[2]["layer"][0]["encoding"]["x"]["field"] == "lr"
     assert specs[2]["layer"][0]["encoding"]["y"]["field"] == "hidden_size"
     assert [c["title"] for c in specs[3]["concat"]] == list(AXES)
