@@ -280,13 +280,15 @@ def sweep_table(key: SweepKey):
 
 
 @st.cache_data(max_entries=16, max_size="1MiB", show_spinner=False)
-def sweep_importances(name: str, storage: str, root: str, completed: int) -> dict:
-    """`lstm.sweep.importances` (fANOVA) when the sweep has `completed` completed trials, or
-    {"error": why not} (fewer than 2 trials, every loss the same)."""
+def sweep_importances(
+    name: str, storage: str, root: str, completed: int, evaluator: str = "fanova"
+) -> dict:
+    """`lstm.sweep.importances` by `evaluator` (fANOVA by default) when the sweep has
+    `completed` completed trials, or {"error": why not} (fewer than 2, every loss the same)."""
     from lstm.sweep import SweepError, importances
 
     try:
-        found = importances(name, storage, root)
+        found = importances(name, storage, root, evaluator=evaluator)
     except SweepError as exc:
         return {"error": str(exc)}
     found["importances"] = {k: float(v) for k, v in found["importances"].items()}

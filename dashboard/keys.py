@@ -97,6 +97,7 @@ SWEEP_RESUME = "sweep_resume"  # Sweeps: more workers on an unfinished sweep
 SWEEP_OPEN_TRIAL = "sweep_open_trial"  # Sweeps: the best trial whose run to open
 SWEEP_OPEN = "sweep_open"  # Sweeps: open that run in the other tabs
 SWEEP_CURVES = "sweep_curves"  # Sweeps: the trials whose loss curves are overlaid
+SWEEP_EVALUATOR = "sweep_evaluator"  # Sweeps: importances by fANOVA or PED-ANOVA
 SWEEP_RANGE_PREFIX = "sweep_range_"  # Sweeps: "sweep_range_<field>.<low|high|log|choices>"
 
 

@@ -26,6 +26,16 @@ TABLE_COLUMNS = {"trial": "trial", "outcome": "outcome", "val_loss": "val loss",
                  "solved": "solved", "val_accuracy": "val accuracy", "epochs": "epochs",
                  "seconds": "seconds", "run_id": "run", "message": "message"}  # fmt: skip
 CURVES = 3  # trials whose loss curves are overlaid at first
+EVALUATORS = ("fanova", "ped-anova")  # lstm.sweep.importances' evaluators, the default first
+EVALUATOR_NAMES = {"fanova": "fANOVA", "ped-anova": "PED-ANOVA"}
+EVALUATOR_HELP = {
+    "fanova": "fANOVA fits a random forest to the completed trials (settings -> validation "
+    "loss) and splits its variance into each setting's share: how much a setting moves the "
+    "loss anywhere in the range, a few very bad trials included; not which way (the result "
+    "per setting, below, says that).",
+    "ped-anova": "PED-ANOVA asks what sets the best 10% of the trials apart from the rest: "
+    "which settings the good trials share, whatever the bad ones did.",
+}
 
 
 def _sweep_label(found: dict) -> str:
@@ -87,7 +97,8 @@ def _view(ctx, storage: str, root: str, name: str) -> bool:
     if found.completed == 0:
         st.info("The charts appear when the first trial has completed.", icon=":material/info:")
         return live
-    importances = cache.sweep_importances(name, storage, root, found.completed)
+    evaluator = st.session_state.get(keys.SWEEP_EVALUATOR) or EVALUATORS[0]  # drawn below
+    importances = cache.sweep_importances(name, storage, root, found.completed, evaluator)
     has_shares = "importances" in importances
     st.markdown(plain(sweep_views.findings(table, definition, importances if has_shares
                                            else None)))  # fmt: skip
@@ -112,13 +123,12 @@ def _view(ctx, storage: str, root: str, name: str) -> bool:
     with left:
         if has_shares:
             st.altair_chart(sweep_charts.importance_chart(importances), width="stretch")
-            st.caption(
-                "fANOVA fits a random forest to the completed trials (settings -> validation "
-                "loss) and splits its variance into each setting's share: how much a setting "
-                "matters, not which way (the result per setting, below, says that)."
-            )
         else:
             st.info(plain(importances["error"]), icon=":material/info:")
+        st.segmented_control("importance by", EVALUATORS, key=keys.SWEEP_EVALUATOR,
+                             default=EVALUATORS[0], format_func=EVALUATOR_NAMES.get,
+                             required=True, persist_state="session")  # fmt: skip
+        st.caption(EVALUATOR_HELP[evaluator])
     with right:
         pair = sweep_views.pair(definition, importances if has_shares else None)
         if pair is not None:

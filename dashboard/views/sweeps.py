@@ -306,5 +306,6 @@ def findings(table: pd.DataFrame, definition, importances: dict | None) -> str:
     shares = (importances or {}).get("importances") or {}
     if shares:
         ranked = ", ".join(f"{name} {share:.2f}" for name, share in shares.items())
-        said += f" Importance: {ranked}."
+        by = str(importances.get("evaluator", "")).split(" (")[0]
+        said += f" Importance ({by}): {ranked}." if by else f" Importance: {ranked}."
     return said

@@ -84,6 +84,7 @@ def test_the_tab_draws_a_finished_sweep_every_chart_the_importance_and_the_best_
     assert importance["title"]["text"].startswith("Importance: fANOVA")
     assert "Optuna's FanovaImportanceEvaluator" in importance["title"]["subtitle"][0]
     assert "splits its variance into each setting's share" in said
+    assert "Importance (fANOVA): " in said
     assert specs[2]["layer"][0]["encoding"]["x"]["field"] == "lr"
     assert specs[2]["layer"][0]["encoding"]["y"]["field"] == "hidden_size"
     assert [c["title"] for c in specs[3]["concat"]] == list(AXES)
@@ -93,6 +94,17 @@ def test_the_tab_draws_a_finished_sweep_every_chart_the_importance_and_the_best_
     assert list(table["trial"]) == list(best["trial"])
     assert list(table["val loss"]) == pytest.approx(list(best["val_loss"]), rel=1e-12)
     assert list(table["run"]) == list(best["run_id"])
+
+
+def test_the_importance_can_be_asked_of_ped_anova_and_says_so(tiny_sweep):
+    at = start_app({"tab": "Sweeps"})
+    at.button_group(key=keys.SWEEP_EVALUATOR).set_value("ped-anova").run()
+    assert_clean(at)
+    title = _specs(at)[1]["title"]
+    assert title["text"] == "Importance: PED-ANOVA (Watanabe et al. 2023)"
+    assert "PedAnovaImportanceEvaluator" in title["subtitle"][0]
+    assert "Importance (PED-ANOVA): " in text_of(at)
+    assert "what sets the best 10% of the trials apart" in text_of(at)
 
 
 def test_opening_a_best_trial_shows_its_run_in_the_other_tabs(tiny_sweep):
