@@ -159,7 +159,7 @@ def test_the_form_says_why_a_range_cannot_be_swept_and_start_is_disabled(runs_di
 
 
 def test_stop_and_the_orphan_reaper_end_a_sweep_worker_keeping_its_finished_trials(runs_dir):
-    create_sweep("long", _definition(trials=50, epochs=300), runs_dir=runs_dir)
+    create_sweep("long", _definition(trials=50, epochs=1000), runs_dir=runs_dir)  # 2-4 s a trial
     storage = default_storage(runs_dir)
     queue = JobQueue(slots=2, orphan_seconds=600)
 
@@ -173,7 +173,11 @@ def test_stop_and_the_orphan_reaper_end_a_sweep_worker_keeping_its_finished_tria
     def counted() -> int:
         return int(sweep_table("long", runs_dir=runs_dir)["counted"].sum())
 
-    wait_until(lambda: counted() >= 1, timeout=60)
+    def both_in_a_trial_after_one_finished() -> bool:
+        table = sweep_table("long", runs_dir=runs_dir)
+        return table["counted"].sum() >= 1 and (table["state"] == "running").sum() == 2
+
+    wait_until(both_in_a_trial_after_one_finished, timeout=60)
     queue.stop(stopped)
     queue.orphan_seconds = 0.5  # its page has gone for longer than that
     queue.reap()
