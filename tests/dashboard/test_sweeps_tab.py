@@ -1,14 +1,21 @@
 """The Sweeps tab: a finished tiny sweep (made in-process, as `python -m lstm sweep` makes one,
 in the run store's journal) drawn with every chart, its importance and its best trials, one of
 which opens in the other tabs; a sweep started from the tab runs its workers through the
-server's training queue to the end; Stop and the orphan reaper end a sweep worker, keeping the
-finished trials; and the pure pieces (positions on the parallel axes, the definition)."""
+server's training queue to the end; Stop, the orphan reaper and the server's death end a sweep
+worker, keeping the finished trials and queueing the interrupted one again; and the pure pieces
+(positions on the parallel axes, the definition)."""
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import signal
+import subprocess
+import sys
+import time
 
+import pandas as pd
 import pytest
 
 import data
@@ -30,6 +37,7 @@ from lstm.sweep import (
 )
 from lstm.sweep.storage import default_storage
 from tests.dashboard.conftest import assert_clean, open_tab, start_app, text_of, wait_until
+from tests.dashboard.test_server_death import REPO, _running
 
 # sine, 48 training and 12 validation sequences of 8 steps: a trial is a fraction of a second
 TINY_DATA = data.load_dataset("sine", n_train=48, n_val=12, seq_len=8).spec
@@ -193,6 +201,45 @@ def test_stop_and_the_orphan_reaper_end_a_sweep_worker_keeping_its_finished_tria
     assert sum(t.state.name == "WAITING" for t in study.get_trials()) == len(interrupted)
 
 
+SERVER = """
+import sys, time
+from dashboard.jobs import TrainingJob, start_sweep_worker
+from lstm.sweep import sweep_table
+from lstm.sweep.storage import default_storage
+root = sys.argv[1]
+job = start_sweep_worker(TrainingJob(backends=["numpy"], epochs=1, kind="sweep"), "long",
+                         default_storage(root), store_root=root)
+while not (sweep_table("long", runs_dir=root)["state"] == "running").any():
+    time.sleep(0.05)
+print(job.process.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_sweep_worker_stops_when_its_server_dies_and_its_trial_is_queued_again(runs_dir):
+    create_sweep("long", _definition(trials=50, epochs=10_000), runs_dir=runs_dir)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(runs_dir)], cwd=REPO, env=env,
+                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        line = server.stdout.readline()
+        assert line, "the server did not start its sweep worker"
+        pid = int(line)
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait(10)
+        killed = time.monotonic()
+        while _running(pid) and time.monotonic() - killed < 20:
+            time.sleep(0.1)
+        assert not _running(pid), "the sweep worker outlived its server by 20 s"
+    finally:
+        if server.poll() is None:
+            server.kill()
+    table = sweep_table("long", runs_dir=runs_dir)
+    assert list(table["state"]) == ["fail", "waiting"] and not table["counted"].any()
+    assert table["outcome"][0] == "interrupted"
+    assert table["retry_of"][1] == 0  # its settings queued again for the next worker
+
+
 # ----------------------------------------------------------------------------- pure pieces
 
 
@@ -201,8 +248,6 @@ def test_parallel_axes_place_each_value_in_its_swept_range_log_choice_and_loss()
     rows = [  # trial, lr, hidden size, cell, val loss
         (0, 1e-3, 2, "lstm", 0.01), (1, 1e-2, 4, "gru", 0.1), (2, 1e-1, 8, "rnn", 1.0),
     ]  # fmt: skip
-    import pandas as pd
-
     table = pd.DataFrame(
         [{"trial": t, "state": "complete", "outcome": "completed", "counted": True,
           "val_loss": loss, "lr": lr, "hidden_size": h, "cell": c, "solved": False}
