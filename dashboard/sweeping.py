@@ -169,12 +169,18 @@ def status_line(name: str, progress) -> str:
 
 def ended_text(name: str) -> str:
     """What went wrong with this page's workers of `name`, if anything ("" if nothing)."""
-    said = []
+    said, stopped = [], []
     for job in session_jobs().get(name, []):
         if job.done and job.error:
             said.append(f"{job.label}: {job.error}")
         elif job.cancelled:
             said.append(f"{job.label}: stopped while it waited for a slot.")
+        elif job.done and job.stop_reason:
+            stopped.append(job.stop_reason)
+    if stopped:
+        said.append(f"Its workers were stopped ({'; '.join(sorted(set(stopped)))}): the finished "
+                    "trials are kept, those in progress were queued again; Resume runs the "
+                    "rest of the budget.")  # fmt: skip
     return " ".join(said)
 
 

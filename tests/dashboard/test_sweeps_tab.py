@@ -157,6 +157,27 @@ def test_a_sweep_started_in_the_tab_runs_its_workers_through_the_queue_to_the_en
     assert len(_specs(at)) == 5
 
 
+def test_stop_in_the_tab_ends_the_workers_and_offers_to_resume(runs_dir):
+    at = start_app({**TINY_URL, "epochs": "10000"})
+    at.text_input(key=keys.SWEEP_NAME).set_value("stopped").run()
+    at.button(key=keys.SWEEP_START).click().run()
+    workers = at.session_state[keys.SWEEP_JOBS]["stopped"]
+    wait_until(lambda: (sweep_table("stopped", runs_dir=runs_dir)["state"] == "running").any())
+    at.run()
+    at.button(key=keys.SWEEP_STOP).click().run()
+    for job in workers:
+        assert job.wait(60), "a stopped sweep worker did not end"
+    at.run()
+    assert_clean(at)
+    said = text_of(at)
+    assert "Its workers were stopped (stopped from its page)" in said
+    progress = at.get("progress")[0].proto  # no trial finished: 10,000 epochs each
+    assert progress.value == 0 and "0 of 20 trials done, 0 running" in progress.text
+    assert at.button(key=keys.SWEEP_RESUME).label == "Resume with 2 worker(s)"
+    table = sweep_table("stopped", runs_dir=runs_dir)
+    assert set(table.loc[table["state"] == "fail", "outcome"]) == {"interrupted"}
+
+
 def test_the_form_says_why_a_range_cannot_be_swept_and_start_is_disabled(runs_dir):
     at = start_app(TINY_URL)
     key = f"{keys.SWEEP_RANGE_PREFIX}hidden_size"
@@ -190,6 +211,7 @@ def test_stop_and_the_orphan_reaper_end_a_sweep_worker_keeping_its_finished_tria
     queue.orphan_seconds = 0.5  # its page has gone for longer than that
     queue.reap()
     assert stopped.wait(60) and orphan.wait(60)
+    assert stopped.stop_reason == "stopped from its page"
     assert stopped.status() == orphan.status() == "stopped"
     assert "not seen" in orphan.stop_reason
     study, _ = load_sweep("long", runs_dir=runs_dir)
