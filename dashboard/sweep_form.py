@@ -143,6 +143,10 @@ def render(ctx: state.Context) -> None:
     if problem:
         st.error(plain(problem), icon=":material/error:")
     else:
+        if definition.trials < search["trials"]:
+            st.caption(
+                f"The grid has {definition.trials} points: the budget is {definition.trials}."
+            )
         st.code(definition.describe(), language=None, wrap_lines=True)
     clicked = st.button("Start the sweep", key=keys.SWEEP_START, type="primary",
                         icon=":material/play_arrow:", disabled=bool(problem),

@@ -82,6 +82,10 @@ def define(ctx: state.Context, ranges: dict, **search):
         )
     if not ranges:
         raise ValueError("Choose at least one setting to sweep.")
+    if search.get("sampler") == "grid":  # a grid runs each of its points once at most
+        probe = sweep_views.sweep_definition(ctx.dataset.spec, exp.model, exp.train, ranges,
+                                             **{**search, "trials": 1})  # fmt: skip
+        search = {**search, "trials": min(search.get("trials", 1), probe.grid_size())}
     definition = sweep_views.sweep_definition(
         ctx.dataset.spec, exp.model, exp.train, ranges, backend=exp.backend, **search
     )

@@ -180,6 +180,9 @@ def test_stop_in_the_tab_ends_the_workers_and_offers_to_resume(runs_dir):
 
 def test_the_form_says_why_a_range_cannot_be_swept_and_start_is_disabled(runs_dir):
     at = start_app(TINY_URL)
+    at.selectbox(key=keys.SWEEP_SAMPLER).set_value("grid").run()  # 3 x 3 points, budget 20
+    assert "The grid has 9 points: the budget is 9." in text_of(at)
+    assert "budget 9 trials" in at.code[0].value
     key = f"{keys.SWEEP_RANGE_PREFIX}hidden_size"
     at.number_input(key=f"{key}.low").set_value(64)
     at.number_input(key=f"{key}.high").set_value(8).run()
