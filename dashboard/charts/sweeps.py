@@ -96,7 +96,7 @@ def setting_effects(frame: pd.DataFrame, definition, *, log_loss: bool,
             chart = base.mark_circle(size=50, opacity=0.8).encode(
                 x=x, y=_loss_y(log_loss), color=color, tooltip=tooltip
             )
-        charts.append(chart.properties(title=axis.name, width=240, height=200))
+        charts.append(chart.properties(title=axis.name, width=210, height=200))
     return alt.concat(*charts, columns=columns).resolve_scale(y="shared")
 
 
