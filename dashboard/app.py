@@ -25,19 +25,19 @@ from dashboard import (  # noqa: E402
     sidebar,
     state,
     tab_cell,
+    tab_cells,
     tab_compare,
     tab_data,
     tab_gates,
+    tab_gradients,
     tab_predictions,
     tab_runs,
+    tab_sweeps,
     tab_training,
     training,
     upload,
 )
 from dashboard.jobs import warm_up  # noqa: E402
-
-# why LSTM (issue 16): how far back the error reaches, and the cells side by side
-from dashboard import tab_cells, tab_gradients  # noqa: E402  # isort: skip
 
 ICON = Path(__file__).resolve().parent / "assets" / "icon.png"  # bundled: loads offline
 INTRO = (
@@ -49,23 +49,14 @@ TABS = {
     "Data": tab_data.render,
     "Training": tab_training.render,
     "Gates": tab_gates.render,
+    "Gradients": tab_gradients.render,
     "Predictions": tab_predictions.render,
     "Compare backends": tab_compare.render,
+    "Compare cells": tab_cells.render,
     "Cell walkthrough": tab_cell.render,
     "Runs": tab_runs.render,
+    "Sweeps": tab_sweeps.render,
 }
-
-
-def _insert_tab(tabs: dict, after: str, label: str, render) -> dict:
-    """`tabs` with `label` placed right after the tab `after` (at the end if it is absent)."""
-    items = list(tabs.items())
-    place = next((k + 1 for k, (name, _) in enumerate(items) if name == after), len(items))
-    return dict(items[:place] + [(label, render)] + items[place:])
-
-
-# why LSTM (issue 16): the gradient's reach beside the gates, the cells beside the backends
-TABS = _insert_tab(TABS, "Gates", "Gradients", tab_gradients.render)
-TABS = _insert_tab(TABS, "Compare backends", "Compare cells", tab_cells.render)
 
 
 def build_context(experiment) -> state.Context:

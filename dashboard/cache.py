@@ -11,7 +11,7 @@ The one unhashed argument, `_dataset`, is the Dataset the DataKey names (from
 `state.dataset`): a Dataset holds functions, so it can be neither pickled into this cache nor
 hashed cheaply, and the key already says which one it is. The caches are global (a run is the
 same run for every session) and bounded by `max_entries` and `max_size` (the pickled bytes:
-together at most 865 MiB); datasets are kept by `DATASETS` within `DATASET_CACHE_BYTES`. So
+together at most 899 MiB); datasets are kept by `DATASETS` within `DATASET_CACHE_BYTES`. So
 what the server keeps between script runs is bounded by bytes, not by a count of things of any
 size. Cached values are copies: a caller may change them.
 """
@@ -253,3 +253,63 @@ def gradient_curve(
     run: RunKey, dataset_key: DataKey | None, _dataset, epoch: int, label: str
 ) -> views.GradientCurve:
     return views.gradient_curve(load_run(run), _dataset, epoch, label)
+
+
+# ----------------------------------------------------------------------------- sweeps
+# (issue 18: the Sweeps tab; these add at most 34 MiB to the 865 above.) A sweep is read from
+# its Optuna storage, here the run store's journal file, under a `SweepKey`: (sweep name, the
+# journal's path, the run store's root, the journal's (size, mtime_ns)). Every trial's start,
+# report and end appends to the journal, so a running sweep is read again after each change
+# and a finished one never; the importances (a random forest, about a second) only when
+# another trial has completed.
+
+SweepKey = tuple[str, str, str, tuple[int, int]]
+
+
+def journal_stamp(storage: str) -> tuple[int, int]:
+    """(size, mtime_ns) of a journal file; (0, 0) when there is none yet."""
+    try:
+        stat = os.stat(storage)
+    except OSError:
+        return 0, 0
+    return stat.st_size, stat.st_mtime_ns
+
+
+def sweep_key(name: str, storage: str, root) -> SweepKey:
+    return name, str(storage), str(root), journal_stamp(storage)
+
+
+@st.cache_data(max_entries=4, max_size="1MiB", show_spinner=False)
+def sweep_list(storage: str, root: str, stamp: tuple[int, int]) -> list[dict]:
+    """`lstm.sweep.list_sweeps` of the storage as it is at `stamp`."""
+    from lstm.sweep import list_sweeps
+
+    return list_sweeps(storage, root)
+
+
+@st.cache_data(max_entries=16, max_size="32MiB", show_spinner=False)
+def sweep_table(key: SweepKey):
+    """(`lstm.sweep.sweep_table`, the definition as a dict) of the sweep `key` names;
+    SweepError (a ValueError) when there is no such sweep."""
+    from lstm.sweep import load_sweep
+    from lstm.sweep import sweep_table as table_of
+
+    name, storage, root, _ = key
+    _, definition = load_sweep(name, storage, root)
+    return table_of(name, storage, root), definition.to_dict()
+
+
+@st.cache_data(max_entries=16, max_size="1MiB", show_spinner=False)
+def sweep_importances(
+    name: str, storage: str, root: str, completed: int, evaluator: str = "fanova"
+) -> dict:
+    """`lstm.sweep.importances` by `evaluator` (fANOVA by default) when the sweep has
+    `completed` completed trials, or {"error": why not} (fewer than 2, every loss the same)."""
+    from lstm.sweep import SweepError, importances
+
+    try:
+        found = importances(name, storage, root, evaluator=evaluator)
+    except SweepError as exc:
+        return {"error": str(exc)}
+    found["importances"] = {k: float(v) for k, v in found["importances"].items()}
+    return found

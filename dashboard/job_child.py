@@ -11,6 +11,9 @@ training does not reach a step within `EXIT_GRACE_SECONDS` (the data still loadi
 long step), the process exits anyway; the run store then has its last save, listed as
 "interrupted" once the process is gone.
 
+A sweep's worker (`sweep_child`) lives the same way: `lstm.sweep.run_worker` with a
+`should_stop` that is the Stop flag or the server gone.
+
 This module never touches streamlit (it runs in the child, and tests call `child` directly).
 """
 
@@ -104,12 +107,39 @@ def child(spec, source, model_cfg, train_cfg, backends, label, store_root, param
         log.exception("training process failed")
         events.put({"kind": "error", "message": f"{type(exc).__name__}: {exc}"})
     finally:
-        events.put({"kind": "done"})
-        events.close()
-        if watch.gone.is_set():
-            events.cancel_join_thread()  # nobody reads the queue any more: do not wait for it
-        else:
-            events.join_thread()  # flush the queue before the process exits
+        _finish(events, watch)
+
+
+def sweep_child(name, storage, store_root, backends, stop, events,
+                threads: int = DEFAULT_THREADS, alive=None):  # fmt: skip
+    """A sweep worker process: `lstm.sweep.run_worker` takes trials of the sweep `name` from its
+    study until the budget is met, each an ordinary run in the store. Stop, or the server gone,
+    ends it at the next training step: the trial in progress is queued again (not counted),
+    every finished one is kept. Sends {"kind": "trials", "trained": n}, then "done"."""
+    watch = ServerWatch(alive)
+    try:
+        pin_threads(threads, backends)
+        from lstm.sweep import run_worker
+
+        trained = run_worker(name, storage, store_root,
+                             should_stop=lambda: stop.is_set() or watch.gone.is_set())  # fmt: skip
+        events.put({"kind": "trials", "trained": trained})
+    except ValueError as exc:  # SweepError, DataError: for the user
+        events.put({"kind": "error", "message": str(exc)})
+    except BaseException as exc:
+        log.exception("sweep worker failed")
+        events.put({"kind": "error", "message": f"{type(exc).__name__}: {exc}"})
+    finally:
+        _finish(events, watch)
+
+
+def _finish(events, watch: ServerWatch) -> None:
+    events.put({"kind": "done"})
+    events.close()
+    if watch.gone.is_set():
+        events.cancel_join_thread()  # nobody reads the queue any more: do not wait for it
+    else:
+        events.join_thread()  # flush the queue before the process exits
 
 
 def _advance(running: dict, order: list[str], events, backends: list[str]) -> None:

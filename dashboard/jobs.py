@@ -12,6 +12,10 @@ its id, its status and whether its last save reached the store (`save_error`): t
 loads the run from the store by id, and says plainly when it was NOT saved. The store is the
 one truth, so the page, a reload, a second tab and a CLI run all see the same run.
 
+A sweep's worker (`start_sweep_worker`, kind "sweep") is such a job too: its child runs
+`lstm.sweep.run_worker`, taking trials from the sweep's study until the budget is met, so it
+waits for a slot, stops, and dies with the server like any training (`job_child.sweep_child`).
+
 Training needs the store: `start` takes its root. The child watches a pipe whose other end only
 this server holds: when the server dies, the child stops, saves and exits (`job_child`).
 
@@ -40,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dashboard.job_child import child as _child
+from dashboard.job_child import sweep_child as _sweep_child
 from lstm.threads import DEFAULT_THREADS
 
 log = logging.getLogger(__name__)
@@ -96,7 +101,8 @@ class TrainingJob:
     epochs: int  # per backend
     label: str = ""
     # "train" (Train), "compare" (Compare backends), "cell" (walkthrough), "cells" (one cell of
-    # a Compare cells comparison)
+    # a Compare cells comparison), "sweep" (a worker of a sweep: its trials are in the sweep's
+    # study, see start_sweep_worker)
     kind: str = "train"
     threads: int = DEFAULT_THREADS  # BLAS/OpenMP/torch threads of the training process
     memory_budget: float | None = None  # bytes one run may need (lstm.budget); None: its default
@@ -114,6 +120,7 @@ class TrainingJob:
     statuses: list[str] = field(default_factory=list)  # how each finished run ended
     saved: dict = field(default_factory=dict)  # backend index -> (run id, status)
     save_errors: dict = field(default_factory=dict)  # backend -> why its last save failed
+    trials: int = 0  # a sweep worker: the trials it trained
     error: str | None = None
     done: bool = False
     collected: bool = False  # the page has picked up the result
@@ -173,6 +180,8 @@ class TrainingJob:
             return "stopped"
         if self.error:
             return "failed"
+        if self.kind == "sweep":  # its trials' outcomes are in the study
+            return "stopped" if self.stop_event.is_set() else "completed"
         if not self.statuses:
             return "failed"
         # a comparison is as good as its worst run
@@ -249,26 +258,27 @@ def start(
         raise ValueError("Training needs the run store: the page reads every result from it.")
     events = MP.Queue()
     watched, job.alive = MP.Pipe(duplex=False)  # the child reads; only this server writes
-    job.process = MP.Process(
-        target=_child,
-        args=(
-            spec,
-            source,
-            model_cfg,
-            train_cfg,
-            job.backends,
-            job.label,
-            str(store_root),
-            params,
-            job.stop_event,
-            events,
-            job.threads,
-            job.memory_budget,
-            watched,
-        ),
-        name=f"lstm-lab-{job.kind}",
-        daemon=True,
-    )
+    args = (spec, source, model_cfg, train_cfg, job.backends, job.label, str(store_root), params,
+            job.stop_event, events, job.threads, job.memory_budget, watched)  # fmt: skip
+    return _launch(job, _child, args, events, watched)
+
+
+def start_sweep_worker(job: TrainingJob, name: str, storage: str, *, store_root) -> TrainingJob:
+    """Start `job` (kind "sweep") as one worker of the sweep `name` in a child process
+    (`dashboard.job_child.sweep_child`: `lstm.sweep.run_worker` until the budget is met) and
+    return at once. `storage` is the sweep's Optuna storage (URL or journal path); its trials
+    are runs in the run store at `store_root`."""
+    if store_root is None:
+        raise ValueError("A sweep needs the run store: every trial is a run saved there.")
+    events = MP.Queue()
+    watched, job.alive = MP.Pipe(duplex=False)
+    args = (name, str(storage), str(store_root), job.backends, job.stop_event, events,
+            job.threads, watched)  # fmt: skip
+    return _launch(job, _sweep_child, args, events, watched)
+
+
+def _launch(job: TrainingJob, target, args: tuple, events, watched) -> TrainingJob:
+    job.process = MP.Process(target=target, args=args, name=f"lstm-lab-{job.kind}", daemon=True)
     job.queued, job.started = False, time.monotonic()
     job.process.start()
     watched.close()  # the child has its own copy; ours would keep the pipe open
@@ -310,6 +320,8 @@ def _pump(job: TrainingJob, events) -> None:
                     job.save_errors[message["backend"]] = message["save_error"]
             elif kind == "error":
                 job.error = message["message"]
+            elif kind == "trials":  # a sweep worker has ended
+                job.trials = int(message["trained"])
             else:
                 job.on_event(message)
     except Exception as exc:  # never leave the page waiting on a job that cannot end

@@ -79,6 +79,28 @@ JOBS_STOP_PREFIX = "jobs_stop_"  # Runs: "jobs_stop_<job id>", stop one of the s
 SAMPLE_DOWNLOAD_PREFIX = "sample_"  # Data tab: "sample_<file stem>", a shipped sample's file
 
 
+# ----------------------------------------------------------------------------- sweeps
+# (issue 18: the Sweeps tab, dashboard/tab_sweeps.py, sweep_form.py and sweeping.py)
+
+SWEEP_JOBS = "sweep_jobs"  # {sweep name: [TrainingJob]}: the sweep workers this session started
+SWEEP_SHOWN = "sweep_shown"  # Sweeps: the sweep shown (a name in the run store's journal)
+SWEEP_SETTINGS = "sweep_settings"  # Sweeps: the settings (config fields) a new sweep sweeps
+SWEEP_TRIALS = "sweep_trials"  # Sweeps: a new sweep's trial budget
+SWEEP_SAMPLER = "sweep_sampler"  # Sweeps: random, tpe or grid
+SWEEP_GRID_POINTS = "sweep_grid_points"  # Sweeps: values per range of a grid
+SWEEP_PRUNE = "sweep_prune"  # Sweeps: stop poor trials early (Optuna's MedianPruner)
+SWEEP_WORKERS = "sweep_workers"  # Sweeps: worker processes (each takes a training slot)
+SWEEP_NAME = "sweep_name"  # Sweeps: a new sweep's name
+SWEEP_START = "sweep_start"  # Sweeps: start the sweep
+SWEEP_STOP = "sweep_stop"  # Sweeps: stop this page's workers of the sweep shown
+SWEEP_RESUME = "sweep_resume"  # Sweeps: more workers on an unfinished sweep
+SWEEP_OPEN_TRIAL = "sweep_open_trial"  # Sweeps: the best trial whose run to open
+SWEEP_OPEN = "sweep_open"  # Sweeps: open that run in the other tabs
+SWEEP_CURVES = "sweep_curves"  # Sweeps: the trials whose loss curves are overlaid
+SWEEP_EVALUATOR = "sweep_evaluator"  # Sweeps: importances by fANOVA or PED-ANOVA
+SWEEP_RANGE_PREFIX = "sweep_range_"  # Sweeps: "sweep_range_<field>.<low|high|log|choices>"
+
+
 def dataset_option(dataset: str, option: str) -> str:
     """Sidebar widget (and URL parameter) of a dataset option, scoped to the dataset so that two
     datasets' options with one name but different ranges never share a value."""

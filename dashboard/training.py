@@ -307,9 +307,10 @@ def controls(ctx: state.Context) -> None:
         _sidebar_progress()
     elif job is not None and job.done:
         ended(job)
-    from dashboard import cells_training
+    from dashboard import cells_training, sweeping  # (they import this module)
 
     cells_training.sidebar_progress()  # a Compare cells comparison (issue 16)
+    sweeping.sidebar(ctx)  # a sweep's workers: their progress, from every tab
 
 
 def ended(job: jobs.TrainingJob) -> None:
@@ -347,6 +348,8 @@ def server_jobs() -> None:
     for job in running + waiting:
         if job.queued:
             state_now = f"waiting, number {QUEUE.position(job)} in the queue"
+        elif job.kind == "sweep":  # its trials are counted in the Sweeps tab
+            state_now = job.status()
         else:
             state_now = job.status() + f", epoch {job.epoch}/{job.epochs}"
         seen = now - job.last_seen

@@ -13,7 +13,7 @@ from dashboard import keys
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 TABS = ["Data", "Training", "Gates", "Gradients", "Predictions", "Compare backends",
-        "Compare cells", "Cell walkthrough", "Runs"]  # fmt: skip
+        "Compare cells", "Cell walkthrough", "Runs", "Sweeps"]  # fmt: skip
 # a sine task small enough to train two epochs in well under a second on a busy machine;
 # set through the URL, as a shared link would
 TINY = {

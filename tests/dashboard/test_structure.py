@@ -38,7 +38,7 @@ def _where(path: Path, node: ast.AST) -> str:
 
 
 def test_the_tabs_are_found():
-    assert {"tab_gradients", "tab_cells"} <= set(TABS) and len(TABS) >= 9, TABS
+    assert {"tab_gradients", "tab_cells", "tab_sweeps"} <= set(TABS) and len(TABS) == 10, TABS
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(DASHBOARD)))
