@@ -40,7 +40,7 @@ needs_data = pytest.mark.skipif(not HAS_DATA, reason="data.load_dataset has not 
 needs_proc = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 TINY = ["--dataset", "sine", "--opt", "n_train=40", "--opt", "n_val=10", "--opt", "seq_len=8",
         "--hidden-size", "4", "--epochs", "3", "--batch-size", "16", "--quiet"]  # fmt: skip
-trainer = importlib.import_module("lstm.train")
+trainer = importlib.import_module("lstm.trainer")
 
 
 @pytest.fixture
@@ -149,7 +149,9 @@ def test_an_unusable_store_is_refused_before_training_with_exit_2(
     if where in ("a full disk", "read-only"):
         Disk(monkeypatch, errno.ENOSPC if where == "a full disk" else errno.EROFS).full = True
     started = []
-    monkeypatch.setattr(trainer, "_Trainer", lambda *a, **k: started.append(1))
+    monkeypatch.setattr(
+        importlib.import_module("lstm.train"), "Trainer", lambda *a, **k: started.append(1)
+    )
     code, out, err = cli(capsys, "train", *TINY, "--runs-dir", root)
     assert code == 2 and started == [] and out == ""
     assert err.count("\n") == 1 and "Traceback" not in err

@@ -235,8 +235,9 @@ def test_two_processes_saving_twenty_runs_each_at_once_lose_nothing(tmp_path):
 KILLED_AFTER_TWO_EPOCHS = """
     import importlib, os, signal
     from lstm.runs import RunStore
+    from lstm.train import train
     from tests.helpers.datasets import sum_dataset, tiny_configs
-    trainer = importlib.import_module("lstm.train")
+    trainer = importlib.import_module("lstm.trainer")
     trainer.SAVE_INTERVAL_SECONDS = 0.0
     ds = sum_dataset(n_train=16, n_val=4)
     model_cfg, train_cfg = tiny_configs(ds, epochs=50)
@@ -244,7 +245,7 @@ KILLED_AFTER_TWO_EPOCHS = """
         if event["kind"] == "epoch" and event["epoch"] == 2:
             print(event["run"].id, flush=True)
             os.kill(os.getpid(), signal.SIGKILL)
-    trainer.train(ds, model_cfg, train_cfg, store=RunStore(), on_event=on_event)
+    train(ds, model_cfg, train_cfg, store=RunStore(), on_event=on_event)
 """
 
 
@@ -263,7 +264,7 @@ def test_a_killed_training_process_leaves_its_finished_epochs_as_an_interrupted_
 
 
 def test_a_run_in_progress_is_saved_as_running_with_the_epochs_so_far(store, monkeypatch):
-    trainer = importlib.import_module("lstm.train")
+    trainer = importlib.import_module("lstm.trainer")
     monkeypatch.setattr(trainer, "SAVE_INTERVAL_SECONDS", 0.0)
     seen = []
 

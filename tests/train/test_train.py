@@ -148,7 +148,7 @@ def test_should_stop_after_seven_steps_keeps_two_finished_epochs_and_finite_para
 def test_huge_learning_rate_diverges_and_keeps_the_best_finished_epochs_params(monkeypatch):
     # float32, SGD at lr=10 without clipping on targets of size ~1000 overflows in epoch 4; its
     # finite loss explodes in epoch 1 already, a rule of its own (test_reliability), off here
-    monkeypatch.setattr(importlib.import_module("lstm.train"), "EXPLOSION_FACTOR", math.inf)
+    monkeypatch.setattr(importlib.import_module("lstm.trainer"), "EXPLOSION_FACTOR", math.inf)
     ds = sum_dataset(n_train=24, n_val=8, seq_len=4, scale=1000.0)
     model_cfg, train_cfg = tiny_configs(
         ds,
