@@ -15,7 +15,6 @@ its own: a RunDoc's fields have the types and ranges written here.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -387,17 +386,3 @@ def _check_doc(doc: dict) -> RunDoc:
         threads=_threads(_optional(doc, "threads")),
         solved=_solved(_optional(doc, "solved"), train_cfg.epochs),
     )
-
-
-def salvage(doc) -> dict:
-    """What a damaged run.json can still say for a listing: its label and creation time, each
-    only if it passes its own check."""
-    found = {}
-    if isinstance(doc, dict):
-        for key, check in (
-            ("label", lambda v: check_string(v, "label", MAX_LABEL_CHARS)),
-            ("created", lambda v: check_timestamp(v, "created")),
-        ):
-            with contextlib.suppress(FieldError):
-                found[key] = check(doc.get(key, ""))
-    return found

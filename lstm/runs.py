@@ -31,7 +31,8 @@ reported as "interrupted".
 
 Every file and folder is created with the usual permissions (0666 / 0777 less the umask).
 
-The file format itself (writing, reading and checking each file) lives in `lstm.run_files`.
+The file format itself (writing, reading and checking each file) lives in `lstm.run_files`
+and `lstm.run_arrays`.
 """
 
 from __future__ import annotations
@@ -48,20 +49,12 @@ from lstm.checkpoint import to_arrays
 from lstm.export import export_bytes
 from lstm.params import param_shapes
 from lstm.record import INTERRUPTED, Run
-from lstm.run_files import (  # noqa: F401  (RunStoreError: this module's API)
+from lstm.run_arrays import (
     MAX_GATES_BYTES,
-    MAX_RUN_JSON_BYTES,
     SNAPSHOT_WEIGHTS,
-    RunStoreError,
-    atomic_write,
     check_npz_shapes,
-    effective_status,
-    json_bytes,
-    make_dir,
     npz_bytes,
-    read_capped,
     read_checkpoint,
-    read_doc,
     read_params,
     read_snapshot_weights,
     read_snapshots,
@@ -69,7 +62,18 @@ from lstm.run_files import (  # noqa: F401  (RunStoreError: this module's API)
     snapshot_arrays,
     snapshot_weight_arrays,
 )
-from lstm.run_schema import RunDoc, check_doc, parse_run_json, salvage
+from lstm.run_files import (  # noqa: F401  (RunStoreError: this module's API)
+    MAX_RUN_JSON_BYTES,
+    RunStoreError,
+    atomic_write,
+    effective_status,
+    json_bytes,
+    make_dir,
+    read_capped,
+    read_doc,
+    salvage,
+)
+from lstm.run_schema import RunDoc, check_doc, parse_run_json
 
 RUN_ID = re.compile(r"\d{8}-\d{6}-\d{6}-[0-9a-f]{6}")
 
