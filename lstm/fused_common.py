@@ -68,6 +68,30 @@ def buffer(workspace: dict | None, name: str, shape: tuple, dtype) -> np.ndarray
     return flat[:size].reshape(shape)
 
 
+def input_rows(workspace: dict | None, name: str, X: np.ndarray, H: int, dtype) -> np.ndarray:
+    """The (T + 1, D + H + 1, N) columns [x_t; h_{t-1}; 1] a kernel multiplies its stacked
+    weights by: X (T, D, N) filled in, the bias row 1, h_0 = 0; the caller writes h_t into
+    rows D..D+H of step t + 1 as it goes (the last step's x and bias rows are never read)."""
+    T, D, N = X.shape
+    inputs = buffer(workspace, name + "inputs", (T + 1, D + H + 1, N), dtype)
+    inputs[:T, :D] = X
+    inputs[:T, D + H] = 1.0
+    inputs[T, :D] = 0.0
+    inputs[T, D + H] = 0.0
+    inputs[0, D : D + H] = 0.0
+    return inputs
+
+
+def incoming_dh(t: int, T: int, dH, dh_last, dh_rec: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """dL/dh_t in a backward pass: from the outputs at step t (dH, when every step has a
+    target; at the last step dh_last otherwise) plus what step t + 1 sent back (dh_rec)."""
+    if t == T - 1:
+        return dH[t] if dH is not None else dh_last
+    if dH is not None:
+        return np.add(dH[t], dh_rec, out=out)
+    return dh_rec
+
+
 def chunk_steps(T: int, rows: int, N: int, itemsize: int) -> int:
     """How many steps of a (rows, N) gradient block make about CHUNK_BYTES."""
     return max(1, min(T, CHUNK_BYTES // (rows * N * itemsize)))

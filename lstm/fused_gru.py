@@ -26,7 +26,14 @@ import itertools
 
 import numpy as np
 
-from lstm.fused_common import batch_first, buffer, chunk_steps, flush_tiny, sigmoid_
+from lstm.fused_common import (
+    batch_first,
+    buffer,
+    chunk_steps,
+    flush_tiny,
+    incoming_dh,
+    sigmoid_,
+)
 
 
 def layer_forward(p: dict, X: np.ndarray, keep: str = "all", workspace: dict | None = None,
@@ -133,12 +140,7 @@ def layer_backward(dH: np.ndarray | None, dh_last: np.ndarray | None, layer: dic
         steps = zip(range(t1 - 1, t0 - 1, -1), F[::-1], dZ[::-1], A[t0:t1][::-1],
                     hb[t0:t1][::-1], strict=True)  # fmt: skip
         for t, f, dz, a, h_1 in steps:
-            if t == T - 1:
-                dh = dH[t] if dH is not None else dh_last
-            elif dH is not None:
-                dh = np.add(dH[t], dh_rec, out=dh_sum)
-            else:
-                dh = dh_rec
+            dh = incoming_dh(t, T, dH, dh_last, dh_rec, dh_sum)
             da_n, dhn = dz[:H], dz[3 * H :]
             np.multiply(dh, f[:H], out=da_n)
             np.multiply(da_n, f[H : 2 * H], out=dz[H : 2 * H])  # da_r

@@ -55,7 +55,7 @@ import itertools
 import numpy as np
 
 from lstm.cells import LSTM, Identity, Tanh
-from lstm.fused_common import batch_first, buffer, sigmoid_
+from lstm.fused_common import batch_first, buffer, input_rows, sigmoid_
 from lstm.fused_lstm_backward import FusedLSTMBackward
 
 
@@ -144,20 +144,15 @@ class FusedLSTM(FusedLSTMBackward):
         cell, order = self.cell, self.order
         T, D, N = X.shape
         H = p["W_h"].shape[0]
-        G, K = len(order), D + H + 1
+        G = len(order)
         dtype = p["W_h"].dtype
         W = np.concatenate([p["W_x"], p["W_h"], p["b"][None, :]])  # (K, G*H), canonical
         W = self._columns(W, H, cell.blocks, order)
         Ws = np.ascontiguousarray(W.T)  # (G*H, K): z_t = Ws @ inputs[t]
         g_row = (G - 1) * H  # g is the last block
         Ws[:g_row] *= 0.5  # sigmoid rows give z/2 (exact): sigmoid(z) = (1 + tanh(z/2)) / 2
-        inputs = buffer(workspace, name + "inputs", (T + 1, K, N), dtype)
-        inputs[:T, :D] = X
-        inputs[:T, D + H] = 1.0
-        inputs[T, :D] = 0.0  # never read
-        inputs[T, D + H] = 0.0
+        inputs = input_rows(workspace, name, X, H, dtype)
         hs = inputs[:, D : D + H]
-        hs[0] = 0.0
         all_steps = keep != "none"
         A = buffer(workspace, name + "A", (T if all_steps else 1, G * H, N), dtype)
         cs = buffer(workspace, name + "cs", (T + 1 if all_steps else 2, H, N), dtype)

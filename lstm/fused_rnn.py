@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lstm.fused_common import batch_first, buffer, chunk_steps, flush_tiny
+from lstm.fused_common import batch_first, buffer, chunk_steps, flush_tiny, incoming_dh, input_rows
 
 
 def layer_forward(p: dict, X: np.ndarray, keep: str = "all", workspace: dict | None = None,
@@ -24,17 +24,11 @@ def layer_forward(p: dict, X: np.ndarray, keep: str = "all", workspace: dict | N
     W_x, W_h, b = p["W_x"], p["W_h"], p["b"]
     T, D, N = X.shape
     H = W_h.shape[0]
-    K = D + H + 1
     dtype = W_h.dtype
     W = np.concatenate([W_x, W_h, b[None, :]])  # (K, H)
     Ws = np.ascontiguousarray(W.T)  # (H, K)
-    inputs = buffer(workspace, name + "inputs", (T + 1, K, N), dtype)
-    inputs[:T, :D] = X
-    inputs[:T, D + H] = 1.0
-    inputs[T, :D] = 0.0  # never read
-    inputs[T, D + H] = 0.0
+    inputs = input_rows(workspace, name, X, H, dtype)
     hs = inputs[:, D : D + H]
-    hs[0] = 0.0
     for x_h_1, h in zip(inputs[:T], hs[1:], strict=True):
         np.dot(Ws, x_h_1, out=h)
         np.tanh(h, out=h)
@@ -71,12 +65,7 @@ def layer_backward(dH: np.ndarray | None, dh_last: np.ndarray | None, layer: dic
         np.subtract(1.0, dA, out=dA)  # tanh' = 1 - h^2, for the chunk at once
         steps = zip(range(t1 - 1, t0 - 1, -1), dA[::-1], inputs[t0:t1][::-1], strict=True)
         for t, da, x_h_1 in steps:
-            if t == T - 1:
-                dh = dH[t] if dH is not None else dh_last
-            elif dH is not None:
-                dh = np.add(dH[t], dh_rec, out=dh_sum)
-            else:
-                dh = dh_rec
+            dh = incoming_dh(t, T, dH, dh_last, dh_rec, dh_sum)
             np.multiply(da, dh, out=da)
             if t > 0:
                 np.dot(W_h, da, out=dh_rec)

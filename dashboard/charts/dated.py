@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.charts.palette import SPLIT_COLORS
+from dashboard.charts.sequences import series_frame
 
 
 def dated_series_chart(
@@ -21,21 +22,9 @@ def dated_series_chart(
 ) -> alt.LayerChart:
     """A whole (L, D) series (the first 6 columns) on a date axis, with the first validation
     date marked. `times`: the rows' dates as ISO 8601 text (Dataset.series_times)."""
-    values = np.asarray(values, dtype=float)
-    L, D = values.shape
-    shown = min(D, 6)
-    step = max(1, int(np.ceil(L * shown / max_points)))  # thin very long series for the browser
-    rows = np.arange(0, L, step)
-    names = list(names)[:shown] + [f"x{k}" for k in range(len(names), shown)]
-    dates = pd.to_datetime(np.asarray(times)[rows])
-    df = pd.DataFrame(
-        {
-            "date": np.repeat(dates, shown),
-            "row": np.repeat(rows, shown),
-            "series": np.tile(names[:shown], len(rows)),
-            "value": values[rows, :shown].ravel(),
-        }
-    )
+    df, rows, shown = series_frame(values, names, max_points)
+    L = len(values)
+    df.insert(0, "date", np.repeat(pd.to_datetime(np.asarray(times)[rows]), shown))
     line = (
         alt.Chart(df)
         .mark_line()

@@ -102,19 +102,16 @@ def sequences_chart(
     return alt.layer(strip.bands(), lines).properties(height=230)
 
 
-def series_chart(
-    values: np.ndarray,
-    names: Sequence[str],
-    split: int,
-    labels: Sequence | None = None,
-    *,
-    max_points: int = 5000,
-) -> alt.Chart:
-    """A whole (L, D) series (the first 6 columns) with the train/validation split marked."""
+def series_frame(
+    values, names: Sequence[str], max_points: int
+) -> tuple[pd.DataFrame, np.ndarray, int]:
+    """A long (L, D) series as a long-format frame (row, series, value) of its first 6 columns,
+    thinned to about `max_points` points for the browser; also the rows kept and the columns
+    shown."""
     values = np.asarray(values, dtype=float)
     L, D = values.shape
     shown = min(D, 6)
-    step = max(1, int(np.ceil(L * shown / max_points)))  # thin very long series for the browser
+    step = max(1, int(np.ceil(L * shown / max_points)))
     rows = np.arange(0, L, step)
     names = list(names)[:shown] + [f"x{k}" for k in range(len(names), shown)]
     df = pd.DataFrame(
@@ -124,6 +121,20 @@ def series_chart(
             "value": values[rows, :shown].ravel(),
         }
     )
+    return df, rows, shown
+
+
+def series_chart(
+    values: np.ndarray,
+    names: Sequence[str],
+    split: int,
+    labels: Sequence | None = None,
+    *,
+    max_points: int = 5000,
+) -> alt.Chart:
+    """A whole (L, D) series (the first 6 columns) with the train/validation split marked."""
+    df, rows, shown = series_frame(values, names, max_points)
+    L = len(values)
     if labels is not None and len(labels) == L:
         df["time"] = np.repeat(np.asarray([str(v) for v in labels])[rows], shown)
     tooltip = ["row:Q", "series:N", alt.Tooltip("value:Q", format=".5g")]
