@@ -42,8 +42,9 @@ from dashboard.jobs import warm_up  # noqa: E402
 ICON = Path(__file__).resolve().parent / "assets" / "icon.png"  # bundled: loads offline
 INTRO = (
     "**LSTM Lab** trains a small LSTM (or a GRU, a plain RNN, the LSTM's variants; written in "
-    "NumPy, or its PyTorch twin) and shows what happens inside it. **1** Pick a task in the sidebar · **2** press **Train** · **3** open "
-    "**Gates** to watch each gate open and close, step by step."
+    "NumPy, or its PyTorch twin) and shows what happens inside it. **1** Pick a task in the "
+    "sidebar · **2** press **Train** · **3** open **Gates** to watch each gate open and close, "
+    "step by step."
 )
 TABS = {
     "Data": tab_data.render,
