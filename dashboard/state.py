@@ -105,6 +105,23 @@ def guard(fn: Callable, *args, **kwargs):
 # ----------------------------------------------------------------------------- datasets
 
 
+def pressed(where, label: str, *, key: str, asked: str, **options) -> bool:
+    """`where.button(label, key=key, **options)`, True in the script run that should act on a
+    click. The click is kept under `asked` by the button's callback, which Streamlit runs
+    before the script: a button's own True lasts one script run, and that run can be replaced
+    by the next (a fast rerun: another click, a tab switch) before it reaches the code that
+    acts on it. A click on a disabled button is dropped.
+    (In Chromium on a machine with both cores busy, a Train click sent while the page was still
+    redrawing after a setting change never started a job, with or without this; the browser
+    tests wait for the page to finish first. Where that click went is not pinned down.)"""
+    where.button(label, key=key, on_click=_ask, args=(asked,), **options)
+    return bool(st.session_state.pop(asked, False)) and not options.get("disabled")
+
+
+def _ask(asked: str) -> None:
+    st.session_state[asked] = True
+
+
 def dataset(spec: dict, upload: dict | None = None):
     """`data.dataset_from_spec(spec, the uploaded bytes)`, kept for every session of the server
     by `cache.data_key` within a byte budget (`cache.DATASETS`); DataError (a ValueError) if it

@@ -148,9 +148,10 @@ def render(ctx: state.Context) -> None:
                 f"The grid has {definition.trials} points: the budget is {definition.trials}."
             )
         st.code(definition.describe(), language=None, wrap_lines=True)
-    clicked = st.button("Start the sweep", key=keys.SWEEP_START, type="primary",
-                        icon=":material/play_arrow:", disabled=bool(problem),
-                        help="Its workers go through the server's training queue")  # fmt: skip
+    clicked = state.pressed(st, "Start the sweep", key=keys.SWEEP_START,
+                            asked=keys.SWEEP_START_ASKED, type="primary",
+                            icon=":material/play_arrow:", disabled=bool(problem),
+                            help="Its workers go through the server's training queue")  # fmt: skip
     if clicked and definition is not None:
         name = (name or "").strip() or sweeping.default_name(exp.dataset)
         if state.guard(sweeping.start, ctx, name, definition, workers) is not None:

@@ -243,9 +243,11 @@ def _learned_section(ctx: state.Context, walk: str = "lstm") -> None:
     )
     job = ctx.job
     running = job is not None and job.running
-    if st.button(
+    if state.pressed(
+        st,
         f"Train a one-unit {NAMES[walk]} on statquest",
         key=keys.CELL_TRAIN,
+        asked=keys.CELL_TRAIN_ASKED,
         icon=":material/school:",
         disabled=running,
         help=None if not running else "A training job is running; this waits until it ends",

@@ -48,8 +48,9 @@ def _controls(ctx: state.Context) -> None:
     mid.button("+ the LSTM variants", key=keys.CELLS_GREFF, on_click=_add_greff,
                help="Greff et al. 2017, 'LSTM: A Search Space Odyssey': peephole, cifg, nfg, "
                "nig, nog, niaf, noaf", width="stretch")  # fmt: skip
-    if right.button("Train these cells", key=keys.CELLS_TRAIN, type="primary", disabled=busy,
-                    icon=":material/compare:", width="stretch") and state.guard(
+    if state.pressed(right, "Train these cells", key=keys.CELLS_TRAIN,
+                     asked=keys.CELLS_TRAIN_ASKED, type="primary", disabled=busy,
+                     icon=":material/compare:", width="stretch") and state.guard(
         cells_training.start, ctx, list(chosen)
     ):  # fmt: skip
         st.rerun()  # the sidebar, drawn before this click, shows the comparison's progress

@@ -66,9 +66,11 @@ def render(ctx: state.Context) -> None:
     job = ctx.job
     running = job is not None and job.running
     if (
-        st.button(
+        state.pressed(
+            st,
             "Train on NumPy and on PyTorch",
             key=keys.COMPARE,
+            asked=keys.COMPARE_ASKED,
             type="primary",
             icon=":material/compare_arrows:",
             disabled=running,

@@ -278,9 +278,11 @@ def controls(ctx: state.Context) -> None:
     running = job is not None and job.running
     line, details, refused = cost(ctx)
     left, right = st.columns(2)
-    clicked = left.button(
+    clicked = state.pressed(
+        left,
         "Train",
         key=keys.TRAIN,
+        asked=keys.TRAIN_ASKED,
         type="primary",
         icon=":material/play_arrow:",
         disabled=running or bool(refused),

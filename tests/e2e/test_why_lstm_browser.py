@@ -37,6 +37,11 @@ def test_pick_gru_train_then_gates_gradients_and_the_cells_compared(app_url, pag
     page.get_by_text("GRU: Cho et al. 2014, two gates", exact=False).first.wait_for(timeout=LONG)
     assert page.locator(".st-key-forget_bias").count() == 0  # a GRU has no forget gate
     assert "cell=gru" in page.url
+    # the Data tab is drawn last: the page has finished its rerun before Train is pressed (a
+    # click sent while a loaded machine was still redrawing the page was lost: dashboard/state.py,
+    # `pressed`)
+    page.get_by_text("Baseline to beat", exact=False).first.wait_for(timeout=LONG)
+    _wait_idle(page)
 
     page.locator(".st-key-train button").first.click()
     _open_tab(page, "Training")
