@@ -25,6 +25,9 @@ SAVE_INTERVAL_SECONDS = 1.0  # the store rewrites run.json (whole history): not 
 
 
 class Trainer(Ending):
+    """One run being trained: `run_all()` is the generator `train_epochs` returns. Built by
+    `train_epochs` after every check has passed (the configs, the budget, the store)."""
+
     def __init__(self, dataset, engine, run: Run, store, on_event, should_stop, probes, start,
                  estimate, checkpoint: dict | None = None):  # fmt: skip
         self.data, self.engine, self.run, self.store = dataset, engine, run, store
