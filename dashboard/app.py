@@ -125,6 +125,7 @@ def main() -> None:
     controls = st.sidebar.container()
     experiment = state.guard(sidebar.render, controls)
     if experiment is None:  # the error is shown; nothing below can work without settings
+        state.forget_clicks()
         st.stop()
     ctx = build_context(experiment)
     with controls:
@@ -139,6 +140,9 @@ def main() -> None:
     _keep_url(ctx)  # a tab may have opened another run
     with copy_link:
         links.copy_link_button()
+    # the run reached its end: a click it did not act on is stale (a run replaced by a fast
+    # rerun never gets here, so its click survives into the next: dashboard/state.pressed)
+    state.forget_clicks()
 
 
 # Streamlit runs this file as __main__. A training process (dashboard.jobs) re-imports it under

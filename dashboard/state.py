@@ -122,6 +122,17 @@ def _ask(asked: str) -> None:
     st.session_state[asked] = True
 
 
+ASKED = (keys.TRAIN_ASKED, keys.COMPARE_ASKED, keys.CELL_TRAIN_ASKED, keys.CELLS_TRAIN_ASKED,
+         keys.SWEEP_START_ASKED)  # fmt: skip
+
+
+def forget_clicks() -> None:
+    """Drop the clicks no part of a finished script run acted on (its button was not drawn: the
+    user switched tab, or the page stopped early), so that none starts a job later."""
+    for asked in ASKED:
+        st.session_state.pop(asked, None)
+
+
 def dataset(spec: dict, upload: dict | None = None):
     """`data.dataset_from_spec(spec, the uploaded bytes)`, kept for every session of the server
     by `cache.data_key` within a byte budget (`cache.DATASETS`); DataError (a ValueError) if it

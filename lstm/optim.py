@@ -226,10 +226,14 @@ def check_state(state: dict, expected: dict[str, tuple]) -> None:
 class SGD(_Optimizer):
     """Plain SGD, or heavy-ball momentum as torch.optim.SGD (dampening 0, no Nesterov)."""
 
-    def __init__(self, lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
+    def __init__(self, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
+                 kind: str | None = None):  # fmt: skip
         super().__init__(lr, weight_decay)
         self.momentum = momentum
-        self.kind = "momentum" if momentum else "sgd"
+        # the state's layout follows the optimizer asked for (TrainConfig.optimizer), as the
+        # checkpoint's and the Torch side's do: "momentum" keeps its buffer (zeros while the
+        # momentum is 0, when torch.optim.SGD keeps none and the canonical state says zeros)
+        self.kind = kind or ("momentum" if momentum else "sgd")
 
     def _update(self, params, g):
         if self.momentum:
@@ -316,7 +320,7 @@ def make_optimizer(name: str, lr: float, momentum: float = 0.9, weight_decay: fl
     if name == "sgd":
         return SGD(lr, weight_decay=weight_decay)
     if name == "momentum":
-        return SGD(lr, momentum, weight_decay=weight_decay)
+        return SGD(lr, momentum, weight_decay=weight_decay, kind="momentum")
     if name in ("adam", "adamw"):
         return Adam(lr, weight_decay=weight_decay, decoupled=name == "adamw")
     if name == "rmsprop":

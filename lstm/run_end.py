@@ -2,12 +2,13 @@
 that decides the run's status, message and kept weights.
 
 `Ending` is a mixin of `Trainer`: it reads the trainer's `run`, `engine`, `cfg`, `data`,
-`recorder`, `steps`, `start`, `best`, `explosion_limit`, `previous_params`, `latest_params`
+`recorder`, `steps`, `start`, `best`, `explosion_limit` and `explosion_factor`,
+`previous_params`, `latest_params`
 and `step_no`, and calls its `save` and `emit`. A run ends in one of these ways (`Stop`):
 - completed: every planned epoch ran, or `stop_when_solved` met the task's thresholds;
 - stopped: asked to (should_stop, Ctrl-C, a closed generator) or out of time; every finished
   epoch is kept;
-- diverged: a non-finite loss, gradient or parameter, or a validation loss EXPLOSION_FACTOR
+- diverged: a non-finite loss, gradient or parameter, or a validation loss explosion_factor
   times the reference; the last finite parameters (or the previous epoch's) are kept;
 - failed: an error from the backend or the data (TRAINING_ERRORS), with its message.
 However it ends, the epoch with the lowest validation loss gives `run.params` and `run.result`.
@@ -27,10 +28,6 @@ from lstm.snapshots import saturation
 
 # non-finite numbers are handled as divergence, not as warnings
 QUIET = dict(over="ignore", invalid="ignore", divide="ignore")
-# a validation loss this many times the reference (the larger of the untrained model's and the
-# trivial baseline's) has exploded: an LSTM that learns anything stays within a few times it,
-# and one whose loss grew 100-fold does not come back in the epochs the lab runs
-EXPLOSION_FACTOR = 100.0
 # errors a user's data, settings or machine can cause: the run ends "failed" with the message
 TRAINING_ERRORS = (ValueError, ArithmeticError, MemoryError, RuntimeError)
 
@@ -130,13 +127,13 @@ class Ending:
         return self._diverged_stop(epoch, step, what, kept, reached)
 
     def exploded(self, epoch: int, val_loss: float) -> Stop:
-        """The validation loss grew past EXPLOSION_FACTOR x the reference while finite: the run
+        """The validation loss grew past explosion_factor x the reference while finite: the run
         keeps the previous epoch's parameters (this epoch's made the explosion)."""
         self.run.params = self.previous_params
-        reference = self.explosion_limit / EXPLOSION_FACTOR
+        reference = self.explosion_limit / self.explosion_factor
         what = (
-            f"the validation loss {val_loss:.4g} is over {EXPLOSION_FACTOR:g} times the larger of "
-            f"the untrained model's and the baseline's ({reference:.4g})"
+            f"the validation loss {val_loss:.4g} is over {self.explosion_factor:g} times the "
+            f"larger of the untrained model's and the baseline's ({reference:.4g})"
         )
         kept = f"The parameters after epoch {epoch - 1} are kept."
         return self._diverged_stop(epoch, self.steps, what, kept, epoch - 1)

@@ -12,10 +12,11 @@ batches follow the same path, and the same seed gives a bitwise-identical NumPy 
 Progress is reported through `on_event(event)` (a dict, see `lstm.trainer.Trainer.emit`),
 never printed. `should_stop()` is polled before every step. A non-finite loss, gradient or
 parameter ends the run as "diverged" with the last finite parameters, and so does a validation
-loss that explodes while staying finite: above EXPLOSION_FACTOR times the larger of the untrained
-model's and the trivial baseline's, the run ends "diverged" with the previous epoch's
-parameters. An error from the backend or the data ends it as "failed" with the error's message.
-The loop is `lstm.trainer.Trainer`; how a run ends and which epoch it keeps, `lstm.run_end`.
+loss that explodes while staying finite: above `lstm.trainer.EXPLOSION_FACTOR` times the larger
+of the untrained model's and the trivial baseline's, the run ends "diverged" with the previous
+epoch's parameters. An error from the backend or the data ends it as "failed" with the error's
+message. The loop is `lstm.trainer.Trainer`; how a run ends and which epoch it keeps,
+`lstm.run_end`.
 
 Before anything is trained or saved, `train` refuses (ValueError) a run over its memory budget
 (`lstm.budget`), a store it cannot write to, and a record the store would refuse (a label over

@@ -18,10 +18,14 @@ from lstm.checkpoint import rng_from_words, rng_words
 from lstm.config import TrainConfig
 from lstm.losses import accuracy, loss_fn
 from lstm.record import Run
-from lstm.run_end import EXPLOSION_FACTOR, QUIET, TRAINING_ERRORS, Ending, Stop, first_line
+from lstm.run_end import QUIET, TRAINING_ERRORS, Ending, Stop, first_line
 from lstm.snapshots import SnapshotRecorder, plan_snapshots
 
 SAVE_INTERVAL_SECONDS = 1.0  # the store rewrites run.json (whole history): not every fast epoch
+# a validation loss this many times the reference (the larger of the untrained model's and the
+# trivial baseline's) has exploded: an LSTM that learns anything stays within a few times it,
+# and one whose loss grew 100-fold does not come back in the epochs the lab runs
+EXPLOSION_FACTOR = 100.0
 
 
 class Trainer(Ending):
@@ -53,6 +57,7 @@ class Trainer(Ending):
         self.step_no = 0  # the step in progress, for messages
         self.best: tuple[float, int, dict] | None = None  # (val_loss, epoch, params) kept
         self.explosion_limit = math.inf  # a validation loss above it has exploded (run_all)
+        self.explosion_factor = EXPLOSION_FACTOR  # the limit over the reference
         self.previous_params = run.params  # the last finished epoch's (or the initial) params
         self.latest_params = run.params  # this epoch's, kept in run.params only when best
         self.sequences_seen = 0  # training sequences presented so far
@@ -129,7 +134,7 @@ class Trainer(Ending):
                 finite = [v for v in (first["loss"], self.run.baseline_loss)
                           if v is not None and math.isfinite(v) and v > 0]  # fmt: skip
                 if finite:
-                    self.explosion_limit = EXPLOSION_FACTOR * max(finite)
+                    self.explosion_limit = self.explosion_factor * max(finite)
                 self.emit("start", epoch, val_loss=first["loss"],
                           val_accuracy=first.get("accuracy"), seconds=0.0,
                           estimate=asdict(self.estimate), resumed=self.resumed)  # fmt: skip

@@ -116,3 +116,29 @@ def test_a_resumed_torch_run_equals_the_uninterrupted_one(tmp_path):
         assert a["train_loss"] == b["train_loss"] and a["val_loss"] == b["val_loss"], a["epoch"]
     for k, p in straight.checkpoint["params"].items():
         assert np.array_equal(p, resumed.checkpoint["params"][k]), k
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_momentum_zero_keeps_the_momentum_layout_so_its_run_resumes_and_moves_across(
+    tmp_path, backend
+):
+    """optimizer="momentum" with momentum 0 trains as plain SGD, but its state keeps the
+    momentum layout the checkpoint and the other backend expect (zeros): a saved run resumes,
+    and its state loads into the other backend."""
+    ds = data.load_dataset("adding", seq_len=8, n_train=40, n_val=16)
+    model_cfg = model_config_for(ds, hidden_size=4)
+    cfg = TrainConfig(epochs=3, batch_size=8, lr=0.05, dtype="float64", optimizer="momentum",
+                      momentum=0.0)  # fmt: skip
+    straight = train(ds, model_cfg, cfg, backend=backend)
+    store = RunStore(tmp_path)
+    first = train(ds, model_cfg, TrainConfig(**{**cfg.to_dict(), "epochs": 1}), backend=backend,
+                  store=store)  # fmt: skip
+    saved = store.load(first.id, checkpoint=True)
+    assert any(k.endswith(".momentum_buffer") for k in saved.checkpoint["optimizer"])
+    resumed = train(ds, model_cfg, cfg, backend=backend, store=store, resume=saved)
+    assert [h["train_loss"] for h in resumed.history] == [h["train_loss"] for h in straight.history]
+    other = {"numpy": TorchBackend, "torch": NumpyBackend}[backend]
+    kwargs = {"device": "cpu"} if other is TorchBackend else {}
+    moved = other(model_cfg, cfg, saved.checkpoint["params"], **kwargs)
+    moved.load_optimizer_state(saved.checkpoint["optimizer"])
+    assert set(moved.optimizer_state()) == set(saved.checkpoint["optimizer"])

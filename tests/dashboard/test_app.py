@@ -258,3 +258,15 @@ def test_a_new_dataset_starts_from_the_dataset_options_its_preset_was_tuned_on(r
     assert_clean(at)
     for name, value in tuned.items():
         assert at.sidebar.number_input(key=f"copy.{name}").value == value, name
+
+
+def test_a_click_whose_button_was_not_drawn_does_not_start_a_job_later(runs_dir):
+    """A Compare click whose run the user left (switched tab before it acted) is forgotten at
+    the end of the run that did not draw the button, not acted on when the tab opens again."""
+    at = start_app(TINY)
+    at.session_state[keys.COMPARE_ASKED] = True  # as the button's callback leaves it
+    at.run()  # the Data tab: the Compare button is not drawn
+    assert keys.COMPARE_ASKED not in at.session_state
+    open_tab(at, "Compare backends")
+    assert_clean(at)
+    assert keys.JOB not in at.session_state or at.session_state[keys.JOB] is None
