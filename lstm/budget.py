@@ -336,7 +336,8 @@ def fmt_bytes(n: float) -> str:
         return "unlimited"
     for unit, size in (("GB", 2**30), ("MB", 2**20), ("kB", 2**10)):
         if n >= size:
-            return f"{n / size:.3g} {unit}"
+            value = n / size  # 1,000 to 1,023 of a unit: 3 digits would read "1.02e+03"
+            return f"{value:.3g} {unit}" if value < 999.5 else f"{value:,.0f} {unit}"
     return f"{int(n)} bytes"
 
 

@@ -106,3 +106,12 @@ def test_the_cli_prints_the_estimate_and_refuses_a_run_over_memory_budget_with_e
     assert code == 2 and "over the budget of 150 MB (memory_budget)" in err
     assert err.strip().endswith("lower batch_size, the sequence length, hidden_size or num_layers")
     assert len(RunStore(tmp_path / "runs").list()) == 1  # only the first run
+
+
+def test_sizes_read_as_numbers_in_words_never_in_exponent_notation():
+    cases = {512: "512 bytes", 2**19: "512 kB", 999 * 2**20: "999 MB",
+             1020 * 2**20: "1,020 MB", 1023.9 * 2**20: "1,024 MB", 1.5 * 2**30: "1.5 GB",
+             5000 * 2**30: "5,000 GB"}  # fmt: skip
+    for n, text in cases.items():
+        assert budget.fmt_bytes(n) == text, n
+    assert budget.fmt_bytes(float("inf")) == "unlimited"
