@@ -102,10 +102,25 @@ def _too_big(size: int | None) -> str:
             "instead of per minute)")  # fmt: skip
 
 
+def _blank(raw: bytes) -> bool:
+    """Nothing but white space after an optional byte-order mark (UTF-16's spaces hold NULs)."""
+    for bom, pad in ((b"\xef\xbb\xbf", b""), (b"\xff\xfe", b"\x00"), (b"\xfe\xff", b"\x00")):
+        if raw.startswith(bom):
+            return not raw[len(bom) :].strip(b" \t\r\n" + pad)
+    return not raw.strip(b" \t\r\n")
+
+
 def decode(raw: bytes) -> tuple[str, str]:
     """Text and the encoding it was read with, or DataError for anything that is not text."""
     if not raw.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
-        raise DataError("the file is empty: upload a CSV with a header line and rows of numbers")
+        if _blank(raw):
+            raise DataError(
+                "the file is empty: upload a CSV with a header line and rows of numbers"
+            )
+        raise DataError(
+            "the file holds no text, only zero (NUL) or 0xff bytes: it is damaged or not a CSV "
+            "text file (export the data as CSV again)"
+        )
     if raw[:3] == b"BZh" and raw[4:10] == b"1AY&SY":
         raise DataError(f"this is a bzip2-compressed file, not a CSV text file: {ADVICE['unzip']}")
     for magic, what, advice in MAGIC:
