@@ -22,6 +22,7 @@ import csv
 import re
 from dataclasses import dataclass
 
+from data.csv.dates import guess_format
 from data.csv.limits import (
     MAX_COLUMNS,
     MAX_FIELD_CHARS,
@@ -189,8 +190,25 @@ def guess_decimal(rows: list[list[str]], sep: str) -> str:
 
 
 def _has_header(rows: list[list[str]], decimal: str) -> bool:
-    """A first row that is all numbers, above other rows, is data, not a header."""
+    """A first row that is all numbers, above other rows, is data, not a header; so is a first
+    row of numbers and dates whose every column has the kind of the row below it (a headerless
+    "2020-01-01,1.5" series: its first date is no column name)."""
     if len(rows) < 2:
         return True
-    cells = [c.strip().strip('"') for c in rows[0]]
-    return not all(c and looks_numeric(c, decimal) for c in cells)
+    first, second = (_kinds(row, decimal) for row in rows[:2])
+    if all(kind == "number" for kind in first):
+        return False
+    return not ("date" in first and first == second and set(first) <= {"number", "date"})
+
+
+def _kinds(row: list[str], decimal: str) -> list[str]:
+    """ "number", "date", "text" or "" (empty) for each cell of a row."""
+    kinds = []
+    for cell in (c.strip().strip('"') for c in row):
+        if not cell:
+            kinds.append("")
+        elif looks_numeric(cell, decimal):
+            kinds.append("number")
+        else:
+            kinds.append("date" if guess_format(cell) is not None else "text")
+    return kinds

@@ -201,6 +201,28 @@ def test_headerless_wide_numeric_file_is_rows():
     assert ds.seq_len == 11
 
 
+def test_a_headerless_dated_series_keeps_its_first_row_as_data():
+    """ "2020-01-01,1.5" on the first line is a date and a number like every line below it, not
+    two column names: the series keeps all its rows and its dates."""
+    values = np.round(np.sin(np.arange(60) / 3), 4)
+    days = np.datetime_as_string(np.datetime64("2020-01-01") + np.arange(60), unit="D")
+    text = "\n".join(f"{d},{v}" for d, v in zip(days, values, strict=True)) + "\n"
+    headerless = dataset_from_csv(text.encode())
+    with_header = dataset_from_csv(("date,value\n" + text).encode())
+    assert headerless.spec["options"]["header"] == "no"
+    assert headerless.series_times[0].startswith("2020-01-01")
+    assert len(headerless.x_train) + len(headerless.x_val) == len(with_header.x_train) + len(
+        with_header.x_val
+    )
+    np.testing.assert_array_equal(headerless.x_train, with_header.x_train)
+
+
+def test_a_header_of_names_above_dates_is_still_a_header():
+    text = "date,value\n" + "".join(f"2020-01-{d:02d},{d / 10}\n" for d in range(1, 29))
+    ds = dataset_from_csv(text.encode())
+    assert ds.spec["options"]["header"] == "yes" and ds.feature_names == ["value"]
+
+
 # --- long format -------------------------------------------------------------------------------
 
 
