@@ -79,26 +79,13 @@ def bench_ratio(threads: int) -> float:
     return _ratio(found)
 
 
-def _ratio(found) -> float:
-    """The one NumPy/torch ratio in a benchmarks.backends JSON (searched, so that the layout of
-    its rows may change without breaking this)."""
-    ratios = []
-
-    def walk(value):
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if key == "ratio" and isinstance(item, int | float):
-                    ratios.append(float(item))
-                else:
-                    walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-
-    walk(found)
-    if len(ratios) != 1:
-        raise RuntimeError(f"expected one ratio in benchmarks.backends' JSON, found {ratios}")
-    return ratios[0]
+def _ratio(found: dict) -> float:
+    """The NumPy/torch ratio of the one result (lstm, default size, float32) of a
+    benchmarks.backends JSON."""
+    results = found.get("results") or []
+    if len(results) != 1:
+        raise RuntimeError(f"expected one result in benchmarks.backends' JSON, found {results}")
+    return float(results[0]["ratio"])
 
 
 def main(argv: list[str] | None = None) -> int:

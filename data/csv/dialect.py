@@ -195,20 +195,22 @@ def _has_header(rows: list[list[str]], decimal: str) -> bool:
     "2020-01-01,1.5" series: its first date is no column name)."""
     if len(rows) < 2:
         return True
-    first, second = (_kinds(row, decimal) for row in rows[:2])
-    if all(kind == "number" for kind in first):
+    first, second = ([c.strip().strip('"') for c in row] for row in rows[:2])
+    if all(c and looks_numeric(c, decimal) for c in first):
         return False
-    return not ("date" in first and first == second and set(first) <= {"number", "date"})
+    if len(first) != len(second):
+        return True
+    for above, below in zip(first, second, strict=True):  # a name ends it at once: one date guess
+        kind = _kind(above, decimal)
+        if kind in ("", "text") or kind != _kind(below, decimal):
+            return True
+    return False
 
 
-def _kinds(row: list[str], decimal: str) -> list[str]:
-    """ "number", "date", "text" or "" (empty) for each cell of a row."""
-    kinds = []
-    for cell in (c.strip().strip('"') for c in row):
-        if not cell:
-            kinds.append("")
-        elif looks_numeric(cell, decimal):
-            kinds.append("number")
-        else:
-            kinds.append("date" if guess_format(cell) is not None else "text")
-    return kinds
+def _kind(cell: str, decimal: str) -> str:
+    """The cell's kind: "number", "date", "text" or "" (empty)."""
+    if not cell:
+        return ""
+    if looks_numeric(cell, decimal):
+        return "number"
+    return "date" if guess_format(cell) is not None else "text"

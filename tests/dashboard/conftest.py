@@ -94,3 +94,19 @@ def text_of(at: AppTest) -> str:
     parts += [w.value for w in at.warning] + [i.value for i in at.info]
     parts += [s.value for s in at.success] + [e.value for e in at.error]
     return shown("\n".join(parts))
+
+
+class QueueRecorder:
+    """Stands in for a training process's multiprocessing queue: keeps what the child sends."""
+
+    def __init__(self):
+        self.messages: list = []
+
+    def put(self, message):
+        self.messages.append(message)
+
+    def close(self):
+        pass
+
+    def join_thread(self):
+        pass

@@ -17,7 +17,7 @@ from dashboard.jobs import TrainingJob, _child, _pump
 from lstm.budget import default_budget
 from lstm.config import ModelConfig, TrainConfig
 from lstm.runs import RunStore
-from tests.dashboard.conftest import TINY, shown, start_app
+from tests.dashboard.conftest import TINY, QueueRecorder, shown, start_app
 
 # inside every documented limit, about 217 GB to train (docs/RELIABILITY.md)
 HUGE = {"dataset": "adding", "adding.seq_len": "400", "adding.n_train": "4096",
@@ -70,20 +70,6 @@ def test_a_comparison_is_estimated_as_one_process_holding_both_backends():
     assert both.parts["runtime"] == runtime and both.bytes == sum(both.parts.values())
 
 
-class _Recorder:
-    def __init__(self):
-        self.messages: list = []
-
-    def put(self, message):
-        self.messages.append(message)
-
-    def close(self):
-        pass
-
-    def join_thread(self):
-        pass
-
-
 class _Ended:
     """A training process that has ended."""
 
@@ -108,7 +94,7 @@ def _job_whose_last_save_failed(runs_dir, monkeypatch) -> TrainingJob:
 
     monkeypatch.setattr(RunStore, "save", save)
     spec = data.load_dataset("sine", n_train=24, n_val=8, seq_len=6).spec
-    recorder = _Recorder()
+    recorder = QueueRecorder()
     _child(spec, None, ModelConfig(input_size=1, hidden_size=3), TrainConfig(epochs=2),
            ["numpy"], "full disk", str(runs_dir), None, threading.Event(), recorder)  # fmt: skip
     monkeypatch.setattr(RunStore, "save", real_save)

@@ -13,6 +13,7 @@ import data
 from dashboard.jobs import TrainingJob, _child, start
 from lstm.config import ModelConfig, TrainConfig
 from lstm.runs import RunStore
+from tests.dashboard.conftest import QueueRecorder
 
 SPEC = data.load_dataset("sine", n_train=32, n_val=8, seq_len=6).spec
 MODEL = ModelConfig(input_size=1, hidden_size=3)
@@ -45,22 +46,6 @@ def test_a_csv_job_rebuilds_the_upload_from_its_spec_and_bytes(runs_dir):
     assert run.dataset_summary["val_sequences"] == len(dataset.x_val)
 
 
-class _Recorder:
-    """Stands in for the multiprocessing queue: keeps what the child sends."""
-
-    def __init__(self):
-        self.messages: list = []
-
-    def put(self, message):
-        self.messages.append(message)
-
-    def close(self):
-        pass
-
-    def join_thread(self):
-        pass
-
-
 def _plain(value) -> bool:
     if isinstance(value, dict):
         return all(isinstance(k, str) and _plain(v) for k, v in value.items())
@@ -70,7 +55,7 @@ def _plain(value) -> bool:
 
 
 def test_the_child_sends_plain_progress_and_run_ids_never_a_run(runs_dir):
-    queue = _Recorder()
+    queue = QueueRecorder()
     _child(SPEC, None, MODEL, TrainConfig(epochs=2), ["numpy"], "label", str(runs_dir), None,
            threading.Event(), queue)  # fmt: skip
     kinds = [m["kind"] for m in queue.messages]
@@ -114,7 +99,7 @@ def test_a_comparison_alternates_the_backends_epochs_abba_in_one_process(runs_di
     pytest.importorskip("torch")
     from lstm.params import init_params
 
-    queue = _Recorder()
+    queue = QueueRecorder()
     cfg = TrainConfig(epochs=4, dtype="float64")
     params = init_params(MODEL, 0, "float64")
     _child(SPEC, None, MODEL, cfg, ["numpy", "torch"], "cmp", str(runs_dir), params,

@@ -44,6 +44,16 @@ def _running(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def kill_server_then_wait_for(server: subprocess.Popen, pid: int, what: str) -> None:
+    """SIGKILL the server; `pid`, its child, must be gone within 20 s."""
+    os.kill(server.pid, signal.SIGKILL)
+    server.wait(10)
+    killed = time.monotonic()
+    while _running(pid) and time.monotonic() - killed < 20:
+        time.sleep(0.1)
+    assert not _running(pid), f"{what} outlived its server by 20 s"
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to see the child exit")
 def test_killing_the_server_stops_its_training_process_and_keeps_the_finished_epochs(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -54,12 +64,7 @@ def test_killing_the_server_stops_its_training_process_and_keeps_the_finished_ep
         assert line, "the server did not start its job"
         pid, run_id = int(line.split()[0]), line.split()[1]
         assert _running(pid)
-        os.kill(server.pid, signal.SIGKILL)
-        server.wait(10)
-        killed = time.monotonic()
-        while _running(pid) and time.monotonic() - killed < 20:
-            time.sleep(0.1)
-        assert not _running(pid), "the training process outlived its server by 20 s"
+        kill_server_then_wait_for(server, pid, "the training process")
     finally:
         if server.poll() is None:
             server.kill()
