@@ -9,7 +9,7 @@ import itertools
 
 import numpy as np
 
-from lstm.fused_common import buffer, chunk_steps, flush_tiny, incoming_dh
+from lstm.fused_common import buffer, chunk_steps, flush_tiny
 
 # dW_t = dz_t [x_t; h_{t-1}; 1]^T: for small products OpenBLAS multiplies by a contiguous (N, K)
 # much faster than by the transposed view of a (K, N), so backward copies a chunk's inputs
@@ -28,9 +28,14 @@ class FusedLSTMBackward:
         is neither f (read from A) nor 1."""
         S, GH, N = A.shape
         H = c.shape[1]
-        sig = GH - H  # the sigmoid gates' rows: all but g, the last block
-        np.subtract(1.0, A[:, :sig], out=F[:, :sig])
-        F[:, :sig] *= A[:, :sig]  # s (1 - s): the sigmoid's derivative
+        one = np.array(1.0, A.dtype)  # a 0-d array: a Python float costs a conversion a call
+        # s (1 - s), the sigmoid's derivative, on the sigmoid rows (all but g, the last block):
+        # on a contiguous chunk, over all its rows, g's included (overwritten below): one pass
+        # over contiguous memory costs about what a pass over one block's strided rows does
+        # (measured at the default size: 7 us either way for a chunk of 8 steps)
+        rows = slice(None) if A.flags.c_contiguous else slice(0, GH - H)
+        np.subtract(one, A[:, rows], out=F[:, rows])
+        np.multiply(F[:, rows], A[:, rows], out=F[:, rows])
         A4, F4 = A.reshape(S, -1, H, N), F.reshape(S, -1, H, N)
         Ao, Ai, Af, Ag = (None if k is None else A4[:, k] for k in self.blocks_at)
         Fo, Fi, Ff, Fg = (None if k is None else F4[:, k] for k in self.blocks_at)
@@ -45,14 +50,14 @@ class FusedLSTMBackward:
             Ff *= c_prev  # df = dc * c'
         if self.tanh_g:
             np.multiply(Ag, Ag, out=Fg)
-            np.subtract(1.0, Fg, out=Fg)  # tanh' = 1 - g^2
+            np.subtract(one, Fg, out=Fg)  # tanh' = 1 - g^2
         else:
             Fg[...] = 1.0
         if Ai is not None:
             Fg *= Ai  # dg = dc * i
         if self.tanh_c:
             np.multiply(s, s, out=dc_dh)
-            np.subtract(1.0, dc_dh, out=dc_dh)
+            np.subtract(one, dc_dh, out=dc_dh)
         else:
             dc_dh[...] = 1.0
         if Ao is not None:
@@ -64,7 +69,7 @@ class FusedLSTMBackward:
             Fc += Af
             Fc += Ff * peep[1]
         elif self.cell.coupled:
-            np.subtract(1.0, Ai, out=Fc)
+            np.subtract(one, Ai, out=Fc)
 
     def layer_backward(self, dH: np.ndarray | None, dh_last: np.ndarray | None, layer: dict,
                        out: dict, need_dX: bool = True) -> np.ndarray | None:  # fmt: skip
@@ -97,13 +102,14 @@ class FusedLSTMBackward:
         dW = np.zeros((GH, K), dtype)  # sum_t dz_t @ inputs[t]^T, transposed
         dW_t = np.empty((GH, K), dtype)
         dp = [np.zeros(H, dtype) for _ in range(3)] if peep else None
+        carried = np.zeros((2, H, N), dtype)  # what reaches step t from step t+1:
+        dh_rec, dc = carried  # the gradient at h_t; at c_t (then the total at c_t)
         dh_sum = np.empty((H, N), dtype)
-        dh_rec = np.zeros((H, N), dtype)  # gradient reaching h_t from step t+1
-        dc = np.zeros((H, N), dtype)  # gradient reaching c_t from step t+1, then total at c_t
-        tmp = np.empty((H, N), dtype)
         has_o = "o" in order
+        n_cg = len(order) - has_o
+        dot, mul, add = np.dot, np.multiply, np.add  # locals, `out` by position: see fused_lstm
         for t1 in range(T, 0, -chunk):
-            flush_tiny(dc, dh_rec)  # see lstm.fused_common
+            flush_tiny(carried)  # see lstm.fused_common
             t0 = max(0, t1 - chunk)
             S = t1 - t0
             F, dc_dh = F_all[:S], dc_dh_all[:S]
@@ -111,7 +117,8 @@ class FusedLSTMBackward:
             c_prev, c = cs[t0:t1], cs[t0 + 1 : t1 + 1]
             self._factors(A[t0:t1], c_prev, c, s_all[t0:t1], peep, F, dc_dh, Fc)
             F_o = F[:, :H] if has_o else itertools.repeat(None)
-            F_cg = F[:, H if has_o else 0 :].reshape(S, -1, H, N)  # the blocks times dc
+            F4 = F[:, H if has_o else 0 :].reshape(S, -1, H, N)  # the blocks times dc
+            F_cg = [F4[:, k] for k in range(n_cg)] + [itertools.repeat(None)] * (3 - n_cg)
             if own_carry:
                 carry = Fc
             elif "f" in order:
@@ -122,21 +129,31 @@ class FusedLSTMBackward:
             if inputs_T_all is not None:
                 np.copyto(inputs_T_all[:S], inputs_T)
                 inputs_T = inputs_T_all[:S]
-            steps = zip(range(t1 - 1, t0 - 1, -1), F[::-1], _rev(F_o), F_cg[::-1], dc_dh[::-1],
-                        _rev(carry), inputs_T[::-1], strict=False)  # fmt: skip
-            for t, dz, dz_o, dz_cg, dc_dh_t, fc, x_h_1_T in steps:
-                dh = incoming_dh(t, T, dH, dh_last, dh_rec, dh_sum)
-                np.multiply(dh, dc_dh_t, out=tmp)
-                np.add(dc, tmp, out=dc)
-                np.multiply(dz_cg, dc, out=dz_cg)
+            steps = zip(range(t1 - 1, t0 - 1, -1), F[::-1], _rev(F_o), *map(_rev, F_cg),
+                        dc_dh[::-1], _rev(carry), inputs_T[::-1], strict=False)  # fmt: skip
+            for t, dz, dz_o, dz_1, dz_2, dz_3, dc_dh_t, fc, x_h_1_T in steps:
+                if t == T - 1:
+                    dh = dH[t] if dH is not None else dh_last
+                elif dH is not None:
+                    dh = add(dH[t], dh_rec, dh_sum)
+                else:
+                    dh = dh_rec
+                mul(dc_dh_t, dh, dc_dh_t)
+                add(dc, dc_dh_t, dc)
                 if dz_o is not None:
-                    np.multiply(dz_o, dh, out=dz_o)
+                    mul(dz_o, dh, dz_o)
+                # a call a block: a broadcast (3, H, N) * (H, N) costs about three calls
+                mul(dz_1, dc, dz_1)
+                if dz_2 is not None:
+                    mul(dz_2, dc, dz_2)
+                    if dz_3 is not None:
+                        mul(dz_3, dc, dz_3)
                 if t > 0:
                     if fc is not None:
-                        np.multiply(dc, fc, out=dc)  # carry to step t-1
-                    np.dot(W_h, dz, out=dh_rec)
-                np.dot(dz, x_h_1_T, out=dW_t)
-                np.add(dW, dW_t, out=dW)
+                        mul(dc, fc, dc)  # carry to step t-1
+                    dot(W_h, dz, dh_rec)
+                dot(dz, x_h_1_T, dW_t)
+                add(dW, dW_t, dW)
             if peep:
                 for k, (q, state) in enumerate((("i", c_prev), ("f", c_prev), ("o", c))):
                     dp[k] += (F[:, self._rows(q, H)] * state).sum(axis=(0, 2))
