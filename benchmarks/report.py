@@ -93,8 +93,8 @@ def memory_report(problem, name: str, dtype: str = "float32") -> dict:
 
     def cache_bytes() -> int:
         _, cache = nb.forward(params, x, model_cfg)
-        kept = ("inputs", "A", "cs", "tanh_cs")
-        return sum(layer[k].nbytes for layer in cache["layers"] for k in kept)
+        kept = ("inputs", "A", "cs", "tanh_cs", "E")  # E: the plain LSTM's gates, c and tanh c
+        return sum(layer[k].nbytes for layer in cache["layers"] for k in kept if k in layer)
 
     backend = create("numpy", model_cfg, train_cfg, params)
     report = {"size": name, "dtype": dtype, "cache_bytes": cache_bytes()}

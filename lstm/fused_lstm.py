@@ -37,7 +37,7 @@ How it is made fast (`python -m benchmarks.backends` measures it against torch.n
 - Backward needs, per step, only what depends on the recurrence: the factors above are computed
   for a chunk of steps at once (about 256 KB of gates, so the chunk is still in the cache when
   its steps use it), so a backward step is seven small ufuncs (one per gate block: a broadcast
-  over three blocks costs as much as three calls) and three matrix products (dh, dW). Only a
+  over three blocks costs as much as three calls) and two matrix products (dh, dW). Only a
   chunk of dz is ever kept.
 - At the default size a NumPy call's fixed cost (~0.25 us) is about half its time: the loops
   bind their functions to locals and pass `out` by position, and scalars are 0-d arrays.

@@ -19,15 +19,32 @@ _SMALL_PRODUCT = 4096  # K * N up to which the copy pays
 
 
 class FusedLSTMBackward:
-    """`_factors` and `layer_backward` of `FusedLSTM`: they read its `cell`, `order`,
-    `blocks_at`, `tanh_g`, `tanh_c`, `_rows` and `_columns`."""
+    """`layer_backward` of the fused LSTM kernels, and the factors of `FusedLSTM`'s layout: they
+    read its `cell`, `order`, `blocks_at`, `tanh_g`, `tanh_c`, `_rows` and `_columns`. A kernel
+    with another layout (`lstm.fused_lstm_plain`) overrides `_factor_buffers` and `_factors`."""
 
-    def _factors(self, A, c_prev, c, s, peep, F, dc_dh, Fc) -> None:
-        """The backward factors of S steps at once (`lstm.fused_lstm`'s docstring): F like A (Fo
-        and F_{i,f,g} in internal order), dc_dh like c; Fc (or None) the carry factor when it
-        is neither f (read from A) nor 1."""
-        S, GH, N = A.shape
-        H = c.shape[1]
+    def _factor_buffers(self, layer: dict, T: int, GH: int, H: int, N: int) -> tuple:
+        """The workspace buffers `_factors` fills, for a chunk of steps: F (chunk, G*H, N) (dz
+        once the steps have run), dc_dh (chunk, H, N) and Fc (or None), the carry factor when
+        it is neither f (read from A) nor 1. The chunk's length comes first."""
+        workspace, name, dtype = layer["workspace"], layer["name"], layer["W"].dtype
+        chunk = chunk_steps(T, GH, N, dtype.itemsize)
+        F = buffer(workspace, name + "dZ", (chunk, GH, N), dtype)
+        dc_dh = buffer(workspace, name + "dc_dh", (chunk, H, N), dtype)
+        own_carry = layer["peep"] is not None or self.cell.coupled
+        Fc = buffer(workspace, name + "Fc", (chunk, H, N), dtype) if own_carry else None
+        return chunk, F, dc_dh, Fc
+
+    def _factors(self, layer: dict, t0: int, t1: int, buffers: tuple) -> tuple:
+        """The backward factors of steps t0..t1-1 at once (`lstm.fused_lstm`'s docstring), in
+        `buffers` (from `_factor_buffers`). Returns (F, dc_dh, carry): F (S, G*H, N) holds Fo
+        and F_{i,f,g} in internal order, dc_dh (S, H, N), carry (S, H, N) or None (f = 1)."""
+        _, F, dc_dh, Fc = buffers
+        S = t1 - t0
+        F, dc_dh = F[:S], dc_dh[:S]
+        A, cs, peep = layer["A"][t0:t1], layer["cs"], layer["peep"]
+        c_prev, s = cs[t0:t1], layer["tanh_cs"][t0:t1]
+        GH, H, N = F.shape[1], dc_dh.shape[1], F.shape[2]
         one = np.array(1.0, A.dtype)  # a 0-d array: a Python float costs a conversion a call
         # s (1 - s), the sigmoid's derivative, on the sigmoid rows (all but g, the last block):
         # on a contiguous chunk, over all its rows, g's included (overwritten below): one pass
@@ -62,14 +79,18 @@ class FusedLSTMBackward:
             dc_dh[...] = 1.0
         if Ao is not None:
             dc_dh *= Ao  # dc += dh * o * act'(c)
+        carry = Af  # f, or None when f = 1 (nfg)
         if peep:
+            Fc = Fc[:S]
             np.multiply(Fo, peep[2], out=Fc)  # o looks at c
             dc_dh += Fc
             np.multiply(Fi, peep[0], out=Fc)  # i and f look at c'
             Fc += Af
             Fc += Ff * peep[1]
+            carry = Fc
         elif self.cell.coupled:
-            np.subtract(one, Ai, out=Fc)
+            carry = np.subtract(one, Ai, out=Fc[:S])
+        return F, dc_dh, carry
 
     def layer_backward(self, dH: np.ndarray | None, dh_last: np.ndarray | None, layer: dict,
                        out: dict, need_dX: bool = True) -> np.ndarray | None:  # fmt: skip
@@ -81,19 +102,15 @@ class FusedLSTMBackward:
         Steps are taken in chunks of about CHUNK_BYTES of dz, last chunk first: the factors of a
         chunk are computed just before its steps use them, while they are still in the cache,
         and only a chunk's dz is kept (dX takes its share of each chunk)."""
-        A, cs, s_all, inputs, W = (layer[k] for k in ("A", "cs", "tanh_cs", "inputs", "W"))
-        peep, cell, order = layer["peep"], self.cell, self.order
-        T, GH, N = A.shape
-        H = cs.shape[1]
-        K = inputs.shape[1]
+        inputs, hs, W = layer["inputs"], layer["hs"], layer["W"]
+        peep, cell, order = layer.get("peep"), self.cell, self.order
+        T, K, N = inputs.shape[0] - 1, inputs.shape[1], inputs.shape[2]
+        H, GH = hs.shape[1], W.shape[1]
         D = K - H - 1
-        dtype = A.dtype
+        dtype = W.dtype
         workspace, name = layer["workspace"], layer["name"]
-        chunk = chunk_steps(T, GH, N, A.itemsize)
-        F_all = buffer(workspace, name + "dZ", (chunk, GH, N), dtype)
-        dc_dh_all = buffer(workspace, name + "dc_dh", (chunk, H, N), dtype)
-        own_carry = peep is not None or cell.coupled  # a carry factor that is not f or 1
-        Fc_all = buffer(workspace, name + "Fc", (chunk, H, N), dtype) if own_carry else None
+        buffers = self._factor_buffers(layer, T, GH, H, N)
+        chunk = buffers[0]
         dX = buffer(workspace, name + "dX", (T, D, N), dtype) if need_dX else None
         inputs_T_all = None
         if K * N <= _SMALL_PRODUCT:
@@ -105,32 +122,23 @@ class FusedLSTMBackward:
         carried = np.zeros((2, H, N), dtype)  # what reaches step t from step t+1:
         dh_rec, dc = carried  # the gradient at h_t; at c_t (then the total at c_t)
         dh_sum = np.empty((H, N), dtype)
-        has_o = "o" in order
-        n_cg = len(order) - has_o
+        by_dc = [q for q in order if q != "o"]  # the blocks dc multiplies, then None to 3
         dot, mul, add = np.dot, np.multiply, np.add  # locals, `out` by position: see fused_lstm
+        none = itertools.repeat(None)
         for t1 in range(T, 0, -chunk):
             flush_tiny(carried)  # see lstm.fused_common
             t0 = max(0, t1 - chunk)
             S = t1 - t0
-            F, dc_dh = F_all[:S], dc_dh_all[:S]
-            Fc = Fc_all[:S] if own_carry else None
-            c_prev, c = cs[t0:t1], cs[t0 + 1 : t1 + 1]
-            self._factors(A[t0:t1], c_prev, c, s_all[t0:t1], peep, F, dc_dh, Fc)
-            F_o = F[:, :H] if has_o else itertools.repeat(None)
-            F4 = F[:, H if has_o else 0 :].reshape(S, -1, H, N)  # the blocks times dc
-            F_cg = [F4[:, k] for k in range(n_cg)] + [itertools.repeat(None)] * (3 - n_cg)
-            if own_carry:
-                carry = Fc
-            elif "f" in order:
-                carry = A[t0:t1, self._rows("f", H)]
-            else:
-                carry = itertools.repeat(None)  # f = 1
+            F, dc_dh, carry = self._factors(layer, t0, t1, buffers)
+            F_o = F[:, self._rows("o", H)][::-1] if "o" in order else none
+            F_c = [F[:, self._rows(q, H)][::-1] for q in by_dc] + [none] * (3 - len(by_dc))
             inputs_T = inputs[t0:t1].transpose(0, 2, 1)  # [x_t; h_{t-1}; 1]^T, (S, N, K)
             if inputs_T_all is not None:
                 np.copyto(inputs_T_all[:S], inputs_T)
                 inputs_T = inputs_T_all[:S]
-            steps = zip(range(t1 - 1, t0 - 1, -1), F[::-1], _rev(F_o), *map(_rev, F_cg),
-                        dc_dh[::-1], _rev(carry), inputs_T[::-1], strict=False)  # fmt: skip
+            carries = none if carry is None else carry[::-1]
+            steps = zip(range(t1 - 1, t0 - 1, -1), F[::-1], F_o, *F_c, dc_dh[::-1], carries,
+                        inputs_T[::-1], strict=False)  # fmt: skip
             for t, dz, dz_o, dz_1, dz_2, dz_3, dc_dh_t, fc, x_h_1_T in steps:
                 if t == T - 1:
                     dh = dH[t] if dH is not None else dh_last
@@ -155,7 +163,9 @@ class FusedLSTMBackward:
                 dot(dz, x_h_1_T, dW_t)
                 add(dW, dW_t, dW)
             if peep:
-                for k, (q, state) in enumerate((("i", c_prev), ("f", c_prev), ("o", c))):
+                cs = layer["cs"]
+                for k, (q, state) in enumerate((("i", cs[t0:t1]), ("f", cs[t0:t1]),
+                                                ("o", cs[t0 + 1 : t1 + 1]))):  # fmt: skip
                     dp[k] += (F[:, self._rows(q, H)] * state).sum(axis=(0, 2))
             if dX is not None:
                 np.matmul(W[:D], F, out=dX[t0:t1])
@@ -165,8 +175,3 @@ class FusedLSTMBackward:
         if peep:
             np.concatenate(dp, out=out["p"])
         return dX
-
-
-def _rev(seq):
-    """seq reversed, or an endless None for an itertools.repeat(None)."""
-    return seq if isinstance(seq, itertools.repeat) else seq[::-1]

@@ -9,10 +9,11 @@ cell of `cfg.cell` (equations in `lstm.cells`) maps (x_t, state_{t-1}) to state_
 
 Which code runs a layer: every cell has a fast path, fused kernels (time-major, one product a
 step, factors of backward computed for chunks of steps, workspace buffers; see fused_lstm's
-docstring): `lstm.fused_lstm.FusedLSTM` for the LSTM and its variants, `lstm.fused_gru` and
-`lstm.fused_rnn`. `fused=False` runs the generic loop of `lstm.cell_loop` over the reference
-cell of `lstm.cells` instead: the fast paths are tested against it to 1e-13, and a new cell
-that no kernel knows runs there (a new LSTM variant whose flags FusedLSTM knows is fused).
+docstring): `lstm.fused_lstm_plain.PlainLSTM` for the plain LSTM, `lstm.fused_lstm.FusedLSTM`
+for its variants, `lstm.fused_gru` and `lstm.fused_rnn`. `fused=False` runs the generic loop of
+`lstm.cell_loop` over the reference cell of `lstm.cells` instead: the fast paths are tested
+against it to 1e-13, and a new cell that no kernel knows runs there (a new LSTM variant whose
+flags FusedLSTM knows is fused).
 
 Params and grads live as consecutive views of one flat buffer each, so gradient clipping and the
 optimizer (`lstm.optim`) are a dozen whole-vector NumPy calls. The gradient w.r.t. the input
@@ -33,13 +34,18 @@ from lstm.cells import CELLS, get_cell
 from lstm.config import ModelConfig, TrainConfig
 from lstm.fused_common import buffer
 from lstm.fused_lstm import FusedLSTM
+from lstm.fused_lstm_plain import PlainLSTM
 from lstm.losses import loss_fn
 from lstm.optim import clip_by_global_norm, optimizer_for
 from lstm.params import check_params, param_shapes
 
 # the fused kernels of each cell that has them: every LSTM-family cell whose flags the fused
-# LSTM knows, the GRU and the RNN
-FAST_PATHS = {name: FusedLSTM(cell) for name, cell in CELLS.items() if FusedLSTM.supports(cell)}
+# LSTM knows (the plain LSTM in its own layout), the GRU and the RNN
+FAST_PATHS = {
+    name: PlainLSTM(cell) if PlainLSTM.fits(cell) else FusedLSTM(cell)
+    for name, cell in CELLS.items()
+    if FusedLSTM.supports(cell)
+}
 FAST_PATHS.update(gru=fused_gru, rnn=fused_rnn)
 
 

@@ -14,6 +14,7 @@ from lstm.cell_loop import CellLoop
 from lstm.cells import CELLS, LSTM
 from lstm.fused_common import chunk_steps
 from lstm.fused_lstm import FusedLSTM
+from lstm.fused_lstm_plain import PlainLSTM
 from lstm.losses import loss_fn
 from lstm.numpy_backend import (
     FAST_PATHS,
@@ -60,6 +61,12 @@ def test_every_cell_has_a_fast_path_and_a_rewritten_step_falls_back_to_the_loop(
             return super().step(p, 2 * xw, state)
 
     assert not FusedLSTM.supports(Odd()) and FusedLSTM.supports(CELLS["peephole"])
+    # the plain LSTM has a layout of its own; no variant fits it
+    assert isinstance(layer_engine("lstm"), PlainLSTM)
+    assert [name for name, cell in CELLS.items() if PlainLSTM.fits(cell)] == ["lstm"]
+    assert not PlainLSTM.fits(Odd())
+    with pytest.raises(ValueError, match="not the plain LSTM"):
+        PlainLSTM(CELLS["noaf"])
 
 
 @pytest.mark.parametrize("cell", sorted(FAST_PATHS))
