@@ -20,8 +20,10 @@ import math
 
 import numpy as np
 
-# backward works through the steps in chunks of about this many bytes of dz (a cache's worth)
-CHUNK_BYTES = 256 * 1024
+# backward works through the steps in chunks of about this many bytes of dz (half an L2 cache
+# of the reference machine, 2 MB a core). Measured there (train step, float32, one thread, A/B
+# in one process) against 256 KB: lstm default 1-2% faster, long 2%, noaf and gru 0-1%.
+CHUNK_BYTES = 1024 * 1024
 
 
 def activate(a: np.ndarray, tanh_from: int) -> None:

@@ -35,7 +35,7 @@ How it is made fast (`python -m benchmarks.backends` measures it against torch.n
   (`lstm.fused_common.activate`), those rows of W halved beforehand (a peephole cell's o waits
   for c).
 - Backward needs, per step, only what depends on the recurrence: the factors above are computed
-  for a chunk of steps at once (about 256 KB of gates, so the chunk is still in the cache when
+  for a chunk of steps at once (about 1 MB of gates, so the chunk is still in the cache when
   its steps use it), so a backward step is seven small ufuncs (one per gate block: a broadcast
   over three blocks costs as much as three calls) and two matrix products (dh, dW). Only a
   chunk of dz is ever kept.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from lstm import fused_common
 from lstm.cell_loop import CellLoop
 from lstm.cells import CELLS, LSTM
 from lstm.fused_common import chunk_steps
@@ -45,8 +46,12 @@ def _run(prob, fused: bool):
     return y_hat, {k: v.copy() for k, v in grads.items()}, dx, gates
 
 
-def test_the_largest_size_here_runs_backward_in_chunks():
-    assert chunk_steps(30, 4 * 32, 64, 8) < 30 and chunk_steps(30, 32, 64, 8) < 30
+SMALL_CHUNKS = 32 * 1024  # the largest size below runs backward in several chunks with these
+
+
+def test_the_largest_size_here_runs_backward_in_chunks(monkeypatch):
+    monkeypatch.setattr(fused_common, "CHUNK_BYTES", SMALL_CHUNKS)
+    assert all(chunk_steps(30, rows, 64, 8) < 30 for rows in (6 * 32, 4 * 32, 3 * 32, 32))
 
 
 def test_every_cell_has_a_fast_path_and_a_rewritten_step_falls_back_to_the_loop():
@@ -71,11 +76,13 @@ def test_every_cell_has_a_fast_path_and_a_rewritten_step_falls_back_to_the_loop(
 
 @pytest.mark.parametrize("cell", sorted(FAST_PATHS))
 @pytest.mark.parametrize(("layers", "target", "task"), GRID)
-# the last size's backward runs in several chunks of steps (lstm.fused_common.chunk_steps)
+# the last size's backward runs in several chunks of steps (lstm.fused_common.chunk_steps,
+# with SMALL_CHUNKS)
 @pytest.mark.parametrize(("batch", "steps", "hidden"), [(4, 7, 5), (1, 1, 3), (64, 30, 32)])
 def test_fused_kernels_match_the_reference_cells_float64(
-    cell, layers, target, task, batch, steps, hidden, record_property
+    cell, layers, target, task, batch, steps, hidden, record_property, monkeypatch
 ):
+    monkeypatch.setattr(fused_common, "CHUNK_BYTES", SMALL_CHUNKS)
     cfg = config(cell, layers, target, task, hidden=hidden)
     prob = make_problem(cfg, seed=layers + steps, batch=batch, steps=steps)
     y_fast, grads_fast, dx_fast, trace_fast = _run(prob, fused=True)
