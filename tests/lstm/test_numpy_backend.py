@@ -13,6 +13,7 @@ from lstm import input_gradient
 from lstm.backends import create, get
 from lstm.cells import get_cell
 from lstm.config import ModelConfig, TrainConfig
+from lstm.fused_common import flush_tiny
 from lstm.losses import loss_fn
 from lstm.numpy_backend import NumpyBackend, backward, forward, predict, trace
 from lstm.params import init_params
@@ -222,3 +223,12 @@ def test_backward_is_pure_and_repeatable(cell):
     assert np.array_equal(dy_hat, dy_copy)
     assert all(np.array_equal(prob.params[k], before[k]) for k in before)
     assert np.array_equal(forward(prob.params, prob.x, cfg)[0], y_hat)
+
+
+@pytest.mark.parametrize(("dtype", "limit"), [("float32", 9.9e-32), ("float64", 1.0e-292)])
+def test_flush_tiny_zeroes_what_is_heading_for_the_subnormals_and_keeps_the_rest(dtype, limit):
+    values = [0.5 * limit, -0.1 * limit, 2.0 * limit, -2e-7, 0.0, 3.0]
+    a = np.array([values, values[::-1]], dtype)  # two rows: one call flushes several arrays
+    flush_tiny(a)
+    expected = [0.0, 0.0, 2.0 * limit, -2e-7, 0.0, 3.0]
+    np.testing.assert_array_equal(a, np.array([expected, expected[::-1]], dtype))
