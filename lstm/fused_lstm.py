@@ -47,6 +47,9 @@ How it is made fast (`python -m benchmarks.backends` measures it against torch.n
 - The bottom layer's input gradient is computed only when asked for (`need_dX`).
 - keep="none" (predict) keeps one step of gates, c and tanh(c); keep="gates" (trace) keeps gates
   and states for every step but never tanh(c), which only backward needs.
+- The plain LSTM (cell="lstm") runs `lstm.fused_lstm_plain.PlainLSTM`, these kernels with a
+  step's gates, c_{t-1} and tanh(c_t) side by side (fewer, larger NumPy calls; it keeps tanh(c)
+  whatever `keep` says); this module's layout serves the variants.
 
 The interface is `lstm.cell_loop`'s: layer_forward, layer_backward, layer_trace.
 """
