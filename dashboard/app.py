@@ -37,6 +37,7 @@ from dashboard import (  # noqa: E402
     training,
     upload,
 )
+from dashboard.job_queue import QUEUE  # noqa: E402
 from dashboard.jobs import warm_up  # noqa: E402
 
 ICON = Path(__file__).resolve().parent / "assets" / "icon.png"  # bundled: loads offline
@@ -99,12 +100,14 @@ def _header():
 
 
 def _keep_url(ctx: state.Context) -> None:
+    job = st.session_state.get(keys.JOB)
     links.keep_url(
         dataset=ctx.experiment.dataset,
         default_dataset=sidebar.DEFAULT_DATASET,
         tab=st.session_state.get(keys.TAB),
         default_tab=next(iter(TABS)),
         run_id=state.current_id() if ctx.current is not None else None,
+        job_id=job.id if job is not None and not job.collected else None,
     )
 
 
@@ -118,6 +121,7 @@ def main() -> None:
         tabs=list(TABS),
         params_for=sidebar.bound_params,
         run_exists=_run_exists,
+        find_job=QUEUE.find,
     )
     warm_up()
     training.collect_finished_job()

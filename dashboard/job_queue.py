@@ -14,6 +14,10 @@ job runs) marks it seen (`TrainingJob.seen`). A job not seen for `orphan_seconds
 server) is stopped: finished epochs are kept in the run store. A hidden tab still polls (browsers
 slow its timers to about once a minute), so it is not an orphan.
 
+Finding a job again: the queue remembers the last `RECENT_JOBS` jobs submitted by their id
+(`find`), so a page that was reloaded or reconnected while its job ran (a new session, with the
+job's id in its URL: `dashboard.links`) follows the same job and shows its run when it ends.
+
 Pure Python: no streamlit here (tests drive the queue directly).
 """
 
@@ -23,11 +27,13 @@ import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
 DEFAULT_ORPHAN_SECONDS = 600.0
+RECENT_JOBS = 64  # jobs `find` knows by id, the newest
 
 
 def usable_cores() -> int:
@@ -59,6 +65,7 @@ class JobQueue:
         self._lock = threading.RLock()
         self._running: list = []  # TrainingJob
         self._waiting: list[tuple] = []  # (TrainingJob, launch)
+        self._recent: OrderedDict = OrderedDict()  # job id -> TrainingJob, the newest last
         self._reaper: threading.Thread | None = None
 
     # ------------------------------------------------------------------ jobs in, jobs out
@@ -74,6 +81,9 @@ class JobQueue:
         job.seen()
         with self._lock:
             self._waiting.append((job, launch))
+            self._recent[job.id] = job
+            while len(self._recent) > RECENT_JOBS:
+                self._recent.popitem(last=False)
         self._start_reaper()
         self._dispatch()
 
@@ -131,6 +141,12 @@ class JobQueue:
         """(running jobs, waiting jobs in order)."""
         with self._lock:
             return list(self._running), [job for job, _ in self._waiting]
+
+    def find(self, job_id: str):
+        """The job of that id among the last RECENT_JOBS submitted (queued, running or ended),
+        or None."""
+        with self._lock:
+            return self._recent.get(job_id)
 
     def busy_slots(self) -> int:
         with self._lock:

@@ -31,6 +31,9 @@ URL_NOTICES = "url_notices"  # what reading the URL changed, one sentence each (
 TAB = "tab"  # the open tab (st.tabs; also ?tab=); Train sets it to "Training"
 DATASET = "dataset"  # sidebar: dataset name, or dashboard.upload.UPLOAD (also ?dataset=)
 RUN = "run"  # the URL parameter naming the run the tabs show (?run=<id>), no widget
+# the URL parameter naming the session's training job until its result is picked up
+# (?training=<job id>), no widget: a reloaded page follows the same job (dashboard.links)
+TRAINING_JOB = "training"
 THREADS = "threads"  # sidebar: BLAS/OpenMP/torch threads of the training processes
 UPLOAD_FILE = "upload"  # sidebar: the CSV file uploader
 BACKEND = "backend"  # sidebar: backend name from lstm.backends.BACKENDS

@@ -22,17 +22,23 @@ from dashboard.views.text import plain
 MAX_NOTICES = 12  # sentences shown about a link's values; a link may carry thousands
 
 
-def read_url(*, datasets, default_dataset, tabs, params_for, run_exists) -> None:
+def read_url(*, datasets, default_dataset, tabs, params_for, run_exists, find_job=None) -> None:
     """On the session's first run: clean the URL's parameters (see `urlparams.sanitize`) and
     put the dataset, tab and run into the session. A URL that needed changes is replaced by
-    the cleaned one, and the script reruns so the widgets bind to clean values only."""
+    the cleaned one, and the script reruns so the widgets bind to clean values only.
+
+    A URL naming a training job the server still knows (`find_job(id)`, ?training=): the page
+    was reloaded, or reconnected as a new session, while the job ran; this session follows it
+    (its progress, Stop, and its run once it ends) as the one that started it did."""
     if st.session_state.get(keys.URL_READ):
         return
     st.session_state[keys.URL_READ] = True
     raw = {name: st.query_params.get_all(name) for name in st.query_params}
+    find_job = find_job or (lambda job_id: None)
     cleaned = urlparams.sanitize(
         raw, datasets=datasets, default_dataset=default_dataset, tabs=tabs,
         params_for=params_for, run_exists=run_exists,
+        job_exists=lambda job_id: find_job(job_id) is not None,
     )  # fmt: skip
     if cleaned.dataset is not None:
         st.session_state[keys.DATASET] = cleaned.dataset
@@ -40,6 +46,8 @@ def read_url(*, datasets, default_dataset, tabs, params_for, run_exists) -> None
         st.session_state[keys.TAB] = cleaned.tab
     if cleaned.run is not None:
         st.session_state[keys.CURRENT_RUN] = cleaned.run
+    if cleaned.job is not None and st.session_state.get(keys.JOB) is None:
+        st.session_state[keys.JOB] = find_job(cleaned.job)
     if cleaned.notices:
         st.session_state[keys.URL_NOTICES] = list(cleaned.notices)
     query = cleaned.as_query()
@@ -58,11 +66,13 @@ def _set_param(name: str, value: str | None) -> None:
 
 
 def keep_url(*, dataset: str, default_dataset: str, tab: str | None, default_tab: str,
-             run_id: str | None) -> None:  # fmt: skip
-    """Write the dataset, the open tab and the run shown into the URL (defaults left out)."""
+             run_id: str | None, job_id: str | None = None) -> None:  # fmt: skip
+    """Write the dataset, the open tab, the run shown and the training job whose result the
+    page has not picked up yet into the URL (defaults and None left out)."""
     _set_param(keys.DATASET, None if dataset == default_dataset else dataset)
     _set_param(keys.TAB, None if tab in (None, default_tab) else tab)
     _set_param(keys.RUN, run_id)
+    _set_param(keys.TRAINING_JOB, job_id)
 
 
 def notices() -> None:

@@ -13,12 +13,14 @@ Pure: no streamlit here (dashboard.links applies the result to the page).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from dashboard import keys
 
 OPEN_LOW = 1e-6  # the smallest value offered for a field whose lower bound is open, e.g. lr
 MAX_TEXT = 80  # longer values are cut in notices
+JOB_ID = re.compile(r"[0-9a-f]{12}")  # a training job's id (dashboard.jobs.TrainingJob.id)
 
 
 @dataclass(frozen=True)
@@ -126,25 +128,27 @@ class Cleaned:
     dataset: str | None = None  # None: not in the URL (the default)
     tab: str | None = None
     run: str | None = None
+    job: str | None = None  # a training job's id (?training=), one the server knows
     notices: list = None
 
     def as_query(self) -> dict:
         """Every parameter to keep in the URL, as st.query_params takes it."""
         query = dict(self.values)
         for name, value in ((keys.DATASET, self.dataset), (keys.TAB, self.tab),
-                            (keys.RUN, self.run)):  # fmt: skip
+                            (keys.RUN, self.run), (keys.TRAINING_JOB, self.job)):  # fmt: skip
             if value is not None:
                 query[name] = value
         return query
 
 
 def sanitize(raw: dict, *, datasets: list[str], default_dataset: str, tabs: list[str],
-             params_for, run_exists) -> Cleaned:  # fmt: skip
+             params_for, run_exists, job_exists=lambda job_id: False) -> Cleaned:  # fmt: skip
     """Check every query parameter.
 
     raw: name -> list of URL values (the last one counts). datasets: the names offered.
     params_for(dataset) -> {widget key: Param} of every widget bound to the URL for that
-    dataset. run_exists(run id) -> bool.
+    dataset. run_exists(run id) -> bool. job_exists(training job id) -> bool: the server still
+    knows the job (`dashboard.job_queue.JobQueue.find`).
     """
     notices: list[str] = []
     values = {name: (v if isinstance(v, list) else [v]) for name, v in raw.items()}
@@ -173,6 +177,16 @@ def sanitize(raw: dict, *, datasets: list[str], default_dataset: str, tabs: list
     elif run is not None:
         run = run.strip()
 
+    job = last.pop(keys.TRAINING_JOB, None)
+    if job is not None and not (JOB_ID.fullmatch(job.strip()) and job_exists(job.strip())):
+        notices.append(
+            f"training={_short(job)} is not a training job of this server (the server was "
+            "restarted, or the link is old): its run, if it saved one, is in the Runs tab"
+        )
+        job = None
+    elif job is not None:
+        job = job.strip()
+
     bound = params_for(chosen)
     other = {name for d in datasets if d != chosen for name in params_for(d)} - set(bound)
     cleaned = {}
@@ -187,4 +201,4 @@ def sanitize(raw: dict, *, datasets: list[str], default_dataset: str, tabs: list
             notices.append(f"{name} is an option of another dataset, not {chosen}: ignored")
         else:
             notices.append(f"{_short(name)} is not a setting of this app: ignored")
-    return Cleaned(values=cleaned, dataset=dataset, tab=tab, run=run, notices=notices)
+    return Cleaned(values=cleaned, dataset=dataset, tab=tab, run=run, job=job, notices=notices)

@@ -23,7 +23,7 @@ from tests.dashboard.conftest import (
 DATASETS = data.list_datasets() + ["upload"]
 
 
-def _sanitize(raw: dict, runs=()):
+def _sanitize(raw: dict, runs=(), jobs=()):
     return urlparams.sanitize(
         {k: v if isinstance(v, list) else [v] for k, v in raw.items()},
         datasets=DATASETS,
@@ -31,6 +31,7 @@ def _sanitize(raw: dict, runs=()):
         tabs=TABS,
         params_for=sidebar.bound_params,
         run_exists=lambda run_id: run_id in runs,
+        job_exists=lambda job_id: job_id in jobs,
     )
 
 
@@ -254,3 +255,41 @@ def test_gates_number_layers_from_1_and_sort_units_by_activity(runs_dir):
 def views_trace(run):
     """The last snapshot's hidden state h of layer 2 for validation sequence #0."""
     return np.asarray(run.snapshots["traces"][-1]["l1.h"][0], dtype=float)
+
+
+@pytest.mark.parametrize("value", ["0123456789ab", "../../etc", "x" * 500, "0123456789AB", ""])
+def test_a_training_job_the_server_does_not_know_is_dropped_and_said(value):
+    cleaned = _sanitize({"training": value}, jobs=("abcdef012345",))
+    assert cleaned.job is None and "training" not in cleaned.as_query()
+    assert len(cleaned.notices) == 1 and "not a training job of this server" in cleaned.notices[0]
+    assert "Runs tab" in cleaned.notices[0]
+
+
+def test_a_training_job_the_server_knows_stays_in_the_link():
+    cleaned = _sanitize({"training": " abcdef012345 "}, jobs=("abcdef012345",))
+    assert cleaned.job == "abcdef012345" and cleaned.notices == []
+    assert cleaned.as_query()["training"] == "abcdef012345"
+
+
+def test_a_page_reloaded_while_it_trains_follows_the_same_job_and_shows_its_run(runs_dir):
+    from tests.dashboard.conftest import TINY, wait_for_job
+
+    first = start_app(TINY)
+    first.button(key=keys.TRAIN).click().run()
+    job = first.session_state[keys.JOB]
+    link = dict(first.query_params)
+    assert link["training"] == job.id  # until the page picks up the result
+    # the same link in a new session: a reload, or the browser reconnecting to the server
+    second = start_app(link)
+    assert_clean(second)
+    assert second.session_state[keys.JOB] is job
+    wait_for_job(second)
+    run_id = second.session_state[keys.CURRENT_RUN]
+    assert run_id == job.run_ids[-1] and second.query_params["run"] == run_id
+    assert "training" not in second.query_params  # the result was picked up
+    assert open_tab_label(second) == "Training" and run_id in text_of(second)
+    # a link from before the server restarted (a job id it never saw) says so, trains nothing
+    third = start_app({**TINY, "training": "0123456789ab"})
+    assert_clean(third)
+    assert keys.JOB not in third.session_state and "training" not in third.query_params
+    assert "not a training job of this server" in text_of(third)

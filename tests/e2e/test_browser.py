@@ -209,3 +209,29 @@ def test_a_link_with_values_streamlit_cannot_bind_shows_a_notice_and_the_page(ap
         assert name in notice, name
     assert "epochs=inf" not in page.url and "hidden_size=1" in page.url  # the URL, cleaned
     page.screenshot(path=str(ARTIFACTS / "bad_link.png"))
+
+
+def test_a_page_reloaded_while_it_trains_follows_the_job_and_shows_its_run(app_url, page):
+    # sine, long enough to reload in the middle of it (about 1 s an epoch here)
+    page.goto(app_url + "/?dataset=sine&epochs=40&hidden_size=16")
+    page.get_by_role("tab", name="Data", exact=True).wait_for(timeout=LONG)
+    _wait_idle(page)
+    page.locator(".st-key-train button").first.click()
+    page.get_by_text(re.compile(r"Training epoch \d+/40")).first.wait_for(timeout=LONG)
+    page.wait_for_function("() => location.search.includes('training=')", timeout=LONG)
+    job = re.search(r"training=([0-9a-f]{12})", page.url).group(1)
+    page.reload()  # a new session: what the browser does on F5, or when it reconnects
+    page.get_by_role("tab", name="Training", exact=True).wait_for(timeout=LONG)
+    # the new session follows the same job: its progress, then its run
+    page.get_by_text(re.compile(r"Training epoch \d+/40|Completed", re.I)).first.wait_for(
+        timeout=LONG
+    )
+    _no_exception(page)
+    page.screenshot(path=str(ARTIFACTS / "reload_while_training.png"))
+    assert page.get_by_text("No run yet", exact=False).count() == 0
+    page.get_by_text(re.compile(r"Completed", re.I)).first.wait_for(timeout=LONG)
+    page.wait_for_function("() => location.search.includes('run=')", timeout=LONG)
+    _wait_idle(page)
+    _no_exception(page)
+    assert f"training={job}" not in page.url  # the result was picked up
+    page.screenshot(path=str(ARTIFACTS / "reload_after_training.png"))
