@@ -37,7 +37,6 @@ from dashboard import (  # noqa: E402
     training,
     upload,
 )
-from dashboard.job_queue import QUEUE  # noqa: E402
 from dashboard.jobs import warm_up  # noqa: E402
 
 ICON = Path(__file__).resolve().parent / "assets" / "icon.png"  # bundled: loads offline
@@ -107,7 +106,7 @@ def _keep_url(ctx: state.Context) -> None:
         tab=st.session_state.get(keys.TAB),
         default_tab=next(iter(TABS)),
         run_id=state.current_id() if ctx.current is not None else None,
-        job_id=job.id if job is not None and not job.collected else None,
+        job_id=job.id if job is not None and not training.collected(job) else None,
     )
 
 
@@ -121,7 +120,7 @@ def main() -> None:
         tabs=list(TABS),
         params_for=sidebar.bound_params,
         run_exists=_run_exists,
-        find_job=QUEUE.find,
+        find_job=training.find_job,
     )
     warm_up()
     training.collect_finished_job()

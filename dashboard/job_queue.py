@@ -14,9 +14,10 @@ job runs) marks it seen (`TrainingJob.seen`). A job not seen for `orphan_seconds
 server) is stopped: finished epochs are kept in the run store. A hidden tab still polls (browsers
 slow its timers to about once a minute), so it is not an orphan.
 
-Finding a job again: the queue remembers the last `RECENT_JOBS` jobs submitted by their id
-(`find`), so a page that was reloaded or reconnected while its job ran (a new session, with the
-job's id in its URL: `dashboard.links`) follows the same job and shows its run when it ends.
+Finding a job again (`find`, by id): every job waiting or running, and the last `RECENT_JOBS`
+submitted, ended or not; so a page that was reloaded or reconnected while its job ran (a new
+session, with the job's id in its URL: `dashboard.links`) follows the same job and shows its
+run when it ends.
 
 Pure Python: no streamlit here (tests drive the queue directly).
 """
@@ -33,7 +34,7 @@ from collections.abc import Callable
 log = logging.getLogger(__name__)
 
 DEFAULT_ORPHAN_SECONDS = 600.0
-RECENT_JOBS = 64  # jobs `find` knows by id, the newest
+RECENT_JOBS = 64  # ended jobs `find` still knows by id, the newest
 
 
 def usable_cores() -> int:
@@ -143,9 +144,12 @@ class JobQueue:
             return list(self._running), [job for job, _ in self._waiting]
 
     def find(self, job_id: str):
-        """The job of that id among the last RECENT_JOBS submitted (queued, running or ended),
-        or None."""
+        """The job of that id: waiting, running, or ended among the last RECENT_JOBS
+        submitted; else None."""
         with self._lock:
+            for job in self._running + [job for job, _ in self._waiting]:
+                if job.id == job_id:
+                    return job
             return self._recent.get(job_id)
 
     def busy_slots(self) -> int:

@@ -13,6 +13,9 @@ import re
 # ----------------------------------------------------------------------------- session state
 
 JOB = "job"  # the TrainingJob of the last Train, Compare or walkthrough click (dashboard.jobs)
+# id of the session's job whose result this session has picked up: several sessions may follow
+# one job (a reloaded page, a second tab with its link), and each picks the result up itself
+JOB_COLLECTED = "job_collected"
 CURRENT_RUN = "current_run"  # id of the run the tabs show (trained here, or opened in Runs)
 COMPARE_RESULT = "compare_result"  # the last comparison: {"run_ids": [...], "error": str|None}
 CELL_RUN = "cell_run"  # id of the walkthrough's trained one-unit run

@@ -94,17 +94,21 @@ def notices() -> None:
 
 
 def current_link() -> str:
-    """The page's link as the server knows it: the app's address and its query parameters."""
-    query = urlencode(st.query_params.to_dict(), doseq=True)
+    """The page's link as the server knows it: the app's address and its query parameters,
+    but not the training job (?training=), which is this page's to follow, not a setting."""
+    params = {k: v for k, v in st.query_params.to_dict().items() if k != keys.TRAINING_JOB}
+    query = urlencode(params, doseq=True)
     base = st.context.url or ""
     return base + ("?" + query if query else "")
 
 
 def copy_link_button() -> None:
     """A button that copies the page's link (the browser's own address, which holds every
-    setting, the open tab and the run shown) to the clipboard."""
+    setting, the open tab and the run shown; not the training job it follows) to the
+    clipboard."""
     fallback = json.dumps(current_link()).replace("</", "<\\/")  # no way out of the script
-    st.iframe(COPY_BUTTON.replace("__FALLBACK__", fallback), height=42)
+    button = COPY_BUTTON.replace("__JOB_PARAM__", json.dumps(keys.TRAINING_JOB))
+    st.iframe(button.replace("__FALLBACK__", fallback), height=42)  # the link last: user text
 
 
 COPY_BUTTON = """
@@ -123,8 +127,12 @@ COPY_BUTTON = """
   <span id="label">Copy link</span></button>
 <script>
   const fallback = __FALLBACK__;
-  function link() {
-    try { return window.parent.location.href; } catch (e) { return fallback; }
+  function link() {  // the address without the training job: it is this page's to follow
+    try {
+      const url = new URL(window.parent.location.href);
+      url.searchParams.delete(__JOB_PARAM__);
+      return url.toString();
+    } catch (e) { return fallback; }
   }
   function copied(ok) {
     const label = document.getElementById("label");

@@ -162,6 +162,23 @@ def stop() -> None:
         QUEUE.stop(job)
 
 
+def collected(job: jobs.TrainingJob) -> bool:
+    """This session has picked up `job`'s result (another session following it may not have:
+    each does so itself)."""
+    return st.session_state.get(keys.JOB_COLLECTED) == job.id
+
+
+# the kinds of job a session holds as its own (keys.JOB), which a link may name (?training=)
+SESSION_JOB_KINDS = ("train", "compare", "cell")
+
+
+def find_job(job_id: str) -> jobs.TrainingJob | None:
+    """The server's job of that id, if it is one a page starts and follows (a Train, Compare
+    backends or walkthrough job; not a sweep's worker or a Compare cells job)."""
+    job = QUEUE.find(job_id)
+    return job if job is not None and job.kind in SESSION_JOB_KINDS else None
+
+
 def collect_finished_job() -> None:
     """Put a finished job's run ids where the tabs look (once). Every script run comes here
     first: the session's job is marked seen (its page is open)."""
@@ -171,9 +188,10 @@ def collect_finished_job() -> None:
     job: jobs.TrainingJob | None = st.session_state.get(keys.JOB)
     if job is not None and not job.done:
         job.seen()
-    if job is None or not job.done or job.collected:
+    if job is None or not job.done or collected(job):
         return
     job.collected = True
+    st.session_state[keys.JOB_COLLECTED] = job.id
     if job.kind == "compare":
         st.session_state[keys.COMPARE_RESULT] = {"run_ids": list(job.run_ids), "error": job.error}
     elif job.run_ids:
@@ -228,7 +246,7 @@ def follow(draw: bool = True) -> jobs.TrainingJob | None:
         return None
     if not job.done:
         job.seen()
-    if job.done and not job.collected:
+    if job.done and not collected(job):
         st.rerun()
     if draw and job.queued and QUEUE.position(job) is not None:
         st.info(queue_text(job), icon=":material/hourglass_top:")

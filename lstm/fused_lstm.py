@@ -29,8 +29,8 @@ How it is made fast (`python -m benchmarks.backends` measures it against torch.n
   written straight into it. Backward accumulates dW = sum_t dz_t [x_t; h_{t-1}; 1]^T, the
   gradients of W_x, W_h and b together, with one product per step.
 - The gate axis is in the order o, i, f, g inside (the blocks the cell has): the sigmoid gates
-  are one block for the forward pass, the gates that backward multiplies by dc (i, f, g)
-  another.
+  are one block for the forward pass, o first since a peephole cell's o is activated after the
+  others (it waits for c), g last (a tanh, or none in niaf, after the sigmoid rows).
 - The gates are activated by one tanh over the whole block and two ufuncs over its sigmoid rows
   (`lstm.fused_common.activate`), those rows of W halved beforehand (a peephole cell's o waits
   for c).

@@ -61,8 +61,8 @@ class PlainLSTM(FusedLSTM):
 
     def layer_forward(self, p: dict, X: np.ndarray, keep: str = "all",
                       workspace: dict | None = None, name: str = "") -> dict:  # fmt: skip
-        """`FusedLSTM.layer_forward`'s interface; the layer dict holds E (T+1, 6H, N) (two
-        alternating steps when keep="none") instead of A, cs and tanh_cs."""
+        """`FusedLSTM.layer_forward`'s interface; the layer dict holds E (T+1, 6H, N) instead
+        of A, cs and tanh_cs (keep="none": no E; two steps' rows, in turn, in the workspace)."""
         T, D, N = X.shape
         H = p["W_h"].shape[0]
         dtype = p["W_h"].dtype

@@ -146,13 +146,16 @@ def test_a_running_job_is_marked_seen_on_every_run_of_its_page(runs_dir):
         assert job.wait(60)
 
 
-def test_the_queue_finds_its_recent_jobs_by_id_whatever_their_state(monkeypatch):
+def test_the_queue_finds_every_waiting_or_running_job_and_its_last_ended_ones(monkeypatch):
     monkeypatch.setattr("dashboard.job_queue.RECENT_JOBS", 3)
     q, launch = JobQueue(slots=2, orphan_seconds=600), _Launches()
     jobs = [TrainingJob(backends=["numpy"], epochs=1, label=f"job {k}") for k in range(4)]
     for job in jobs:
         q.submit(job, launch)
-    _end(jobs[1])  # ended, running (jobs[2] took its slot) and waiting (jobs[3]) alike
-    assert jobs[1].done and launch.started == jobs[:3] and q.position(jobs[3]) == 1
-    assert [q.find(job.id) for job in jobs] == [None, jobs[1], jobs[2], jobs[3]]  # 3 newest
+    # two running, two waiting: found, the oldest too, though it is not among the 3 newest
+    assert launch.started == jobs[:2] and all(q.find(job.id) is job for job in jobs)
+    _end(jobs[1])  # ended, one of the 3 newest: still found
+    assert launch.started == jobs[:3] and q.find(jobs[1].id) is jobs[1]
+    _end(jobs[0])  # ended, older than the 3 newest: forgotten
+    assert launch.started == jobs and q.find(jobs[0].id) is None
     assert q.find("0" * 12) is None

@@ -288,8 +288,35 @@ def test_a_page_reloaded_while_it_trains_follows_the_same_job_and_shows_its_run(
     assert run_id == job.run_ids[-1] and second.query_params["run"] == run_id
     assert "training" not in second.query_params  # the result was picked up
     assert open_tab_label(second) == "Training" and run_id in text_of(second)
+    # the first page, still open, picks the result up too: each session does so itself
+    first.run()
+    assert first.session_state[keys.CURRENT_RUN] == run_id
+    assert "training" not in first.query_params
     # a link from before the server restarted (a job id it never saw) says so, trains nothing
     third = start_app({**TINY, "training": "0123456789ab"})
     assert_clean(third)
     assert keys.JOB not in third.session_state and "training" not in third.query_params
     assert "not a training job of this server" in text_of(third)
+
+
+def test_copy_link_leaves_the_training_job_out_and_a_sweep_job_is_not_a_pages_job(
+    runs_dir, monkeypatch
+):
+    from dashboard import training
+    from dashboard.job_queue import JobQueue
+    from dashboard.jobs import TrainingJob
+    from tests.dashboard.conftest import TINY, wait_for_job
+
+    at = start_app(TINY)
+    at.button(key=keys.TRAIN).click().run()
+    job = at.session_state[keys.JOB]
+    assert at.query_params["training"] == job.id
+    button = at.get("iframe")[0].proto.srcdoc  # the Copy link button: its fallback and its JS
+    assert f"training={job.id}" not in button and 'url.searchParams.delete("training")' in button
+    assert training.find_job(job.id) is job
+    wait_for_job(at)
+    queue = JobQueue(slots=1, orphan_seconds=600)  # not the server's: nothing really starts
+    monkeypatch.setattr(training, "QUEUE", queue)
+    worker = TrainingJob(backends=["numpy"], epochs=1, kind="sweep")
+    queue.submit(worker, lambda job: None)  # a sweep's worker: the queue finds it, a page not
+    assert queue.find(worker.id) is worker and training.find_job(worker.id) is None

@@ -1,9 +1,10 @@
-"""The fast paths (the fused kernels of every cell: lstm.fused_lstm.FusedLSTM for the LSTM
-family, lstm.fused_gru, lstm.fused_rnn) compute what the reference cells of lstm.cells compute,
-run by the generic loop: outputs, trace, every gradient and the input's gradient agree to 1e-13
-in float64, relative to each tensor's largest element (measured, worst over the sizes and
-configurations below: lstm 2.5e-15, peephole 2.4e-15, cifg 4.1e-15, nfg 3.3e-15, nig 4.1e-15,
-nog 3.3e-15, niaf 2.5e-15, noaf 2.5e-15, gru 2.4e-15, rnn 3.4e-15)."""
+"""The fast paths (the fused kernels of every cell: lstm.fused_lstm_plain.PlainLSTM for the
+plain LSTM, lstm.fused_lstm.FusedLSTM for its variants, lstm.fused_gru, lstm.fused_rnn) compute
+what the reference cells of lstm.cells compute, run by the generic loop: outputs, trace, every
+gradient and the input's gradient agree to 1e-13 in float64, relative to each tensor's largest
+element (measured, worst over the sizes and configurations below: lstm 2.5e-15, peephole
+2.4e-15, cifg 4.1e-15, nfg 3.3e-15, nig 4.1e-15, nog 3.3e-15, niaf 2.5e-15, noaf 2.5e-15, gru
+2.4e-15, rnn 3.4e-15)."""
 
 from __future__ import annotations
 
