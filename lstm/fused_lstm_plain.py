@@ -17,7 +17,7 @@ so the pairs each product needs sit side by side in memory:
 Six passes over a chunk of steps (three blocks each) replace the general kernel's eleven, most
 of them over one block: a pass over a block's rows, 8 KB runs at the default size, costs about
 as much as one over three adjacent blocks. Measured at the default size (float32, one thread):
-the factors of a chunk of 8 steps 32 us instead of 69 us, a training step ~7% faster. The
+the factors of a chunk of 8 steps 32 us instead of 69 us, a training step ~6% faster. The
 layout cannot serve the variants: each drops or changes one of the pairs (`FusedLSTM` runs
 them).
 """
