@@ -21,7 +21,8 @@ workspace and the optimizer stay allocated while the validation set is predicted
 - batch cache: what backpropagation through time keeps for one batch, per layer: the inputs
   [x_t; h_{t-1}; 1] (T+1, K, B), the gates (T, 4H, B), cell states and tanh(c) (T+1 + T, H, B),
   the gradient w.r.t. the layer's input (T, H, B) above layer 0, and for target="each" the
-  gradient reaching every h_t (T, H, B); plus the batch itself.
+  gradient reaching every h_t (T, H, B); backward's buffers for a chunk of steps (at most 2 MB
+  a layer); plus the batch itself.
 - evaluation: predicting the whole validation set at once (one pass, no cache): each layer's
   inputs (T+1, K, N_val) with the layer below still alive (torch: every step's input
   projection and outputs), and the outputs.
@@ -49,6 +50,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from lstm.config import ModelConfig, TrainConfig
+from lstm.fused_common import CHUNK_BYTES
 from lstm.optim import BUFFERS
 from lstm.snapshots import DEFAULT_PROBES, TRACE_PARTS, WEIGHTS_BUDGET_BYTES, plan_snapshots
 
@@ -191,6 +193,9 @@ def estimate(data, model_cfg: ModelConfig, train_cfg: TrainConfig, backend: str 
     if each:
         cache += T * H * B + 2 * T * O * B  # gradient reaching every h_t; outputs and their grad
     cache *= s
+    # backward's buffers for a chunk of steps (lstm.fused_common.CHUNK_BYTES of dz, as much
+    # again for the other factors and the inputs), per layer; never more than the whole sequence
+    cache += len(widths) * min(2 * CHUNK_BYTES, 2 * T * 6 * H * B * s)
     cache += B * T * D * 8 * 2  # the batch as indexed from the dataset, and its cast
 
     evaluation = 0
