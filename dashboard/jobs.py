@@ -123,7 +123,6 @@ class TrainingJob:
     trials: int = 0  # a sweep worker: the trials it trained
     error: str | None = None
     done: bool = False
-    collected: bool = False  # the page has picked up the result
     process: Any = None
     thread: threading.Thread | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])  # names it in the page

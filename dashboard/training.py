@@ -190,7 +190,6 @@ def collect_finished_job() -> None:
         job.seen()
     if job is None or not job.done or collected(job):
         return
-    job.collected = True
     st.session_state[keys.JOB_COLLECTED] = job.id
     if job.kind == "compare":
         st.session_state[keys.COMPARE_RESULT] = {"run_ids": list(job.run_ids), "error": job.error}
