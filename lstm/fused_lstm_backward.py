@@ -9,7 +9,7 @@ import itertools
 
 import numpy as np
 
-from lstm.fused_common import buffer, chunk_steps, flush_tiny
+from lstm.fused_common import buffer, chunk_steps, flush_tiny, incoming_dh
 
 # dW_t = dz_t [x_t; h_{t-1}; 1]^T: for small products OpenBLAS multiplies by a contiguous (N, K)
 # much faster than by the transposed view of a (K, N), so backward copies a chunk's inputs
@@ -140,12 +140,7 @@ class FusedLSTMBackward:
             steps = zip(range(t1 - 1, t0 - 1, -1), F[::-1], F_o, *F_c, dc_dh[::-1], carries,
                         inputs_T[::-1], strict=False)  # fmt: skip
             for t, dz, dz_o, dz_1, dz_2, dz_3, dc_dh_t, fc, x_h_1_T in steps:
-                if t == T - 1:
-                    dh = dH[t] if dH is not None else dh_last
-                elif dH is not None:
-                    dh = add(dH[t], dh_rec, dh_sum)
-                else:
-                    dh = dh_rec
+                dh = incoming_dh(t, T, dH, dh_last, dh_rec, dh_sum)
                 mul(dc_dh_t, dh, dc_dh_t)
                 add(dc, dc_dh_t, dc)
                 if dz_o is not None:
